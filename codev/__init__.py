@@ -1,0 +1,125 @@
+"""codev: a co-development matched-grant programme (diaspora projects, evaluation, grants, letters)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from codev.config import Defaults
+from codev.extensions import babel, csrf, db, login_manager, migrate
+
+__all__ = ["create_app"]
+
+INSECURE_KEYS = {None, "", "dev", "change-me", "secret"}
+
+
+def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app: config layers, extensions, access rules, blueprints, CLI."""
+    app = Flask(__name__, instance_relative_config=True)
+    register_config(app, test_config)
+    register_database(app)
+    register_extensions(app)
+    register_core(app)
+    register_blueprints(app)
+    register_cli(app)
+    return app
+
+
+def register_config(app: Flask, test_config: Mapping[str, Any] | None) -> None:
+    """defaults → instance/config.py → CODEV_* environment (and DATABASE_URL) → test_config."""
+    app.config.from_object(Defaults)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    app.config.from_pyfile("config.py", silent=True)
+    if os.environ.get("DATABASE_URL"):
+        app.config["SQLALCHEMY_DATABASE_URI"] = os.environ["DATABASE_URL"]
+    app.config.from_prefixed_env("CODEV")
+    if "CODEV_DATABASE_URL" in os.environ:
+        app.config["SQLALCHEMY_DATABASE_URI"] = os.environ["CODEV_DATABASE_URL"]
+    if test_config:
+        app.config.update(test_config)
+    config = app.config
+    if not config.get("SQLALCHEMY_DATABASE_URI"):
+        config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + os.path.join(app.instance_path, "codev.sqlite3")
+    uri = config["SQLALCHEMY_DATABASE_URI"]
+    if uri.startswith("postgres://") or uri.startswith("postgresql://"):
+        config["SQLALCHEMY_DATABASE_URI"] = "postgresql+psycopg://" + uri.split("://", 1)[1]
+    config.setdefault("UPLOAD_FOLDER", None)
+    if not config["UPLOAD_FOLDER"]:
+        config["UPLOAD_FOLDER"] = os.path.join(app.instance_path, "uploads")
+    if config["ENV_NAME"] not in ("development", "test") and config.get("SECRET_KEY") in INSECURE_KEYS:
+        raise RuntimeError(
+            "SECRET_KEY is not set: set CODEV_SECRET_KEY or SECRET_KEY in instance/config.py "
+            "(refusing to start outside development and tests)."
+        )
+    if not config.get("SECRET_KEY"):
+        config["SECRET_KEY"] = os.urandom(32).hex()  # development only: sessions end at restart
+
+
+def register_database(app: Flask) -> None:
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+        connect_args = dict(options.get("connect_args") or {})
+        connect_args.setdefault("timeout", app.config["SQLITE_BUSY_TIMEOUT_MS"] / 1000)
+        options["connect_args"] = connect_args
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
+    """WAL, a busy timeout and enforced foreign keys on every SQLite connection."""
+    import sqlite3
+
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=15000")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+
+def register_extensions(app: Flask) -> None:
+    db.init_app(app)
+    migrate.init_app(
+        app, db, directory=str(Path(__file__).parent / "migrations"), render_as_batch=True
+    )
+    csrf.init_app(app)
+    from codev.core import i18n
+
+    i18n.init_app(app)
+    assert babel  # bound by i18n.init_app
+    login_manager.init_app(app)
+
+
+def register_core(app: Flask) -> None:
+    from codev.core import errors, mail, permissions, security, templating
+
+    security.init_app(app)
+    permissions.init_app(app)
+    errors.init_app(app)
+    mail.init_app(app)
+    templating.init_app(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    from codev.accounts import bp as accounts_bp
+    from codev.accounts.admin import bp as admin_bp
+    from codev.accounts.associations import bp as associations_bp
+    from codev.core.views import bp as core_bp
+
+    app.register_blueprint(core_bp)
+    app.register_blueprint(accounts_bp)
+    app.register_blueprint(associations_bp)
+    app.register_blueprint(admin_bp)
+
+
+def register_cli(app: Flask) -> None:
+    from codev import cli
+
+    cli.init_app(app)

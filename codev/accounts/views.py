@@ -1,0 +1,154 @@
+"""Sign-in, sign-out, password reset and change, personal profile, language switch."""
+
+from __future__ import annotations
+
+from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_user, logout_user
+
+from codev.accounts import bp, services
+from codev.accounts.forms import ChangePasswordForm, LoginForm, ProfileForm, ResetForm, ResetRequestForm
+from codev.accounts.models import User
+from codev.accounts.passwords import verify_password
+from codev.core import audit
+from codev.core.mail import queue_mail
+from codev.core.permissions import public, signed_in
+from codev.core.urls import safe_next
+from codev.extensions import db, login_manager
+
+
+@login_manager.user_loader
+def load_user(user_id: str) -> User | None:
+    """Load the user of a session cookie, only if its session version is still current."""
+    ident, _sep, version = user_id.partition(":")
+    if not ident.isdigit() or not version.isdigit():
+        return None
+    user = db.session.get(User, int(ident))
+    if user is None or not user.active or user.session_version != int(version):
+        return None
+    return user
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@public
+def login():
+    """Sign in with email and password (throttled after repeated failures)."""
+    if current_user.is_authenticated:
+        return redirect(url_for("core.home"))
+    form = LoginForm(next=request.args.get("next", ""))
+    if form.validate_on_submit():
+        result = services.authenticate(form.email.data, form.password.data, request.remote_addr)
+        db.session.commit()
+        if result.throttled:
+            form.password.errors.append(
+                _("Too many failed attempts. Wait 15 minutes or reset your password.")
+            )
+            return render_template("accounts/login.html", form=form), 429
+        if result.user is None:
+            form.password.errors.append(_("Wrong email or password."))
+            return render_template("accounts/login.html", form=form), 200
+        session.clear()
+        session.permanent = True
+        login_user(result.user)
+        session["lang"] = result.user.locale
+        return redirect(safe_next(form.next.data) or url_for("core.home"))
+    return render_template("accounts/login.html", form=form)
+
+
+@bp.route("/logout", methods=["POST"])
+@signed_in
+def logout():
+    """Sign out everywhere this session's cookie was copied to."""
+    services.logout(current_user._get_current_object())
+    db.session.commit()
+    logout_user()
+    session.clear()
+    flash(_("You are signed out."), "info")
+    return redirect(url_for("accounts.login"))
+
+
+@bp.route("/reset", methods=["GET", "POST"])
+@public
+def reset_request():
+    """Ask for a password reset link by email (the answer never says whether the email exists)."""
+    form = ResetRequestForm()
+    if form.validate_on_submit():
+        user = services.find_user_by_email(form.email.data)
+        if user is not None and user.active:
+            token = services.make_reset_token(user)
+            queue_mail(
+                user.email, user.locale, "password_reset", user=user,
+                url=url_for("accounts.reset", token=token, _external=True),
+                hours=current_app.config["PASSWORD_RESET_MAX_AGE"] // 3600,
+            )
+            audit.record("password.reset_request", user, actor=user)
+            db.session.commit()
+        flash(_("If an account uses this address, a reset link has been sent to it."), "info")
+        return redirect(url_for("accounts.login"))
+    return render_template("accounts/reset_request.html", form=form)
+
+
+@bp.route("/reset/<token>", methods=["GET", "POST"])
+@public
+def reset(token: str):
+    """Choose a new password from an emailed link (the link works once)."""
+    user = services.user_for_reset_token(token)
+    if user is None:
+        flash(_("This reset link is invalid or has expired. Ask for a new one."), "error")
+        return redirect(url_for("accounts.reset_request"))
+    form = ResetForm()
+    if form.validate_on_submit():
+        services.set_password(user, form.password.data, action="password.reset")
+        db.session.commit()
+        flash(_("Your password has been changed. You can sign in."), "success")
+        return redirect(url_for("accounts.login"))
+    return render_template("accounts/reset.html", form=form)
+
+
+@bp.route("/profile", methods=["GET", "POST"])
+@signed_in
+def profile():
+    """The signed-in person's name and language."""
+    user = current_user._get_current_object()
+    form = ProfileForm(obj=user)
+    if form.validate_on_submit():
+        user.name = form.name.data
+        services.set_locale(user, form.locale.data)
+        session["lang"] = user.locale
+        audit.record("user.profile", user)
+        db.session.commit()
+        flash(_("Your profile has been saved."), "success")
+        return redirect(url_for("accounts.profile"))
+    return render_template("accounts/profile.html", form=form, password_form=ChangePasswordForm())
+
+
+@bp.route("/password", methods=["POST"])
+@signed_in
+def change_password():
+    """Change one's password; every other session ends."""
+    user = current_user._get_current_object()
+    form = ChangePasswordForm()
+    form.email = None
+    if form.validate_on_submit():
+        if not verify_password(user.password_hash, form.current_password.data):
+            form.current_password.errors.append(_("The current password is wrong."))
+        else:
+            services.set_password(user, form.password.data)
+            db.session.commit()
+            login_user(user)  # this session continues with the new version
+            flash(_("Your password has been changed; your other sessions are closed."), "success")
+            return redirect(url_for("accounts.profile"))
+    return render_template("accounts/profile.html", form=ProfileForm(obj=user), password_form=form), 400
+
+
+@bp.route("/language", methods=["POST"])
+@public
+def language():
+    """Switch language; remembered on the account when signed in."""
+    lang = request.form.get("lang", "")
+    if lang in current_app.config["LANGUAGES"]:
+        session["lang"] = lang
+        if current_user.is_authenticated:
+            services.set_locale(current_user._get_current_object(), lang)
+            db.session.commit()
+    return redirect(safe_next(request.form.get("next")) or url_for("core.home"))

@@ -1,0 +1,77 @@
+"""Documented defaults for every setting; no secrets here.
+
+Layering (later wins): these defaults → ``instance/config.py`` → ``CODEV_*`` environment
+variables (and ``DATABASE_URL``) → the ``test_config`` mapping given to ``create_app``.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+
+class Defaults:
+    """Settings for a developer laptop; production overrides them."""
+
+    # "development", "test" or "production". Outside development and tests the app refuses to start
+    # without a real SECRET_KEY.
+    ENV_NAME = "development"
+    SECRET_KEY: str | None = None
+
+    # Database: SQLite in instance/ unless DATABASE_URL / CODEV_DATABASE_URL says otherwise.
+    SQLALCHEMY_DATABASE_URI: str | None = None
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+    SQLITE_BUSY_TIMEOUT_MS = 15000
+
+    # Requests and sessions.
+    MAX_CONTENT_LENGTH = 25 * 1024 * 1024  # one request, uploads included
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = False  # also set per request when served over HTTPS
+    PERMANENT_SESSION_LIFETIME = timedelta(hours=12)
+    REMEMBER_COOKIE_DURATION = timedelta(days=14)
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    PROXY_FIX_HOPS = 0  # set to 1 behind one reverse proxy (X-Forwarded-For/Proto)
+    WTF_CSRF_TIME_LIMIT = 8 * 3600
+
+    # Passwords: the method and cost are named explicitly (Werkzeug's default scrypt cost is low).
+    PASSWORD_HASH_METHOD = "pbkdf2:sha256:600000"
+    PASSWORD_MIN_LENGTH = 10
+    PASSWORD_MAX_LENGTH = 128
+    PASSWORD_RESET_MAX_AGE = 3600  # seconds
+    INVITATION_MAX_AGE = 14 * 24 * 3600
+
+    # Login throttling, counted in the database so it holds across worker processes.
+    LOGIN_MAX_FAILURES_PER_EMAIL = 5
+    LOGIN_MAX_FAILURES_PER_IP = 30
+    LOGIN_THROTTLE_WINDOW = timedelta(minutes=15)
+
+    # Languages.
+    LANGUAGES = ("fr", "en")
+    BABEL_DEFAULT_LOCALE = "fr"
+    BABEL_DEFAULT_TIMEZONE = "UTC"
+
+    # Files.
+    UPLOAD_FOLDER: str | None = None  # default: instance/uploads
+    STATUTES_MAX_BYTES = 10 * 1024 * 1024
+
+    # Mail: with MAIL_SERVER unset, messages stay in the outbox table and the log.
+    MAIL_SERVER: str | None = None
+    MAIL_PORT = 587
+    MAIL_USERNAME: str | None = None
+    MAIL_PASSWORD: str | None = None
+    MAIL_USE_TLS = True
+    MAIL_USE_SSL = False
+    MAIL_TIMEOUT = 20
+    MAIL_DEFAULT_SENDER = "codev <no-reply@codev.example.tg>"
+
+    # Public base URL used in emails when there is no request (CLI, background work).
+    SERVER_NAME: str | None = None
+    PUBLIC_BASE_URL = "http://127.0.0.1:5000"
+
+    # Pagination.
+    PAGE_SIZE = 25
+
+    # The ministry's identity, printed on pages and documents.
+    MINISTRY_NAME_FR = "Ministère des Affaires étrangères, de l'Intégration régionale et des Togolais de l'extérieur"
+    MINISTRY_NAME_EN = "Ministry of Foreign Affairs, Regional Integration and Togolese Abroad"

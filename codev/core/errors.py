@@ -1,0 +1,60 @@
+"""Friendly error pages in the reader's language; never a traceback."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, render_template
+from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from codev.extensions import db
+
+log = logging.getLogger("codev")
+
+MESSAGES = {
+    400: (_l("Bad request"), _l("The request could not be understood. Go back and try again.")),
+    403: (_l("Access refused"), _l("You do not have access to this page.")),
+    404: (_l("Page not found"), _l("This page does not exist or is not available to you.")),
+    405: (_l("Not allowed"), _l("This action is not possible here.")),
+    413: (
+        _l("File too large"),
+        _l("What you sent is larger than the limit. Nothing was saved; try a smaller file."),
+    ),
+    429: (_l("Too many attempts"), _l("Too many attempts. Wait a few minutes and try again.")),
+    500: (
+        _l("Something went wrong"),
+        _l("An unexpected error occurred. Nothing was changed; please try again later."),
+    ),
+}
+
+
+def render_error(code: int, message: str | None = None):
+    title, default = MESSAGES.get(code, MESSAGES[500])
+    return render_template("errors/error.html", code=code, title=title, message=message or default), code
+
+
+def _http_error(error: HTTPException):
+    code = error.code or 500
+    if code not in MESSAGES:
+        return error
+    return render_error(code)
+
+
+def _csrf_error(error: CSRFError):
+    return render_error(
+        400, str(_l("The form expired or was sent twice. Reload the page and try again."))
+    )
+
+
+def _unexpected(error: Exception):
+    log.exception("unhandled error", exc_info=error)
+    db.session.rollback()
+    return render_error(500)
+
+
+def init_app(app: Flask) -> None:
+    app.register_error_handler(CSRFError, _csrf_error)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(Exception, _unexpected)

@@ -1,0 +1,73 @@
+"""Access rules in one place: every endpoint declares who may reach it; the default is to refuse.
+
+A view is decorated with exactly one of :func:`public`, :func:`signed_in` or :func:`roles`. One
+``before_request`` hook reads the mark: anonymous visitors of a non-public endpoint go to the login page;
+signed-in users without the role get 403; an endpoint without any mark is refused to everybody (and the
+URL-map test fails), so a new route cannot escape the rules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from flask import Flask, abort, current_app, redirect, request, url_for
+from flask_login import current_user
+
+ACCESS_ATTR = "_codev_access"
+PUBLIC = "public"
+SIGNED_IN = "signed_in"
+
+
+def public(view: Callable) -> Callable:
+    """Anyone, signed in or not."""
+    setattr(view, ACCESS_ATTR, PUBLIC)
+    return view
+
+
+def signed_in(view: Callable) -> Callable:
+    """Any signed-in user, whatever the role."""
+    setattr(view, ACCESS_ATTR, SIGNED_IN)
+    return view
+
+
+def roles(*allowed: str) -> Callable[[Callable], Callable]:
+    """Signed-in users with one of ``allowed`` roles."""
+
+    def mark(view: Callable) -> Callable:
+        setattr(view, ACCESS_ATTR, frozenset(str(r) for r in allowed))
+        return view
+
+    return mark
+
+
+def access_rule(app: Flask, endpoint: str) -> Any:
+    """The rule declared on ``endpoint``'s view (None when it has none)."""
+    if endpoint == "static" or endpoint.endswith(".static"):
+        return PUBLIC  # the app's own CSS, JS, fonts and images
+    view = app.view_functions.get(endpoint)
+    if view is None:
+        return None
+    # Class-based views and flask internals (static) keep the mark on the function object.
+    return getattr(view, ACCESS_ATTR, getattr(getattr(view, "view_class", None), ACCESS_ATTR, None))
+
+
+def check_access() -> Any:
+    """``before_request`` hook enforcing the declared rule of the matched endpoint."""
+    endpoint = request.endpoint
+    if endpoint is None:  # 404/405: let Flask answer
+        return None
+    rule = access_rule(current_app, endpoint)
+    if rule == PUBLIC:
+        return None
+    if not current_user.is_authenticated:
+        return redirect(url_for("accounts.login", next=request.full_path.rstrip("?")))
+    if rule == SIGNED_IN:
+        return None
+    if isinstance(rule, frozenset) and current_user.role in rule:
+        return None
+    abort(403)
+
+
+def init_app(app: Flask) -> None:
+    app.before_request(check_access)

@@ -1,0 +1,119 @@
+"""Uploaded files: type checked by content signature, stored under random names, served as downloads."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import secrets
+import zipfile
+from pathlib import Path
+
+from flask import Response, current_app, send_file
+from flask_babel import gettext as _
+from werkzeug.datastructures import FileStorage
+from werkzeug.utils import secure_filename
+
+from codev.core.models import Attachment
+from codev.extensions import db
+
+# Allowed formats: name → (content type, extension).
+FORMATS = {
+    "pdf": ("application/pdf", "pdf"),
+    "jpeg": ("image/jpeg", "jpg"),
+    "png": ("image/png", "png"),
+    "docx": ("application/vnd.openxmlformats-officedocument.wordprocessingml.document", "docx"),
+    "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "xlsx"),
+}
+
+
+class UploadError(ValueError):
+    """A refused upload; the message is translated and meant for the person who sent it."""
+
+
+def detect_format(head: bytes, data: bytes) -> str | None:
+    """The format named by the file's own bytes (never by its name or the browser's claim)."""
+    if head.startswith(b"%PDF-"):
+        return "pdf"
+    if head.startswith(b"\xff\xd8\xff"):
+        return "jpeg"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "png"
+    if head.startswith(b"PK\x03\x04"):
+        try:
+            with zipfile.ZipFile(io.BytesIO(data)) as archive:
+                names = set(archive.namelist())
+        except zipfile.BadZipFile:
+            return None
+        if "[Content_Types].xml" in names:
+            if any(n.startswith("word/") for n in names):
+                return "docx"
+            if any(n.startswith("xl/") for n in names):
+                return "xlsx"
+    return None
+
+
+def upload_folder() -> Path:
+    folder = Path(current_app.config["UPLOAD_FOLDER"])
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def store_upload(
+    upload: FileStorage,
+    *,
+    kind: str,
+    allowed: tuple[str, ...],
+    max_bytes: int,
+    uploaded_by_id: int | None,
+) -> Attachment:
+    """Check and store ``upload``; returns the (flushed) Attachment or raises UploadError."""
+    data = upload.read(max_bytes + 1)
+    if not data:
+        raise UploadError(_("The file is empty."))
+    if len(data) > max_bytes:
+        raise UploadError(
+            _("The file is too large (at most %(size)s MB).", size=max_bytes // (1024 * 1024))
+        )
+    fmt = detect_format(data[:16], data)
+    if fmt not in allowed:
+        names = ", ".join(f.upper() for f in allowed)
+        raise UploadError(_("This file is not an accepted document. Accepted formats: %(formats)s.", formats=names))
+    content_type, extension = FORMATS[fmt]
+    stored_name = f"{secrets.token_hex(16)}.{extension}"
+    path = upload_folder() / stored_name
+    with open(path, "xb") as handle:
+        handle.write(data)
+    original = secure_filename(upload.filename or "") or f"document.{extension}"
+    attachment = Attachment(
+        kind=kind,
+        original_name=original[:255],
+        stored_name=stored_name,
+        content_type=content_type,
+        size=len(data),
+        sha256=hashlib.sha256(data).hexdigest(),
+        uploaded_by_id=uploaded_by_id,
+    )
+    db.session.add(attachment)
+    db.session.flush()
+    return attachment
+
+
+def discard_file(attachment: Attachment) -> None:
+    """Remove the stored bytes of an attachment whose transaction was rolled back."""
+    path = upload_folder() / attachment.stored_name
+    if path.exists():
+        os.remove(path)
+
+
+def download(attachment: Attachment) -> Response:
+    """Serve an attachment as a download, never inline."""
+    response = send_file(
+        upload_folder() / attachment.stored_name,
+        mimetype=attachment.content_type,
+        as_attachment=True,
+        download_name=attachment.original_name,
+        max_age=0,
+    )
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response

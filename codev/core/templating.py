@@ -1,0 +1,109 @@
+"""What every page gets: role-aware navigation, home panels, filters, the language switch."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from flask import Flask, current_app, request, url_for
+from flask_babel import format_date, format_datetime, get_locale
+from flask_login import current_user
+
+from codev.core.countries import country_name
+from codev.core.embassies import embassy_label
+from codev.core.geography import region_name
+from codev.core.sectors import sector_label
+
+
+@dataclass(frozen=True)
+class NavItem:
+    endpoint: str
+    label: object  # lazy string
+    roles: frozenset[str]
+    order: int = 50
+
+
+@dataclass
+class Registry:
+    nav: list[NavItem] = field(default_factory=list)
+    # role → functions returning (template, context) or None, each one card of the home page
+    panels: dict[str, list[Callable[[], tuple[str, dict] | None]]] = field(default_factory=dict)
+
+
+REGISTRY = Registry()
+
+
+def nav_item(endpoint: str, label: object, *roles: str, order: int = 50) -> None:
+    """Add an entry to the navigation of ``roles``."""
+    if not any(item.endpoint == endpoint for item in REGISTRY.nav):
+        REGISTRY.nav.append(NavItem(endpoint, label, frozenset(str(r) for r in roles), order))
+        REGISTRY.nav.sort(key=lambda item: item.order)
+
+
+def home_panel(*roles: str) -> Callable:
+    """Register a function that contributes one card to the home page of ``roles``."""
+
+    def register(fn: Callable) -> Callable:
+        for role in roles:
+            panels = REGISTRY.panels.setdefault(str(role), [])
+            if fn not in panels:
+                panels.append(fn)
+        return fn
+
+    return register
+
+
+def home_panels() -> list[tuple[str, dict]]:
+    if not current_user.is_authenticated:
+        return []
+    cards = []
+    for fn in REGISTRY.panels.get(current_user.role, []):
+        card = fn()
+        if card is not None:
+            cards.append(card)
+    return cards
+
+
+def _nav_for_user() -> list[NavItem]:
+    if not current_user.is_authenticated:
+        return []
+    return [item for item in REGISTRY.nav if current_user.role in item.roles]
+
+
+def _context() -> dict:
+    locale = str(get_locale() or "fr")
+    return {
+        "nav_items": _nav_for_user(),
+        "current_locale": locale,
+        "ministry_name": current_app.config["MINISTRY_NAME_EN" if locale == "en" else "MINISTRY_NAME_FR"],
+        "current_path": request.full_path.rstrip("?") if request else "/",
+    }
+
+
+def _date(value: datetime | None, fmt: str = "medium") -> str:
+    return format_date(value, fmt) if value else ""
+
+
+def _datetime(value: datetime | None, fmt: str = "medium") -> str:
+    return format_datetime(value, fmt) if value else ""
+
+
+def _page_url(page: int) -> str:
+    args = request.args.to_dict()
+    args["page"] = str(page)
+    return url_for(request.endpoint, **(request.view_args or {}), **args)
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_env.add_extension("jinja2.ext.do")
+    app.context_processor(_context)
+    app.jinja_env.filters.update(
+        date=_date,
+        datetime=_datetime,
+        country=country_name,
+        embassy=embassy_label,
+        region=region_name,
+        sector=sector_label,
+    )
+    app.jinja_env.globals.update(page_url=_page_url)

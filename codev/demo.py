@@ -1,0 +1,163 @@
+"""A realistic demo programme: associations on three continents, partner structures, one account per role.
+
+Used by ``flask --app codev seed-demo`` (and ``make run`` on an empty database). Never in production.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from codev.accounts.models import (
+    Association,
+    AssociationDomain,
+    AssociationStatus,
+    PartnerRegion,
+    PartnerSector,
+    PartnerStructure,
+    Role,
+    StructureKind,
+    User,
+)
+from codev.accounts.passwords import hash_password
+from codev.core import audit
+from codev.core.embassies import embassy_for_country
+from codev.core.timeutil import utcnow
+from codev.extensions import db
+
+DEMO_PASSWORD = "codev-demo-2026"
+
+# (email, name, role, locale, title) of the staff accounts.
+STAFF = [
+    ("admin@codev.demo", "Afi Mensah", Role.ADMIN, "fr", "Administratrice du système"),
+    ("agent@codev.demo", "Kodjo Agbeko", Role.OFFICER, "fr", "Chargé de programme"),
+    ("ordonnateur@codev.demo", "Essi Lawson", Role.APPROVER, "fr", "Directrice des Togolais de l'extérieur"),
+]
+
+STRUCTURES = [
+    {
+        "name": "Direction régionale de l'Hydraulique des Plateaux",
+        "acronym": "DRH-P",
+        "kind": StructureKind.STATE,
+        "regions": ["TG-P"],
+        "sectors": ["water"],
+        "evaluators": [("evaluateur@codev.demo", "Yawo Tsogbe", "fr")],
+    },
+    {
+        "name": "Agence nationale d'appui au développement à la base",
+        "acronym": "ANADEB",
+        "kind": StructureKind.STATE,
+        "regions": ["TG-M", "TG-P", "TG-C", "TG-K", "TG-S", "TG-GL"],
+        "sectors": ["economy", "agriculture", "infrastructure", "social"],
+        "evaluators": [("evaluatrice@codev.demo", "Akossiwa Dzifa", "fr")],
+    },
+    {
+        "name": "ONG Santé et Éducation pour Tous",
+        "acronym": "SEPT",
+        "kind": StructureKind.NON_STATE,
+        "regions": ["TG-K", "TG-S", "TG-C"],
+        "sectors": ["health", "education"],
+        "evaluators": [("reviewer@codev.demo", "Mawuli Adjovi", "en")],
+    },
+]
+
+# Associations: the first member's account is listed with each one.
+ASSOCIATIONS = [
+    {
+        "name": "Association des ressortissants de Kpalimé en France", "acronym": "ARKF",
+        "country": "FR", "city": "Paris", "status": AssociationStatus.VERIFIED, "locale": "fr",
+        "registration_number": "W751234567", "registration_authority": "Préfecture de police de Paris",
+        "founded_year": 2009, "members_count": 84, "home_region": "TG-P", "domains": ["water", "health"],
+        "member": ("association@codev.demo", "Komi Amegah", "fr"),
+    },
+    {
+        "name": "Togo-Hilfe Hamburg e.V.", "acronym": "THH",
+        "country": "DE", "city": "Hamburg", "status": AssociationStatus.VERIFIED, "locale": "fr",
+        "registration_number": "VR 20457", "registration_authority": "Amtsgericht Hamburg",
+        "founded_year": 2014, "members_count": 37, "home_region": "TG-M", "domains": ["education", "energy"],
+        "member": ("hamburg@codev.demo", "Edem Kpodar", "fr"),
+    },
+    {
+        "name": "Togolese Diaspora Association of Maryland", "acronym": "TDAM",
+        "country": "US", "city": "Silver Spring", "status": AssociationStatus.VERIFIED, "locale": "en",
+        "registration_number": "D19887766", "registration_authority": "Maryland SDAT",
+        "founded_year": 2011, "members_count": 120, "home_region": "TG-K", "domains": ["health", "water"],
+        "member": ("maryland@codev.demo", "Sena Attisso", "en"),
+    },
+    {
+        "name": "Communauté togolaise de Montréal", "acronym": "CTM",
+        "country": "CA", "city": "Montréal", "status": AssociationStatus.PENDING, "locale": "fr",
+        "registration_number": "1171234567", "registration_authority": "Registraire des entreprises du Québec",
+        "founded_year": 2016, "members_count": 52, "home_region": "TG-C", "domains": ["agriculture"],
+        "member": ("montreal@codev.demo", "Ayélé Dogbé", "fr"),
+    },
+    {
+        "name": "Amicale des Togolais de Belgique", "acronym": "ATB",
+        "country": "BE", "city": "Bruxelles", "status": AssociationStatus.VERIFIED, "locale": "fr",
+        "registration_number": "0456.789.123", "registration_authority": "Moniteur belge",
+        "founded_year": 2005, "members_count": 65, "home_region": "TG-S", "domains": ["culture_youth", "education"],
+        "member": ("bruxelles@codev.demo", "Kossi Tchalla", "fr"),
+    },
+    {
+        "name": "Union des Togolais d'Abidjan", "acronym": "UTA",
+        "country": "CI", "city": "Abidjan", "status": AssociationStatus.REJECTED, "locale": "fr",
+        "registration_number": None, "registration_authority": None,
+        "founded_year": 2020, "members_count": 15, "home_region": "TG-M", "domains": ["economy"],
+        "member": ("abidjan@codev.demo", "Yao Kouassi", "fr"),
+        "reason": "Le récépissé de déclaration de l'association manque ; merci de le joindre aux statuts.",
+    },
+]
+
+
+def seed_demo() -> str:
+    """Add the demo programme (flushed, not committed); returns a summary line."""
+    password_hash = hash_password(DEMO_PASSWORD)  # one hash for every demo account keeps seeding fast
+    now = utcnow()
+    staff = {}
+    for email, name, role, locale, title in STAFF:
+        user = User(email=email, name=name, role=role, locale=locale, title=title, password_hash=password_hash)
+        db.session.add(user)
+        staff[role] = user
+    db.session.flush()
+    officer = staff[Role.OFFICER]
+
+    for spec in STRUCTURES:
+        structure = PartnerStructure(name=spec["name"], acronym=spec["acronym"], kind=spec["kind"])
+        structure.regions = [PartnerRegion(region=r) for r in spec["regions"]]
+        structure.sectors = [PartnerSector(sector=s) for s in spec["sectors"]]
+        db.session.add(structure)
+        db.session.flush()
+        for email, name, locale in spec["evaluators"]:
+            db.session.add(User(
+                email=email, name=name, role=Role.EVALUATOR, locale=locale,
+                partner_structure_id=structure.id, password_hash=password_hash,
+            ))
+
+    for index, spec in enumerate(ASSOCIATIONS):
+        email, member_name, member_locale = spec["member"]
+        embassy = embassy_for_country(spec["country"])
+        association = Association(
+            name=spec["name"], acronym=spec["acronym"], country=spec["country"], city=spec["city"],
+            embassy=embassy.code if embassy else None, registration_number=spec["registration_number"],
+            registration_authority=spec["registration_authority"], founded_year=spec["founded_year"],
+            members_count=spec["members_count"], contact_name=member_name, contact_email=email,
+            home_region=spec["home_region"], locale=spec["locale"], status=spec["status"],
+            created_at=now - timedelta(days=200 - index * 20),
+        )
+        association.domains = [AssociationDomain(sector=s) for s in spec["domains"]]
+        if spec["status"] is AssociationStatus.VERIFIED:
+            association.verified_at = now - timedelta(days=150 - index * 20)
+            association.verified_by_id = officer.id
+        if spec["status"] is AssociationStatus.REJECTED:
+            association.status_reason = spec["reason"]
+        db.session.add(association)
+        db.session.flush()
+        db.session.add(User(
+            email=email, name=member_name, role=Role.ASSOCIATION, locale=member_locale,
+            association_id=association.id, password_hash=password_hash,
+        ))
+    db.session.flush()
+    audit.record("demo.seed", actor=staff[Role.ADMIN])
+    return (
+        f"demo programme: {len(STAFF)} staff, {len(STRUCTURES)} partner structures, "
+        f"{len(ASSOCIATIONS)} associations"
+    )

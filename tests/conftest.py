@@ -1,0 +1,143 @@
+"""Fixtures: app, db, client, runner, login_as, users of each role; SQLite by default, PostgreSQL too.
+
+Tests marked ``backends`` run on SQLite and, when ``CODEV_TEST_POSTGRES_URL`` is set, on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from codev import create_app
+from codev.extensions import db as _db
+from tests import factories
+
+POSTGRES_URL = os.environ.get("CODEV_TEST_POSTGRES_URL")
+
+
+def pytest_generate_tests(metafunc):
+    if "backend" in metafunc.fixturenames:
+        marked = metafunc.definition.get_closest_marker("backends") is not None
+        params = ["sqlite", "postgres"] if marked and POSTGRES_URL else ["sqlite"]
+        metafunc.parametrize("backend", params, scope="function")
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "backends: run on SQLite and PostgreSQL (when configured)")
+
+
+@pytest.fixture
+def backend():  # replaced by the parametrization above
+    return "sqlite"
+
+
+@pytest.fixture
+def database_url(backend, tmp_path, worker_schema):
+    if backend == "postgres":
+        return POSTGRES_URL
+    return f"sqlite:///{tmp_path / 'test.sqlite3'}"
+
+
+@pytest.fixture(scope="session")
+def worker_schema():
+    """Start each PostgreSQL-backed test from an empty public schema."""
+    return None
+
+
+def reset_postgres(url: str) -> None:
+    engine = create_engine(_psycopg(url))
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+def _psycopg(url: str) -> str:
+    return re.sub(r"^postgres(ql)?://", "postgresql+psycopg://", url)
+
+
+@pytest.fixture
+def app_config(database_url, tmp_path):
+    return {
+        "ENV_NAME": "test",
+        "TESTING": True,
+        "SECRET_KEY": "test-secret-key-not-for-production",
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "UPLOAD_FOLDER": str(tmp_path / "uploads"),
+        "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",  # fast in tests; production cost tested apart
+        "WTF_CSRF_ENABLED": False,
+        "SERVER_NAME": "localhost",
+        "MAIL_SERVER": None,
+    }
+
+
+@pytest.fixture
+def app(app_config, backend):
+    if backend == "postgres":
+        reset_postgres(POSTGRES_URL)
+    app = create_app(app_config)
+    with app.app_context():
+        _db.create_all()
+        yield app
+        _db.session.remove()
+        _db.engine.dispose()
+
+
+@pytest.fixture
+def db(app):
+    return _db
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def login_as(client):
+    """Put ``user`` in the test client's session, as a real sign-in would."""
+
+    def login(user):
+        _db.session.commit()
+        with client.session_transaction() as session:
+            session["_user_id"] = user.get_id()
+            session["_fresh"] = True
+        return user
+
+    return login
+
+
+@pytest.fixture
+def users(db):
+    """One user of each role (committed)."""
+    result = {
+        "association": factories.UserFactory(member=True, email="member@asso.example.org"),
+        "evaluator": factories.UserFactory(evaluator=True, email="evaluator@structure.example.org"),
+        "officer": factories.UserFactory(officer=True, email="officer@ministry.example.tg"),
+        "approver": factories.UserFactory(approver=True, email="approver@ministry.example.tg"),
+        "admin": factories.UserFactory(admin=True, email="admin@ministry.example.tg"),
+    }
+    db.session.commit()
+    return result
+
+
+@pytest.fixture
+def outbox(db):
+    """The messages written to the outbox so far."""
+    from codev.core.models import OutboxMessage
+
+    def messages(recipient: str | None = None):
+        query = db.select(OutboxMessage).order_by(OutboxMessage.id)
+        if recipient:
+            query = query.where(OutboxMessage.recipient == recipient)
+        return db.session.scalars(query).all()
+
+    return messages
