@@ -79,11 +79,22 @@ def app(app_config, backend):
     if backend == "postgres":
         reset_postgres(POSTGRES_URL)
     app = create_app(app_config)
+    # The fixture keeps an app context open so factories can use db.session; Flask then reuses it
+    # for every test request, and with it ``g`` (signed-in user, locale). Start each request afresh
+    # as a real server would.
+    app.before_request_funcs.setdefault(None, []).insert(0, _fresh_request_globals)
     with app.app_context():
         _db.create_all()
         yield app
         _db.session.remove()
         _db.engine.dispose()
+
+
+def _fresh_request_globals() -> None:
+    from flask import g
+
+    for name in list(vars(g)):
+        delattr(g, name)
 
 
 @pytest.fixture

@@ -41,4 +41,6 @@ def make_append_only(table: Table) -> None:
     """Attach the guard to ``table`` so that ``create_all`` installs it too."""
     for dialect in ("sqlite", "postgresql"):
         for statement in create_statements(table.name, dialect):
-            event.listen(table, "after_create", DDL(statement).execute_if(dialect=dialect))
+            # DDL() formats its text with %; escape the trigger body's own % signs.
+            ddl = DDL(statement.replace("%", "%%")).execute_if(dialect=dialect)
+            event.listen(table, "after_create", ddl)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, current_app, request, session
+from flask import Flask, current_app, has_request_context, request, session
 from flask_login import current_user
 
 from codev.extensions import babel
@@ -11,6 +11,8 @@ from codev.extensions import babel
 def select_locale() -> str:
     """The signed-in user's language, else the session's choice, else the browser's, else French."""
     languages = current_app.config["LANGUAGES"]
+    if not has_request_context():  # CLI and background work: the programme's working language
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     if current_user and current_user.is_authenticated and current_user.locale in languages:
         return current_user.locale
     chosen = session.get("lang")

@@ -1,3 +1,250 @@
-"""Admin views (placeholder until the admin module lands)."""
+"""Administration pages: users and roles, partner structures and their evaluators, the audit log.
 
-from codev.accounts.admin import bp  # noqa: F401
+Structures are managed by admins and read by officers and approvers (who assign evaluators).
+"""
+
+from __future__ import annotations
+
+from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from werkzeug.routing import BuildError
+
+from codev.accounts.admin import bp, services
+from codev.accounts.admin.forms import (
+    AuditFilterForm,
+    StructureFilterForm,
+    StructureForm,
+    UserCreateForm,
+    UserEditForm,
+    UserFilterForm,
+)
+from codev.accounts.admin.services import AdminError
+from codev.accounts.models import PartnerStructure, Role, User
+from codev.core.permissions import access_rule, roles
+from codev.core.templating import home_panel, nav_item
+from codev.extensions import db
+
+STRUCTURE_READERS = (Role.ADMIN, Role.OFFICER, Role.APPROVER)
+
+# Where the "associations awaiting verification" card links to, when the associations package
+# provides one of these pages (first registered and open to the reader wins).
+PENDING_ASSOCIATIONS_ENDPOINTS = ("associations.review", "associations.directory", "associations.index")
+
+nav_item("admin.users", _l("Users"), Role.ADMIN, order=80)
+nav_item("admin.structures", _l("Partner structures"), *STRUCTURE_READERS, order=85)
+
+
+def _actor() -> User:
+    return current_user._get_current_object()
+
+
+def _page(query):
+    return db.paginate(
+        query, page=request.args.get("page", 1, type=int),
+        per_page=current_app.config["PAGE_SIZE"], error_out=False,
+    )
+
+
+def _valid(field):
+    """A filter's value when it passed validation, else None (a bad filter is ignored)."""
+    return field.data if field.data and not field.errors else None
+
+
+def _refuse(form, error: AdminError) -> None:
+    """Show a refused change next to its field (or as a message); nothing of it is kept."""
+    db.session.rollback()
+    field = form._fields.get(error.field) if error.field else None
+    if field is not None:
+        field.errors.append(str(error))
+    else:
+        flash(str(error), "error")
+
+
+def _render(template: str, form, **context):
+    return render_template(template, form=form, **context), 400 if form.errors else 200
+
+
+# --- Users ---------------------------------------------------------------------------------------
+
+
+@bp.route("/users")
+@roles(Role.ADMIN)
+def users():
+    """Users with filters by role, status and name or email; how many there are of each role."""
+    filters = UserFilterForm(request.args)
+    filters.validate()
+    query = services.users_query(
+        role=_valid(filters.role), active=_valid(filters.active), text=_valid(filters.q)
+    )
+    return render_template(
+        "admin/users.html", page=_page(query), filters=filters, counts=services.role_counts(),
+        roles=list(Role),
+    )
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+@roles(Role.ADMIN)
+def user_new():
+    """Create an account; the person receives an email with a link to choose a password."""
+    role = request.args.get("role") if request.args.get("role") in set(Role) else None
+    form = UserCreateForm(role=role, partner_structure_id=request.args.get("structure", type=int))
+    if form.validate_on_submit():
+        try:
+            user = services.create_account(_actor(), email=form.email.data, **form.user_data())
+        except AdminError as error:
+            _refuse(form, error)
+        else:
+            db.session.commit()
+            flash(_("The account of %(name)s is created; a link to choose a password was sent "
+                    "to %(email)s.", name=user.name, email=user.email), "success")
+            return redirect(url_for("admin.user_edit", user_id=user.id))
+    return _render("admin/user_form.html", form, user=None)
+
+
+@bp.route("/users/<int:user_id>/edit", methods=["GET", "POST"])
+@roles(Role.ADMIN)
+def user_edit(user_id: int):
+    """Edit a user's name, role, language, title, structure or association, and active flag."""
+    user = db.get_or_404(User, user_id)
+    form = UserEditForm(obj=user, structure_id=user.partner_structure_id)
+    if form.validate_on_submit():
+        try:
+            changed = services.update_account(user, _actor(), **form.user_data())
+        except AdminError as error:
+            _refuse(form, error)
+        else:
+            db.session.commit()
+            if changed:
+                flash(_("The changes to %(name)s's account are saved.", name=user.name), "success")
+            else:
+                flash(_("Nothing was changed."), "info")
+            return redirect(url_for("admin.user_edit", user_id=user.id))
+    return _render("admin/user_form.html", form, user=user)
+
+
+@bp.route("/users/<int:user_id>/password-link", methods=["POST"])
+@roles(Role.ADMIN)
+def user_password_link(user_id: int):
+    """Email the user a link to choose a new password."""
+    user = db.get_or_404(User, user_id)
+    try:
+        services.send_password_link(user, _actor())
+    except AdminError as error:
+        flash(str(error), "error")
+    else:
+        db.session.commit()
+        flash(_("A link to choose a new password was sent to %(email)s.", email=user.email), "success")
+    return redirect(url_for("admin.user_edit", user_id=user.id))
+
+
+# --- Partner structures --------------------------------------------------------------------------
+
+
+@bp.route("/structures")
+@roles(*STRUCTURE_READERS)
+def structures():
+    """Partner structures with their kind, regions, sectors and active evaluators."""
+    filters = StructureFilterForm(request.args)
+    filters.validate()
+    page = _page(services.structures_query(kind=_valid(filters.kind), active=_valid(filters.active)))
+    counts = services.active_evaluator_counts(structure.id for structure in page.items)
+    return render_template("admin/structures.html", page=page, filters=filters, counts=counts)
+
+
+@bp.route("/structures/<int:structure_id>")
+@roles(*STRUCTURE_READERS)
+def structure_detail(structure_id: int):
+    """One partner structure and its evaluators."""
+    structure = db.get_or_404(PartnerStructure, structure_id)
+    return render_template(
+        "admin/structure_detail.html", structure=structure,
+        evaluators=services.structure_evaluators(structure),
+    )
+
+
+@bp.route("/structures/new", methods=["GET", "POST"])
+@roles(Role.ADMIN)
+def structure_new():
+    """Add a partner structure."""
+    form = StructureForm()
+    if form.validate_on_submit():
+        try:
+            structure = services.create_structure(_actor(), **form.structure_data())
+        except AdminError as error:
+            _refuse(form, error)
+        else:
+            db.session.commit()
+            flash(_("The partner structure %(name)s is added.", name=structure.name), "success")
+            return redirect(url_for("admin.structure_detail", structure_id=structure.id))
+    return _render("admin/structure_form.html", form, structure=None)
+
+
+@bp.route("/structures/<int:structure_id>/edit", methods=["GET", "POST"])
+@roles(Role.ADMIN)
+def structure_edit(structure_id: int):
+    """Edit a partner structure's identity, regions, sectors and active flag."""
+    structure = db.get_or_404(PartnerStructure, structure_id)
+    form = StructureForm(data=services.structure_state(structure), structure_id=structure.id)
+    if form.validate_on_submit():
+        try:
+            changed = services.update_structure(structure, _actor(), **form.structure_data())
+        except AdminError as error:
+            _refuse(form, error)
+        else:
+            db.session.commit()
+            flash(_("The changes are saved.") if changed else _("Nothing was changed."),
+                  "success" if changed else "info")
+            return redirect(url_for("admin.structure_detail", structure_id=structure.id))
+    return _render("admin/structure_form.html", form, structure=structure)
+
+
+# --- Audit log -----------------------------------------------------------------------------------
+
+
+@bp.route("/audit")
+@roles(Role.ADMIN)
+def audit():
+    """The latest audit events, filtered by action and actor."""
+    filters = AuditFilterForm(request.args)
+    filters.validate()
+    page = _page(services.audit_query(action=_valid(filters.action), actor_email=_valid(filters.actor)))
+    actors = services.people_by_id(event.actor_id for event in page.items)
+    return render_template("admin/audit.html", page=page, filters=filters, actors=actors)
+
+
+# --- Home cards ----------------------------------------------------------------------------------
+
+
+def _link_if_allowed(endpoint: str, **values) -> str | None:
+    """The URL of ``endpoint`` when it exists and the current user may open it."""
+    rule = access_rule(current_app, endpoint)
+    if rule is None or (isinstance(rule, frozenset) and current_user.role not in rule):
+        return None
+    try:
+        return url_for(endpoint, **values)
+    except BuildError:
+        return None
+
+
+@home_panel(Role.ADMIN)
+def users_panel():
+    """Users by role, each count a link to the filtered list."""
+    return "admin/_panel_users.html", {"counts": services.role_counts(), "roles": list(Role)}
+
+
+@home_panel(Role.ADMIN)
+def structures_panel():
+    """Active partner structures."""
+    return "admin/_panel_structures.html", {"active": services.active_structure_count()}
+
+
+@home_panel(Role.ADMIN)
+def associations_panel():
+    """Associations waiting for an officer's verification."""
+    url = next(
+        (u for u in (_link_if_allowed(e, status="pending") for e in PENDING_ASSOCIATIONS_ENDPOINTS) if u),
+        None,
+    )
+    return "admin/_panel_associations.html", {"pending": services.pending_association_count(), "url": url}

@@ -1,13 +1,315 @@
-"""Association views (placeholder until the associations module lands)."""
+"""Association pages: sign-up, profile, statutes, invitations, verification, directory, home cards."""
 
-from flask import render_template
+from __future__ import annotations
 
-from codev.accounts.associations import bp
-from codev.core.permissions import public
+from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_user
+from sqlalchemy import or_, select
+
+from codev.accounts.associations import bp, services
+from codev.accounts.associations.forms import (
+    AcceptInvitationForm,
+    DirectoryFilterForm,
+    InviteForm,
+    ProfileForm,
+    RejectForm,
+    SignupForm,
+    StatutesForm,
+)
+from codev.accounts.associations.services import AssociationError, get_association_or_404
+from codev.accounts.models import Association, AssociationDomain, AssociationStatus, Invitation, Role
+from codev.core.permissions import public, roles
+from codev.core.storage import UploadError, download
+from codev.core.templating import home_panel, nav_item
+from codev.extensions import db
+
+MINISTRY = (Role.OFFICER, Role.APPROVER, Role.ADMIN)
+VIEWERS = (Role.ASSOCIATION, *MINISTRY)
+
+nav_item("associations.mine", _l("My association"), Role.ASSOCIATION, order=20)
+nav_item("associations.pending", _l("Associations to verify"), Role.OFFICER, order=30)
+nav_item("associations.directory", _l("Directory of associations"), *MINISTRY, order=35)
+
+
+def _user():
+    return current_user._get_current_object()
+
+
+def _sign_in(user) -> None:
+    session.clear()
+    session.permanent = True
+    login_user(user)
+    session["lang"] = user.locale
+
+
+def _render_detail(association: Association, status: int = 200, **forms):
+    """The association page, with any refused form shown where it was typed."""
+    user = _user()
+    context = {
+        "association": association,
+        "invitations": services.open_invitations(association) if services.can_view(user, association) else [],
+        "is_member": services.is_member(user, association),
+        "can_edit": services.can_edit(user, association),
+        "can_manage": services.can_manage_members(user, association),
+        "can_decide": services.can_decide(user, association),
+        "invite_form": forms.get("invite_form") or InviteForm(formdata=None),
+        "statutes_form": forms.get("statutes_form") or StatutesForm(formdata=None),
+        "reject_form": forms.get("reject_form") or RejectForm(formdata=None),
+    }
+    return render_template("associations/detail.html", **context), status
 
 
 @bp.route("/signup", methods=["GET", "POST"])
 @public
 def signup():
-    """Register an association and its first member."""
-    return render_template("errors/error.html", code=404, title="", message=""), 404
+    """Register an association and its first member (who is signed in at once)."""
+    if current_user.is_authenticated:
+        flash(_("You are already signed in."), "info")
+        return redirect(url_for("core.home"))
+    form = SignupForm()
+    if form.validate_on_submit():
+        try:
+            association, user = services.register_association(
+                form.profile_data(), form.member_data(), form.statutes.data
+            )
+        except (UploadError, AssociationError) as exc:
+            db.session.rollback()
+            (form.statutes if isinstance(exc, UploadError) else form.email).errors.append(str(exc))
+        else:
+            db.session.commit()
+            _sign_in(user)
+            flash(_("Your association is registered. The ministry will verify it; you will receive an email."), "success")
+            return redirect(url_for("associations.detail", association_id=association.id))
+    file_lost = bool(request.files.get("statutes"))  # browsers never send a file twice
+    return render_template("associations/signup.html", form=form, file_lost=file_lost), (
+        400 if request.method == "POST" else 200
+    )
+
+
+@bp.route("/mine")
+@roles(Role.ASSOCIATION)
+def mine():
+    """The signed-in member's association."""
+    return redirect(url_for("associations.detail", association_id=current_user.association_id))
+
+
+@bp.route("/<int:association_id>")
+@roles(*VIEWERS)
+def detail(association_id: int):
+    """The association's profile, status, statutes, members and invitations."""
+    return _render_detail(get_association_or_404(association_id, _user()))
+
+
+@bp.route("/<int:association_id>/edit", methods=["GET", "POST"])
+@roles(Role.ASSOCIATION, Role.OFFICER)
+def edit(association_id: int):
+    """Edit the profile (members; officers may correct it)."""
+    association = get_association_or_404(association_id, _user())
+    if not services.can_edit(_user(), association):
+        abort(404)
+    form = ProfileForm(data=services.profile_data(association))
+    if form.validate_on_submit():
+        resubmitted = services.update_profile(association, form.profile_data(), _user())
+        db.session.commit()
+        flash(_("The profile has been saved."), "success")
+        if resubmitted:
+            flash(_("Your association has been resubmitted for verification."), "info")
+        return redirect(url_for("associations.detail", association_id=association.id))
+    status = 400 if request.method == "POST" else 200
+    return render_template("associations/edit.html", form=form, association=association), status
+
+
+@bp.route("/<int:association_id>/statutes", methods=["POST"])
+@roles(Role.ASSOCIATION)
+def statutes(association_id: int):
+    """Upload (or replace) the association's statutes."""
+    association = get_association_or_404(association_id, _user())
+    if not services.can_manage_members(_user(), association):
+        abort(404)
+    form = StatutesForm()
+    if form.validate_on_submit():
+        try:
+            resubmitted = services.replace_statutes(association, form.statutes.data, _user())
+        except UploadError as exc:
+            db.session.rollback()
+            form.statutes.errors.append(str(exc))
+        else:
+            db.session.commit()
+            flash(_("The statutes have been saved."), "success")
+            if resubmitted:
+                flash(_("Your association has been resubmitted for verification."), "info")
+            return redirect(url_for("associations.detail", association_id=association.id))
+    return _render_detail(association, 400, statutes_form=form)
+
+
+@bp.route("/<int:association_id>/statutes/download")
+@roles(*VIEWERS)
+def statutes_download(association_id: int):
+    """Download the statutes (members of the association and the ministry)."""
+    association = get_association_or_404(association_id, _user())
+    if association.statutes is None:
+        abort(404)
+    return download(association.statutes)
+
+
+@bp.route("/<int:association_id>/invitations", methods=["POST"])
+@roles(Role.ASSOCIATION)
+def invite(association_id: int):
+    """Invite a further member by email."""
+    association = get_association_or_404(association_id, _user())
+    if not services.can_manage_members(_user(), association):
+        abort(404)
+    form = InviteForm()
+    if form.validate_on_submit():
+        try:
+            invitation = services.invite_member(association, _user(), form.email.data)
+        except AssociationError as exc:
+            db.session.rollback()
+            form.email.errors.append(str(exc))
+        else:
+            db.session.commit()
+            flash(_("An invitation has been sent to %(email)s.", email=invitation.email), "success")
+            return redirect(url_for("associations.detail", association_id=association.id))
+    return _render_detail(association, 400, invite_form=form)
+
+
+@bp.route("/<int:association_id>/invitations/<int:invitation_id>/revoke", methods=["POST"])
+@roles(Role.ASSOCIATION)
+def revoke_invitation(association_id: int, invitation_id: int):
+    """Withdraw an invitation that has not been answered."""
+    association = get_association_or_404(association_id, _user())
+    invitation = db.session.get(Invitation, invitation_id)
+    if (not services.can_manage_members(_user(), association) or invitation is None
+            or invitation.association_id != association.id):
+        abort(404)
+    try:
+        services.revoke_invitation(invitation, _user())
+    except AssociationError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+    else:
+        db.session.commit()
+        flash(_("The invitation to %(email)s has been withdrawn.", email=invitation.email), "success")
+    return redirect(url_for("associations.detail", association_id=association.id))
+
+
+@bp.route("/invitation/<token>", methods=["GET", "POST"])
+@public
+def accept_invitation(token: str):
+    """Join an association from an emailed invitation: name, password, language."""
+    invitation = services.find_invitation(token)
+    problem = services.invitation_problem(invitation)
+    if problem:
+        return render_template("associations/invitation_invalid.html", message=problem), (
+            404 if invitation is None else 410
+        )
+    if current_user.is_authenticated:
+        message = _("You are signed in. Sign out first to accept an invitation for another account.")
+        return render_template("associations/invitation_invalid.html", message=message), 409
+    form = AcceptInvitationForm(invited_email=invitation.email, locale=invitation.association.locale)
+    if form.validate_on_submit():
+        try:
+            user = services.accept_invitation(
+                invitation, name=form.full_name.data, password=form.password.data, locale=form.locale.data
+            )
+        except AssociationError as exc:
+            db.session.rollback()
+            return render_template("associations/invitation_invalid.html", message=str(exc)), 409
+        db.session.commit()
+        _sign_in(user)
+        flash(_("Welcome! You are now a member of %(name)s.", name=invitation.association.name), "success")
+        return redirect(url_for("associations.detail", association_id=invitation.association_id))
+    status = 400 if request.method == "POST" else 200
+    return render_template("associations/accept_invitation.html", form=form, invitation=invitation), status
+
+
+@bp.route("/<int:association_id>/verify", methods=["POST"])
+@roles(Role.OFFICER)
+def verify(association_id: int):
+    """Verify an association awaiting verification."""
+    association = get_association_or_404(association_id, _user())
+    try:
+        services.verify_association(association, _user())
+    except AssociationError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+    else:
+        db.session.commit()
+        flash(_("The association is verified; its members have been told."), "success")
+    return redirect(url_for("associations.detail", association_id=association_id))
+
+
+@bp.route("/<int:association_id>/reject", methods=["POST"])
+@roles(Role.OFFICER)
+def reject(association_id: int):
+    """Reject an association awaiting verification, with a reason for its members."""
+    association = get_association_or_404(association_id, _user())
+    form = RejectForm()
+    if not form.validate_on_submit():
+        return _render_detail(association, 400, reject_form=form)
+    try:
+        services.reject_association(association, _user(), form.reason.data)
+    except AssociationError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+    else:
+        db.session.commit()
+        flash(_("The association is rejected; its members have been told why."), "success")
+    return redirect(url_for("associations.detail", association_id=association_id))
+
+
+@bp.route("/pending")
+@roles(Role.OFFICER)
+def pending():
+    """Associations awaiting verification, oldest first."""
+    query = (
+        select(Association)
+        .where(Association.status == AssociationStatus.PENDING)
+        .order_by(Association.created_at, Association.id)
+    )
+    page = db.paginate(query, page=request.args.get("page", 1, type=int),
+                       per_page=current_app.config["PAGE_SIZE"], error_out=False)
+    return render_template("associations/pending.html", page=page)
+
+
+@bp.route("/directory")
+@roles(*MINISTRY)
+def directory():
+    """The directory of associations with filters (verified ones; officers may see every status)."""
+    form = DirectoryFilterForm(formdata=request.args)
+    form.validate()
+    query = select(Association)
+    if not (form.all_statuses.data and current_user.role == Role.OFFICER):
+        query = query.where(Association.status == AssociationStatus.VERIFIED)
+    if form.country.data:
+        query = query.where(Association.country == form.country.data)
+    if form.embassy.data:
+        query = query.where(Association.embassy == form.embassy.data)
+    if form.domain.data:
+        query = query.where(Association.domains.any(AssociationDomain.sector == form.domain.data))
+    if form.q.data and not form.q.errors:
+        q = form.q.data
+        query = query.where(or_(Association.name.icontains(q, autoescape=True),
+                                Association.acronym.icontains(q, autoescape=True),
+                                Association.city.icontains(q, autoescape=True)))
+    page = db.paginate(query.order_by(Association.name, Association.id),
+                       page=request.args.get("page", 1, type=int),
+                       per_page=current_app.config["PAGE_SIZE"], error_out=False)
+    return render_template("associations/directory.html", form=form, page=page)
+
+
+@home_panel(Role.OFFICER)
+def officer_panel():
+    """How many associations wait for verification."""
+    return "associations/_panel_officer.html", {"count": services.count_pending()}
+
+
+@home_panel(Role.ASSOCIATION)
+def member_panel():
+    """The member's association: its status and the next step."""
+    association = current_user.association
+    if association is None:
+        return None
+    return "associations/_panel_member.html", {"association": association}

@@ -1,0 +1,60 @@
+# codev — two commands: `make run` (set up and serve the demo) and `make test` (set up and test).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app codev
+HOST ?= 127.0.0.1
+PORT ?= 5000
+
+.PHONY: run test setup dev-setup translations extract-messages update-messages migrate demo lint system-deps clean
+
+run: setup translations
+	$(FLASK) init-instance
+	$(FLASK) db upgrade
+	$(FLASK) seed-demo --if-empty
+	$(FLASK) run --host $(HOST) --port $(PORT)
+
+test: dev-setup translations system-deps
+	$(BIN)/python -m pytest
+
+setup: $(VENV)/.installed
+
+dev-setup: $(VENV)/.installed-dev
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(VENV)/.installed $@
+
+# Compiled catalogs (.mo) are build products, made from the .po files on every setup.
+translations: setup
+	$(BIN)/pybabel compile --use-fuzzy -d codev/translations -D messages 2>/dev/null || $(BIN)/pybabel compile -d codev/translations -D messages
+
+extract-messages: setup
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k _ -k gettext -k ngettext:1,2 --no-location --sort-output -o codev/translations/messages.pot .
+
+update-messages: extract-messages
+	$(BIN)/pybabel update -i codev/translations/messages.pot -d codev/translations --no-fuzzy-matching
+
+# Debian packages the browser and PDF tests use (Chromium for Playwright, poppler for pdftotext).
+system-deps:
+	@bash scripts/system-deps.sh
+
+migrate: setup
+	$(FLASK) db upgrade
+
+demo: setup
+	$(FLASK) seed-demo
+
+lint: dev-setup
+	$(BIN)/ruff check codev tests
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,109 @@
+"""The whole URL map, walked for anonymous visitors and for every role.
+
+Each endpoint declares its rule (public, signed-in, or a set of roles). Anonymous visitors of a
+non-public endpoint are sent to the login page; a signed-in user without the role gets 403; a user with
+the role gets the page (or a 404 for an object that is not theirs, or a form error) but never a 500.
+An endpoint without a rule fails the first test, so a new route cannot escape the matrix.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from codev.accounts.models import Role
+from codev.core.permissions import PUBLIC, SIGNED_IN, access_rule
+from tests import factories
+
+ROLES = [r.value for r in Role]
+
+
+def endpoints(app):
+    return sorted({rule.endpoint for rule in app.url_map.iter_rules()})
+
+
+def test_every_endpoint_declares_an_access_rule(app):
+    missing = [e for e in endpoints(app) if access_rule(app, e) is None]
+    assert missing == [], f"endpoints without an access rule: {missing}"
+
+
+def test_rules_name_only_known_roles(app):
+    for endpoint in endpoints(app):
+        rule = access_rule(app, endpoint)
+        if isinstance(rule, frozenset):
+            assert rule and rule <= set(ROLES), endpoint
+
+
+def sample_urls(app, ids):
+    """One concrete URL per rule and method, with ids of objects that exist."""
+    from flask import url_for
+
+    urls = []
+    with app.test_request_context():
+        for rule in app.url_map.iter_rules():
+            if rule.endpoint == "static":
+                continue
+            values = {}
+            for arg in rule.arguments:
+                converter = rule._converters[arg].__class__.__name__
+                values[arg] = ids.get(arg, 1) if converter == "IntegerConverter" else "sample-token"
+            url = url_for(rule.endpoint, **values)
+            for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+                urls.append((rule.endpoint, method, url))
+    return urls
+
+
+@pytest.fixture
+def world(db, users):
+    """Objects for URL arguments: another association, a structure, a user."""
+    other = factories.AssociationFactory(verified=True)
+    structure = factories.PartnerStructureFactory()
+    db.session.commit()
+    return {
+        "association_id": other.id,
+        "structure_id": structure.id,
+        "user_id": users["officer"].id,
+        "id": 1,
+    }
+
+
+def request(client, method, url):
+    if method == "GET":
+        return client.get(url)
+    return client.open(url, method=method, data={})
+
+
+@pytest.mark.parametrize("who", ["anonymous", *ROLES])
+def test_walk_url_map(app, client, db, users, world, login_as, who):
+    from codev.accounts.models import User
+
+    problems = []
+    for endpoint, method, url in sample_urls(app, world):
+        rule = access_rule(app, endpoint)
+        if who != "anonymous":
+            user = db.session.get(User, users[who].id)
+            db.session.refresh(user)
+            if not user.active:  # a walked admin form may not deactivate; guard anyway
+                user.active = True
+            login_as(user)
+        else:
+            client.delete_cookie("session", domain="localhost")
+        response = request(client, method, url)
+        status = response.status_code
+        location = response.headers.get("Location", "")
+        # The access hook sends anonymous visitors to the login page with ?next= (logout's own
+        # redirect to the login page has none).
+        to_login = status == 302 and "/account/login?next=" in location
+        if status >= 500:
+            problems.append(f"{method} {url} [{endpoint}] → {status}")
+        elif rule == PUBLIC:
+            if status == 403:
+                problems.append(f"{method} {url} public but 403")
+        elif who == "anonymous":
+            if not to_login:
+                problems.append(f"{method} {url} [{endpoint}] anonymous → {status}, not the login page")
+        elif rule == SIGNED_IN or who in rule:
+            if to_login or status == 403:
+                problems.append(f"{method} {url} [{endpoint}] allowed to {who} but → {status}")
+        elif status != 403:
+            problems.append(f"{method} {url} [{endpoint}] refused to {who} but → {status}")
+    assert problems == [], "\n".join(problems)
