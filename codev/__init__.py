@@ -84,7 +84,16 @@ def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
         cursor.close()
 
 
+def register_models() -> None:
+    """Import every model module so the metadata (and Alembic) sees all tables."""
+    import codev.accounts.models  # noqa: F401
+    import codev.calls.models  # noqa: F401
+    import codev.core.models  # noqa: F401
+    import codev.projects.models  # noqa: F401
+
+
 def register_extensions(app: Flask) -> None:
+    register_models()
     db.init_app(app)
     migrate.init_app(
         app, db, directory=str(Path(__file__).parent / "migrations"), render_as_batch=True

@@ -35,7 +35,7 @@ class Defaults:
     WTF_CSRF_TIME_LIMIT = 8 * 3600
 
     # Passwords: the method and cost are named explicitly (Werkzeug's default scrypt cost is low).
-    PASSWORD_HASH_METHOD = "pbkdf2:sha256:600000"
+    PASSWORD_HASH_METHOD = "pbkdf2:sha256:600000"  # noqa: S105 (a method name, not a secret)
     PASSWORD_MIN_LENGTH = 10
     PASSWORD_MAX_LENGTH = 128
     PASSWORD_RESET_MAX_AGE = 3600  # seconds

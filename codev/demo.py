@@ -24,7 +24,7 @@ from codev.core.embassies import embassy_for_country
 from codev.core.timeutil import utcnow
 from codev.extensions import db
 
-DEMO_PASSWORD = "codev-demo-2026"
+DEMO_PASSWORD = "codev-demo-2026"  # noqa: S105 (documented demo password)
 
 # (email, name, role, locale, title) of the staff accounts.
 STAFF = [

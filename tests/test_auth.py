@@ -167,7 +167,13 @@ def test_password_hash_method_is_explicit(app):
 
 @pytest.mark.parametrize(
     "password, ok",
-    [("short pw!", False), ("ten chars!", True), ("x" * 128 + "y", False), ("abcdefgh" * 16, True), ("1111111111", False)],
+    [
+        ("short pw!", False),
+        ("ten chars!", True),
+        ("x" * 128 + "y", False),
+        ("abcdefgh" * 16, True),
+        ("1111111111", False),
+    ],
 )
 def test_password_rules(app, password, ok):
     from codev.accounts.passwords import password_problem

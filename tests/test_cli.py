@@ -21,7 +21,9 @@ def test_create_user(runner, db):
 
 
 def test_create_user_refuses_weak_password_and_duplicates(runner, db, users):
-    weak = runner.invoke(args=["create-user", "--email", "x@y.tg", "--name", "X", "--role", "admin", "--password", "short"])
+    weak = runner.invoke(
+        args=["create-user", "--email", "x@y.tg", "--name", "X", "--role", "admin", "--password", "short"]
+    )
     assert weak.exit_code != 0 and "at least 10" in weak.output
     dup = runner.invoke(
         args=["create-user", "--email", users["officer"].email.upper(), "--name", "X", "--role", "admin",

@@ -143,9 +143,10 @@ def test_file_formats_are_detected_by_content(data, expected):
 def test_mail_goes_to_the_outbox_in_the_recipients_language(app, db, outbox):
     from codev.core.mail import queue_mail
 
+    person = type("Person", (), {"name": "Ama"})
     with app.test_request_context():
-        queue_mail("x@example.org", "en", "password_reset", user=type("U", (), {"name": "Ama"}), url="http://l/x", hours=1)
-        queue_mail("y@example.org", "fr", "password_reset", user=type("U", (), {"name": "Ama"}), url="http://l/x", hours=1)
+        queue_mail("x@example.org", "en", "password_reset", user=person, url="http://l/x", hours=1)
+        queue_mail("y@example.org", "fr", "password_reset", user=person, url="http://l/x", hours=1)
     db.session.commit()
     english, french = outbox()
     assert english.subject == "codev: reset your password"

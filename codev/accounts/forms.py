@@ -46,5 +46,8 @@ class ChangePasswordForm(BaseForm):
 
 
 class ProfileForm(BaseForm):
-    name = StringField(_l("Full name"), validators=[required(), Length(min=2, max=120, message=_l("Between 2 and 120 characters."))])
+    name = StringField(
+        _l("Full name"),
+        validators=[required(), Length(min=2, max=120, message=_l("Between 2 and 120 characters."))],
+    )
     locale = SelectField(_l("Language"), choices=LANGUAGE_CHOICES)

@@ -1,0 +1,1 @@
+"""Calls for projects: dates, envelope, funding rules, evaluation grid, tranche plan."""

@@ -1,0 +1,162 @@
+"""Money is whole XOF in integers. Parsing, formatting, conversion and words all live here.
+
+Foreign amounts are held in minor units (cents) and exchange rates in millionths of a franc per unit,
+so every conversion is integer arithmetic with one half-up rounding to the franc.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from babel.numbers import format_currency, format_decimal
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from num2words import num2words
+
+# 1 EUR = 655.957 XOF, fixed by law (the CFA franc's peg).
+EUR_RATE_MILLIONTHS = 655_957_000
+CURRENCIES = ("XOF", "EUR", "USD", "CAD", "GBP", "CHF")
+MAX_XOF = 10**15  # far above any programme's envelope; refuses absurd input before it reaches SQL
+_SPACES = re.compile(r"[\s\u00a0\u202f\u2009_']")
+
+
+class MoneyError(ValueError):
+    """Input that is not an acceptable amount; the message is translated for the person."""
+
+
+def parse_xof(text: str | int | None, *, allow_zero: bool = False) -> int:
+    """A whole number of francs from what a person typed: "2 500 000", "2500000", "2.500.000"."""
+    if isinstance(text, bool):
+        raise MoneyError(_("Enter an amount in francs CFA, for example 2 500 000."))
+    if isinstance(text, int):
+        value = text
+    else:
+        raw = _SPACES.sub("", (text or "").strip())
+        raw = raw.removesuffix("FCFA").removesuffix("XOF").removesuffix("F").strip()
+        if not raw:
+            raise MoneyError(_("Enter an amount in francs CFA, for example 2 500 000."))
+        if re.fullmatch(r"\d{1,3}([.,]\d{3})+", raw):  # thousands separators
+            raw = re.sub(r"[.,]", "", raw)
+        if re.fullmatch(r"-\d+([.,]\d+)?", raw):
+            raise MoneyError(_("The amount cannot be negative."))
+        if re.fullmatch(r"\d+[.,]\d+", raw):
+            raise MoneyError(_("Francs CFA have no cents: enter a whole number of francs."))
+        if not raw.isdigit() or not raw.isascii():
+            raise MoneyError(_("Enter the amount in digits only, for example 2 500 000."))
+        value = int(raw)
+    if value < 0:
+        raise MoneyError(_("The amount cannot be negative."))
+    if value == 0 and not allow_zero:
+        raise MoneyError(_("The amount must be greater than zero."))
+    if value > MAX_XOF:
+        raise MoneyError(_("This amount is too large."))
+    return value
+
+
+def parse_minor(text: str | None) -> int:
+    """An amount in a currency with cents ("1 250,50", "1250.5") as an integer of cents."""
+    raw = _SPACES.sub("", (text or "").strip())
+    if not raw:
+        raise MoneyError(_("Enter an amount, for example 1 500."))
+    if raw.startswith("-"):
+        raise MoneyError(_("The amount cannot be negative."))
+    match = re.fullmatch(r"(\d+)(?:[.,](\d{1,2}))?", raw)
+    if not match:
+        raise MoneyError(_("Enter the amount in digits, with at most two decimals."))
+    units, cents = match.group(1), (match.group(2) or "").ljust(2, "0")
+    value = int(units) * 100 + int(cents)
+    if value == 0:
+        raise MoneyError(_("The amount must be greater than zero."))
+    if value > MAX_XOF * 100:
+        raise MoneyError(_("This amount is too large."))
+    return value
+
+
+def parse_rate(text: str | None) -> int:
+    """An exchange rate ("655.957", "610,5") as millionths of a franc per unit."""
+    raw = _SPACES.sub("", (text or "").strip())
+    match = re.fullmatch(r"(\d{1,7})(?:[.,](\d{1,6}))?", raw)
+    if not match:
+        raise MoneyError(_("Enter the rate as a number of francs CFA, for example 610.25."))
+    value = int(match.group(1)) * 1_000_000 + int((match.group(2) or "").ljust(6, "0"))
+    if value == 0:
+        raise MoneyError(_("The rate must be greater than zero."))
+    return value
+
+
+def convert_to_xof(amount_minor: int, rate_millionths: int) -> int:
+    """Cents of a currency times its rate, rounded half up to the franc (integers only)."""
+    denominator = 100 * 1_000_000
+    return (amount_minor * rate_millionths * 2 + denominator) // (2 * denominator)
+
+
+def rate_text(rate_millionths: int) -> str:
+    units, fraction = divmod(rate_millionths, 1_000_000)
+    return f"{units}.{fraction:06d}".rstrip("0").rstrip(".")
+
+
+def minor_text(amount_minor: int) -> str:
+    units, cents = divmod(amount_minor, 100)
+    return f"{units}.{cents:02d}" if cents else str(units)
+
+
+def _locale(locale: str | None) -> str:
+    return locale or str(get_locale() or "fr")
+
+
+def format_xof(amount: int | None, locale: str | None = None) -> str:
+    """"2 500 000 F CFA" in French, "F CFA 2,500,000" in English."""
+    if amount is None:
+        return ""
+    return format_currency(amount, "XOF", locale=_locale(locale))
+
+
+def format_number(value: int | None, locale: str | None = None) -> str:
+    return "" if value is None else format_decimal(value, locale=_locale(locale))
+
+
+def format_minor(amount_minor: int, currency: str, locale: str | None = None) -> str:
+    from decimal import Decimal
+
+    return format_currency(Decimal(amount_minor) / 100, currency, locale=_locale(locale))
+
+
+def xof_in_words(amount: int, locale: str | None = None) -> str:
+    """"deux millions cinq cent mille francs CFA" / "two million five hundred thousand CFA francs"."""
+    lang = _locale(locale)
+    if lang == "en":
+        return num2words(amount, lang="en").replace(",", "") + " CFA francs"
+    words = num2words(amount, lang="fr")
+    return f"{words} franc CFA" if amount in (0, 1) else f"{words} francs CFA"
+
+
+def share_bps(part: int, whole: int) -> int:
+    """``part`` as basis points of ``whole`` (rounded half up); 0 when whole is 0."""
+    if whole <= 0:
+        return 0
+    return (part * 10_000 * 2 + whole) // (2 * whole)
+
+
+def format_bps(bps: int, locale: str | None = None) -> str:
+    """Basis points as a percentage: 7000 → "70 %" (fr) / "70%" (en), 3333 → "33,33 %"."""
+    from decimal import Decimal
+
+    lang = _locale(locale)
+    number = format_decimal(Decimal(bps) / 100, format="#,##0.##", locale=lang)
+    return f"{number}\u00a0%" if lang == "fr" else f"{number}%"
+
+
+@dataclass(frozen=True)
+class Ratio:
+    """A match ratio: ``numerator`` state francs per ``denominator`` association francs (e.g. 2:1)."""
+
+    numerator: int
+    denominator: int = 1
+
+    def apply(self, amount: int) -> int:
+        """The most the state gives for ``amount`` of association money (rounded down)."""
+        return amount * self.numerator // self.denominator
+
+    def text(self) -> str:
+        return f"{self.numerator}:{self.denominator}"

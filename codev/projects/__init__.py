@@ -1,0 +1,1 @@
+"""The association's application: guided form, budget, financing plan, attachments, submission."""
