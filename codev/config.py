@@ -39,6 +39,7 @@ class Defaults:
     PASSWORD_MIN_LENGTH = 10
     PASSWORD_MAX_LENGTH = 128
     PASSWORD_RESET_MAX_AGE = 3600  # seconds
+    ACCOUNT_SETUP_MAX_AGE = 72 * 3600  # the first password link of an account made by an admin
     INVITATION_MAX_AGE = 14 * 24 * 3600
 
     # Login throttling, counted in the database so it holds across worker processes.

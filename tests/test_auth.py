@@ -195,3 +195,18 @@ def test_anonymous_language_switch_uses_the_session(client):
     assert "Sign in" in client.get("/account/login").get_data(as_text=True)
     client.post("/account/language", data={"lang": "xx"})  # unknown: ignored
     assert '<html lang="en">' in client.get("/account/login").get_data(as_text=True)
+
+
+def test_account_setup_links_last_longer_than_reset_links(app, users, monkeypatch):
+    from datetime import timedelta
+
+    from codev.accounts import services
+    from codev.core.timeutil import utcnow
+
+    user = users["officer"]
+    with app.test_request_context():
+        reset, setup = services.make_reset_token(user), services.make_reset_token(user, "setup")
+        later = utcnow() + timedelta(hours=2)
+        monkeypatch.setattr(services, "utcnow", lambda: later)
+        assert services.user_for_reset_token(reset) is None
+        assert services.user_for_reset_token(setup) == user

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import current_app
+from flask_babel import gettext as _
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import func, select
 
@@ -108,7 +109,7 @@ def create_user(
     """Add a user; refuses a duplicate email whatever its case."""
     email = normalize_email(email)
     if email_taken(email):
-        raise AccountError("email_taken")
+        raise AccountError(_("An account already uses this email address."))
     user = User(
         email=email,
         name=name.strip(),
@@ -121,8 +122,17 @@ def create_user(
     )
     db.session.add(user)
     db.session.flush()
-    audit.record("user.create", user, actor=actor, after={"email": email, "role": str(role)})
+    audit.record("user.create", user, actor=actor, after=user_state(user))
     return user
+
+
+def user_state(user: User) -> dict:
+    """The audited fields of a user (never the password hash)."""
+    return {
+        "email": user.email, "name": user.name, "role": str(user.role), "locale": user.locale,
+        "title": user.title, "association_id": user.association_id,
+        "partner_structure_id": user.partner_structure_id, "active": user.active,
+    }
 
 
 # Password reset tokens: signed, time-limited, and bound to the current password and session
@@ -131,18 +141,31 @@ def _reset_serializer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="codev.password-reset")
 
 
-def make_reset_token(user: User) -> str:
+TOKEN_AGES = {"reset": "PASSWORD_RESET_MAX_AGE", "setup": "ACCOUNT_SETUP_MAX_AGE"}
+
+
+def token_max_age(purpose: str) -> int:
+    """Seconds a password link of ``purpose`` stays valid ("reset" or "setup" of a new account)."""
+    return int(current_app.config[TOKEN_AGES[purpose]])
+
+
+def make_reset_token(user: User, purpose: str = "reset") -> str:
+    """A link token to choose a password: "reset" (short-lived) or "setup" of a new account."""
+    assert purpose in TOKEN_AGES
     return _reset_serializer().dumps(
-        {"u": user.id, "v": user.session_version, "h": (user.password_hash or "")[-16:]}
+        {"u": user.id, "v": user.session_version, "h": (user.password_hash or "")[-16:], "p": purpose}
     )
 
 
 def user_for_reset_token(token: str) -> User | None:
+    longest = max(token_max_age(p) for p in TOKEN_AGES)
     try:
-        data = _reset_serializer().loads(token, max_age=current_app.config["PASSWORD_RESET_MAX_AGE"])
+        data, signed_at = _reset_serializer().loads(token, max_age=longest, return_timestamp=True)
     except (BadSignature, SignatureExpired):
         return None
-    if not isinstance(data, dict):
+    if not isinstance(data, dict) or data.get("p", "reset") not in TOKEN_AGES:
+        return None
+    if (utcnow() - signed_at).total_seconds() > token_max_age(data.get("p", "reset")):
         return None
     user = db.session.get(User, data.get("u"))
     if user is None or not user.active:

@@ -35,11 +35,16 @@ def role_choices() -> list[tuple[str, str]]:
     return [(role.value, role.label) for role in Role]
 
 
+class _OptionalCheckbox(CheckboxInput):
+    # A required list means "at least one box", not "every box": no `required` on each input.
+    validation_attrs = ["disabled"]
+
+
 class MultiCheckboxField(SelectMultipleField):
     """A list of checkboxes (rendered by the ``field`` macro like any other field)."""
 
     widget = ListWidget(prefix_label=False)
-    option_widget = CheckboxInput()
+    option_widget = _OptionalCheckbox()
 
 
 class UserEditForm(BaseForm):
@@ -63,12 +68,14 @@ class UserEditForm(BaseForm):
     )
     active = BooleanField(_l("Active (can sign in)"))
 
-    def __init__(self, *args, structure_id: int | None = None, **kwargs):
+    def __init__(self, *args, structure_id: int | None = None, association_id: int | None = None,
+                 **kwargs):
+        """``structure_id`` and ``association_id``: the user's current links, kept selectable."""
         super().__init__(*args, **kwargs)
         self.role.choices = role_choices()
         none = [("", "—")]
         self.partner_structure_id.choices = none + services.structure_choices(include_id=structure_id)
-        self.association_id.choices = none + services.association_choices()
+        self.association_id.choices = none + services.association_choices(include_id=association_id)
 
     def validate_partner_structure_id(self, field) -> None:
         if self.role.data == Role.EVALUATOR and not field.data:
@@ -115,12 +122,17 @@ class UserFilterForm(BaseForm):
         self.role.choices = [("", str(_l("All roles"))), *role_choices()]
 
 
-def at_least_one(message):
-    def check(form, field) -> None:
-        if not field.data:
-            raise ValidationError(message)
+class AtLeastOne:
+    """At least one box of a multi-checkbox ticked (flags the field as required)."""
 
-    return check
+    field_flags = {"required": True}
+
+    def __init__(self, message) -> None:
+        self.message = message
+
+    def __call__(self, form, field) -> None:
+        if not field.data:
+            raise ValidationError(self.message)
 
 
 class StructureForm(BaseForm):
@@ -131,10 +143,10 @@ class StructureForm(BaseForm):
     phone = StringField(_l("Phone"), validators=[max_length(40), no_control_characters])
     regions = MultiCheckboxField(
         _l("Regions of competence"),
-        validators=[at_least_one(_l("Tick at least one region of competence."))],
+        validators=[AtLeastOne(_l("Tick at least one region of competence."))],
     )
     sectors = MultiCheckboxField(
-        _l("Sectors"), validators=[at_least_one(_l("Tick at least one sector."))]
+        _l("Sectors"), validators=[AtLeastOne(_l("Tick at least one sector."))]
     )
     active = BooleanField(_l("Active (its evaluators can be assigned)"), default=True)
 

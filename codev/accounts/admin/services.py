@@ -100,11 +100,14 @@ def structure_choices(include_id: int | None = None) -> list[tuple[int, str]]:
     return [(row.id, f"{row.name} ({row.acronym})" if row.acronym else row.name) for row in rows]
 
 
-def association_choices() -> list[tuple[int, str]]:
-    """Associations that are not rejected, by name, for a select."""
+def association_choices(include_id: int | None = None) -> list[tuple[int, str]]:
+    """Associations that are not rejected (and ``include_id``, the current one), for a select."""
+    wanted = Association.status != AssociationStatus.REJECTED
+    if include_id:
+        wanted = wanted | (Association.id == include_id)
     rows = db.session.execute(
         select(Association.id, Association.name, Association.acronym)
-        .where(Association.status != AssociationStatus.REJECTED)
+        .where(wanted)
         .order_by(Association.name)
     ).all()
     return [(row.id, f"{row.name} ({row.acronym})" if row.acronym else row.name) for row in rows]
@@ -171,7 +174,6 @@ def create_account(
         email=email, name=name, role=role, locale=locale, title=title or None,
         association_id=association_id, partner_structure_id=partner_structure_id, actor=actor,
     )
-    audit.record("user.create_by_admin", user, actor=actor, after=_user_state(user))
     send_password_link(user, actor, template="account_created")
     return user
 
@@ -222,10 +224,11 @@ def send_password_link(user: User, actor: User | None, *, template: str = "accou
     """Email ``user`` a link to choose a (new) password, in their language."""
     if not user.active:
         raise AdminError(_("This account is deactivated: reactivate it before sending a link."))
-    url = url_for("accounts.reset", token=accounts.make_reset_token(user), _external=True)
+    purpose = "setup" if template == "account_created" else "reset"
+    url = url_for("accounts.reset", token=accounts.make_reset_token(user, purpose), _external=True)
     queue_mail(
         user.email, user.locale, template, user=user, url=url,
-        hours=max(1, current_app.config["PASSWORD_RESET_MAX_AGE"] // 3600),
+        hours=max(1, accounts.token_max_age(purpose) // 3600),
         request_url=url_for("accounts.reset_request", _external=True),
     )
     audit.record("user.password_link", user, actor=actor, after={"template": template})
@@ -239,6 +242,7 @@ def _plain(value):
 
 
 def structure_state(structure: PartnerStructure) -> dict:
+    """The audited (and editable) values of a structure, as plain data."""
     state = {field: _plain(getattr(structure, field)) for field in STRUCTURE_FIELDS}
     state["regions"] = sorted(structure.region_codes)
     state["sectors"] = sorted(structure.sector_codes)

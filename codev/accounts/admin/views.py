@@ -21,16 +21,19 @@ from codev.accounts.admin.forms import (
     UserFilterForm,
 )
 from codev.accounts.admin.services import AdminError
-from codev.accounts.models import PartnerStructure, Role, User
+from codev.accounts.models import PartnerStructure, Role, StructureKind, User
 from codev.core.permissions import access_rule, roles
 from codev.core.templating import home_panel, nav_item
 from codev.extensions import db
 
 STRUCTURE_READERS = (Role.ADMIN, Role.OFFICER, Role.APPROVER)
 
-# Where the "associations awaiting verification" card links to, when the associations package
-# provides one of these pages (first registered and open to the reader wins).
-PENDING_ASSOCIATIONS_ENDPOINTS = ("associations.review", "associations.directory", "associations.index")
+# Where the "associations awaiting verification" card links to: the first of these pages that the
+# associations package registers and the reader may open.
+PENDING_ASSOCIATIONS_PAGES = (
+    ("associations.pending", {}),
+    ("associations.directory", {"status": "pending"}),
+)
 
 nav_item("admin.users", _l("Users"), Role.ADMIN, order=80)
 nav_item("admin.structures", _l("Partner structures"), *STRUCTURE_READERS, order=85)
@@ -60,6 +63,10 @@ def _refuse(form, error: AdminError) -> None:
         field.errors.append(str(error))
     else:
         flash(str(error), "error")
+
+
+def _kind_labels() -> dict[str, str]:
+    return {kind.value: kind.label for kind in StructureKind}
 
 
 def _render(template: str, form, **context):
@@ -108,7 +115,9 @@ def user_new():
 def user_edit(user_id: int):
     """Edit a user's name, role, language, title, structure or association, and active flag."""
     user = db.get_or_404(User, user_id)
-    form = UserEditForm(obj=user, structure_id=user.partner_structure_id)
+    form = UserEditForm(
+        obj=user, structure_id=user.partner_structure_id, association_id=user.association_id
+    )
     if form.validate_on_submit():
         try:
             changed = services.update_account(user, _actor(), **form.user_data())
@@ -150,7 +159,9 @@ def structures():
     filters.validate()
     page = _page(services.structures_query(kind=_valid(filters.kind), active=_valid(filters.active)))
     counts = services.active_evaluator_counts(structure.id for structure in page.items)
-    return render_template("admin/structures.html", page=page, filters=filters, counts=counts)
+    return render_template(
+        "admin/structures.html", page=page, filters=filters, counts=counts, kinds=_kind_labels()
+    )
 
 
 @bp.route("/structures/<int:structure_id>")
@@ -160,7 +171,7 @@ def structure_detail(structure_id: int):
     structure = db.get_or_404(PartnerStructure, structure_id)
     return render_template(
         "admin/structure_detail.html", structure=structure,
-        evaluators=services.structure_evaluators(structure),
+        evaluators=services.structure_evaluators(structure), kinds=_kind_labels(),
     )
 
 
@@ -243,8 +254,6 @@ def structures_panel():
 @home_panel(Role.ADMIN)
 def associations_panel():
     """Associations waiting for an officer's verification."""
-    url = next(
-        (u for u in (_link_if_allowed(e, status="pending") for e in PENDING_ASSOCIATIONS_ENDPOINTS) if u),
-        None,
-    )
+    links = (_link_if_allowed(endpoint, **values) for endpoint, values in PENDING_ASSOCIATIONS_PAGES)
+    url = next((link for link in links if link), None)
     return "admin/_panel_associations.html", {"pending": services.pending_association_count(), "url": url}
