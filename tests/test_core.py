@@ -165,3 +165,26 @@ def test_smtp_delivery_when_configured(app, db, outbox, monkeypatch):
     assert mail.deliver_pending() == 1
     db.session.commit()
     assert sent == ["x@example.org"] and outbox()[0].sent_at is not None
+
+
+def test_a_lost_race_on_a_unique_constraint_gives_a_409_page(app, client, db, users):
+    from sqlalchemy.exc import IntegrityError
+
+    from codev.core.permissions import public
+
+    @app.route("/race-test")
+    def race():
+        raise IntegrityError("INSERT …", {}, Exception("UNIQUE constraint failed: users.email"))
+
+    public(race)
+    response = client.get("/race-test", headers={"Accept-Language": "en"})
+    assert response.status_code == 409
+    assert "Someone else changed this at the same moment" in response.get_data(as_text=True)
+
+
+def test_upload_size_limits_are_written_for_people(app):
+    from codev.core.storage import readable_size
+
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        assert readable_size(100_000) == "98 kB"
+        assert readable_size(1536 * 1024) == "1.5 MB"

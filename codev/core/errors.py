@@ -7,6 +7,8 @@ import logging
 from flask import Flask, render_template
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
 from codev.extensions import db
@@ -21,6 +23,10 @@ MESSAGES = {
     413: (
         _l("File too large"),
         _l("What you sent is larger than the limit. Nothing was saved; try a smaller file."),
+    ),
+    409: (
+        _l("Changed at the same time"),
+        _l("Someone else changed this at the same moment, so nothing was saved. Reload the page and try again."),
     ),
     429: (_l("Too many attempts"), _l("Too many attempts. Wait a few minutes and try again.")),
     500: (
@@ -48,6 +54,13 @@ def _csrf_error(error: CSRFError):
     )
 
 
+def _conflict(error: Exception):
+    """A unique constraint or version check lost a race with a concurrent request: say so, keep nothing."""
+    log.info("concurrent change refused: %s", error.__class__.__name__)
+    db.session.rollback()
+    return render_error(409)
+
+
 def _unexpected(error: Exception):
     log.exception("unhandled error", exc_info=error)
     db.session.rollback()
@@ -57,4 +70,6 @@ def _unexpected(error: Exception):
 def init_app(app: Flask) -> None:
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(IntegrityError, _conflict)
+    app.register_error_handler(StaleDataError, _conflict)
     app.register_error_handler(Exception, _unexpected)

@@ -53,6 +53,15 @@ def detect_format(head: bytes, data: bytes) -> str | None:
     return None
 
 
+def readable_size(size: int) -> str:
+    """1 536 000 → "1.5 MB", 100 000 → "98 kB" (in the reader's number format)."""
+    from flask_babel import format_decimal
+
+    if size >= 1024 * 1024:
+        return f"{format_decimal(round(size / (1024 * 1024), 1))} MB"
+    return f"{max(1, -(-size // 1024))} kB"
+
+
 def upload_folder() -> Path:
     folder = Path(current_app.config["UPLOAD_FOLDER"])
     folder.mkdir(parents=True, exist_ok=True)
@@ -72,9 +81,7 @@ def store_upload(
     if not data:
         raise UploadError(_("The file is empty."))
     if len(data) > max_bytes:
-        raise UploadError(
-            _("The file is too large (at most %(size)s MB).", size=max_bytes // (1024 * 1024))
-        )
+        raise UploadError(_("The file is too large (at most %(size)s).", size=readable_size(max_bytes)))
     fmt = detect_format(data[:16], data)
     if fmt not in allowed:
         names = ", ".join(f.upper() for f in allowed)

@@ -88,11 +88,12 @@ class AssociationFields(BaseForm):
     )
     acronym = _optional_text(_l("Acronym"), 30)
     country = SelectField(
-        _l("Country of residence"), validators=[required(), _valid_country]
+        _l("Country of residence"), default="", validators=[required(), _valid_country]
     )
     city = StringField(_l("City"), validators=[required(), max_length(100), no_control_characters])
     embassy = SelectField(
         _l("Embassy jurisdiction"),
+        default="",
         description=_l("Leave empty to use the embassy that covers the country of residence."),
     )
     registration_number = _optional_text(_l("Registration number"), 100)
@@ -118,10 +119,10 @@ class AssociationFields(BaseForm):
         validators=[Optional(), max_length(5000), no_control_characters],
         description=_l("What the association does, in a few sentences."),
     )
-    home_region = SelectField(_l("Region of origin in Togo"))
+    home_region = SelectField(_l("Region of origin in Togo"), default="")
     domains = MultiCheckboxField(_l("Domains of competence"), validators=[_at_least_one])
     locale = SelectField(
-        _l("Language of correspondence"), choices=LANGUAGE_CHOICES,
+        _l("Language of correspondence"), choices=LANGUAGE_CHOICES, default="fr",
         validators=[required()],
     )
 
@@ -132,6 +133,9 @@ class AssociationFields(BaseForm):
         self.embassy.choices = [("", _l("— From the country of residence —")), *embassy_choices()]
         self.home_region.choices = [("", "—"), *region_choices()]
         self.domains.choices = sector_choices()
+        for select_field in (self.country, self.embassy, self.home_region):
+            if select_field.data is None:  # a stored NULL is the empty choice
+                select_field.data = ""
 
     def profile_data(self) -> dict[str, Any]:
         """The typed profile as plain data for the services."""
@@ -236,7 +240,7 @@ class AcceptInvitationForm(BaseForm):
                     no_control_characters],
     )
     password, confirm = new_password_fields()
-    locale = SelectField(_l("Language"), choices=LANGUAGE_CHOICES, validators=[required()])
+    locale = SelectField(_l("Language"), choices=LANGUAGE_CHOICES, default="fr", validators=[required()])
 
     def __init__(self, *args, invited_email: str | None = None, **kwargs):
         super().__init__(*args, **kwargs)

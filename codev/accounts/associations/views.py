@@ -44,21 +44,25 @@ def _sign_in(user) -> None:
     session["lang"] = user.locale
 
 
-def _render_detail(association: Association, status: int = 200, **forms):
-    """The association page, with any refused form shown where it was typed."""
+def _render_detail(association: Association, status: int = 200, **refused_forms):
+    """The association page (already checked visible), with a refused form shown where it was typed."""
     user = _user()
-    context = {
-        "association": association,
-        "invitations": services.open_invitations(association) if services.can_view(user, association) else [],
-        "is_member": services.is_member(user, association),
-        "can_edit": services.can_edit(user, association),
-        "can_manage": services.can_manage_members(user, association),
-        "can_decide": services.can_decide(user, association),
-        "invite_form": forms.get("invite_form") or InviteForm(formdata=None),
-        "statutes_form": forms.get("statutes_form") or StatutesForm(formdata=None),
-        "reject_form": forms.get("reject_form") or RejectForm(formdata=None),
+    forms = {
+        "invite_form": InviteForm(formdata=None),
+        "statutes_form": StatutesForm(formdata=None),
+        "reject_form": RejectForm(formdata=None),
+        **refused_forms,
     }
-    return render_template("associations/detail.html", **context), status
+    return render_template(
+        "associations/detail.html",
+        association=association,
+        invitations=services.open_invitations(association),
+        is_member=services.is_member(user, association),
+        can_edit=services.can_edit(user, association),
+        can_manage=services.can_manage_members(user, association),
+        can_decide=services.can_decide(user, association),
+        **forms,
+    ), status
 
 
 @bp.route("/signup", methods=["GET", "POST"])
@@ -80,7 +84,8 @@ def signup():
         else:
             db.session.commit()
             _sign_in(user)
-            flash(_("Your association is registered. The ministry will verify it; you will receive an email."), "success")
+            flash(_("Your association is registered. The ministry will verify it; you will receive an email."),
+                  "success")
             return redirect(url_for("associations.detail", association_id=association.id))
     file_lost = bool(request.files.get("statutes"))  # browsers never send a file twice
     return render_template("associations/signup.html", form=form, file_lost=file_lost), (
