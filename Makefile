@@ -35,13 +35,15 @@ $(VENV)/.installed-dev: pyproject.toml
 
 # Compiled catalogs (.mo) are build products, made from the .po files on every setup.
 translations: setup
-	$(BIN)/pybabel compile --use-fuzzy -d codev/translations -D messages 2>/dev/null || $(BIN)/pybabel compile -d codev/translations -D messages
+	$(BIN)/pybabel compile --statistics -d codev/translations -D messages
 
 extract-messages: setup
-	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k _ -k gettext -k ngettext:1,2 --no-location --sort-output -o codev/translations/messages.pot .
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k _ -k gettext -k ngettext:1,2 \
+		--no-location --sort-output -o codev/translations/messages.pot .
 
 update-messages: extract-messages
-	$(BIN)/pybabel update -i codev/translations/messages.pot -d codev/translations --no-fuzzy-matching
+	$(BIN)/pybabel update -i codev/translations/messages.pot -d codev/translations --no-fuzzy-matching \
+		--ignore-obsolete
 
 # Debian packages the browser and PDF tests use (Chromium for Playwright, poppler for pdftotext).
 system-deps:
