@@ -195,9 +195,9 @@ def test_admin_cannot_remove_their_own_admin_role(client, db, admin):
 
 def test_last_active_admin_cannot_be_demoted_or_deactivated(db, users):
     admin = users["admin"]
-    with pytest.raises(services.AdminError, match="last active administrator"):
+    with pytest.raises(services.AdminError, match="dernier administrateur actif"):
         services.update_account(admin, None, role="officer")
-    with pytest.raises(services.AdminError, match="last active administrator"):
+    with pytest.raises(services.AdminError, match="dernier administrateur actif"):
         services.update_account(admin, None, active=False)
     db.session.rollback()
     db.session.refresh(admin)

@@ -130,12 +130,12 @@ def test_invite_refuses_existing_account_and_open_invitation(client, db, users, 
     member = login_as(member_of(association))
     response = invite(client, association, users["officer"].email.upper())
     assert response.status_code == 400
-    assert "An account already uses this email address" in response.get_data(as_text=True)
+    assert "Un compte utilise déjà cette adresse e-mail" in response.get_data(as_text=True)
     assert invite(client, association, "new@example.org").status_code == 302
     response = invite(client, association, "NEW@example.org")
     assert response.status_code == 400
     page = response.get_data(as_text=True)
-    assert "already waiting" in page and 'value="NEW@example.org"' in page
+    assert "Une invitation est déjà en attente" in page and 'value="NEW@example.org"' in page
     response = invite(client, association, "pas une adresse")
     assert response.status_code == 400 and 'id="email-error"' in response.get_data(as_text=True)
     assert len(db.session.scalars(select(Invitation)).all()) == 1

@@ -105,7 +105,7 @@ def test_member_edit_of_rejected_association_resubmits_it(client, db, users, log
     db.session.refresh(association)
     assert association.status == AssociationStatus.PENDING
     [mail] = outbox(users["officer"].email)
-    assert "resubmitted" in mail.subject and mail.locale == users["officer"].locale
+    assert "de nouveau soumise à vérification" in mail.subject and mail.locale == users["officer"].locale
     [row] = audit_rows(db, "association.update")
     assert row.before["status"] == "rejected" and row.after["status"] == "pending"
 
@@ -162,7 +162,7 @@ def test_statutes_upload_and_download(app, client, db, login_as):
         assert download.headers["Content-Disposition"].startswith("attachment")
         assert download.mimetype == "application/pdf"
     page = client.get(f"/associations/{association.id}").get_data(as_text=True)
-    assert "Statuts_ATL.pdf" in page and "awaits verification by the ministry" in page
+    assert "Statuts_ATL.pdf" in page and "en attente de vérification par le ministère" in page
 
 
 def test_fake_statutes_refused_on_the_association_page(app, client, db, login_as):

@@ -24,7 +24,7 @@ def test_create_user_refuses_weak_password_and_duplicates(runner, db, users):
     weak = runner.invoke(
         args=["create-user", "--email", "x@y.tg", "--name", "X", "--role", "admin", "--password", "short"]
     )
-    assert weak.exit_code != 0 and "at least 10" in weak.output
+    assert weak.exit_code != 0 and "au moins 10 caractères" in weak.output
     dup = runner.invoke(
         args=["create-user", "--email", users["officer"].email.upper(), "--name", "X", "--role", "admin",
               "--password", "a long enough passphrase"],
