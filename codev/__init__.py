@@ -120,12 +120,13 @@ def register_blueprints(app: Flask) -> None:
     from codev.accounts import bp as accounts_bp
     from codev.accounts.admin import bp as admin_bp
     from codev.accounts.associations import bp as associations_bp
+    from codev.calls import bp as calls_bp
     from codev.core.views import bp as core_bp
+    from codev.projects import bp as projects_bp
 
-    app.register_blueprint(core_bp)
-    app.register_blueprint(accounts_bp)
-    app.register_blueprint(associations_bp)
-    app.register_blueprint(admin_bp)
+    # In the order money and paper flow through the programme.
+    for blueprint in (core_bp, accounts_bp, associations_bp, admin_bp, calls_bp, projects_bp):
+        app.register_blueprint(blueprint)
 
 
 def register_cli(app: Flask) -> None:

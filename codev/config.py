@@ -55,6 +55,7 @@ class Defaults:
     # Files.
     UPLOAD_FOLDER: str | None = None  # default: instance/uploads
     STATUTES_MAX_BYTES = 10 * 1024 * 1024
+    PROJECT_FILE_MAX_BYTES = 10 * 1024 * 1024  # one project document; a call caps the project's total
 
     # Mail: with MAIL_SERVER unset, messages stay in the outbox table and the log.
     MAIL_SERVER: str | None = None

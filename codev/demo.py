@@ -19,6 +19,9 @@ from codev.accounts.models import (
     User,
 )
 from codev.accounts.passwords import hash_password
+from codev.calls.demo import seed_calls
+from codev.calls.models import Call
+from codev.projects.demo import seed_projects
 from codev.core import audit
 from codev.core.embassies import embassy_for_country
 from codev.core.timeutil import utcnow
@@ -132,6 +135,7 @@ def seed_demo() -> str:
                 partner_structure_id=structure.id, password_hash=password_hash,
             ))
 
+    associations = []
     for index, spec in enumerate(ASSOCIATIONS):
         email, member_name, member_locale = spec["member"]
         embassy = embassy_for_country(spec["country"])
@@ -151,13 +155,16 @@ def seed_demo() -> str:
             association.status_reason = spec["reason"]
         db.session.add(association)
         db.session.flush()
+        associations.append(association)
         db.session.add(User(
             email=email, name=member_name, role=Role.ASSOCIATION, locale=member_locale,
             association_id=association.id, password_hash=password_hash,
         ))
     db.session.flush()
+    calls = seed_calls(officer)
+    seed_projects(calls, associations, {})
     audit.record("demo.seed", actor=staff[Role.ADMIN])
     return (
         f"demo programme: {len(STAFF)} staff, {len(STRUCTURES)} partner structures, "
-        f"{len(ASSOCIATIONS)} associations"
+        f"{len(ASSOCIATIONS)} associations, {len([c for c in calls.values() if isinstance(c, Call)])} calls"
     )

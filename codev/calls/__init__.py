@@ -1,1 +1,28 @@
-"""Calls for projects: dates, envelope, funding rules, evaluation grid, tranche plan."""
+"""Calls for projects: dates, envelope, funding rules, evaluation grid, tranche plan, exchange rates."""
+
+from flask import Blueprint
+
+bp = Blueprint("calls", __name__, url_prefix="/calls")
+
+
+def _label(enum, value: str) -> str:
+    try:
+        return enum(value).label
+    except ValueError:
+        return value
+
+
+@bp.context_processor
+def _helpers() -> dict:
+    """Money, shares and enum labels for the calls' own pages."""
+    from codev.calls.models import AttachmentKind, TrancheCondition
+    from codev.core.money import format_bps, format_xof, rate_text
+
+    return {
+        "xof": format_xof, "pct": format_bps, "rate_text": rate_text,
+        "kind_label": lambda value: _label(AttachmentKind, value),
+        "condition_label": lambda value: _label(TrancheCondition, value),
+    }
+
+
+from codev.calls import views  # noqa: E402,F401

@@ -25,8 +25,13 @@ def queue_mail(recipient: str, locale: str, template: str, **context) -> OutboxM
 
     The template's first line is the subject; the rest is the body.
     """
-    with force_locale(locale):
-        text = render_template(f"email/{template}.txt", **context)
+    if has_request_context():
+        with force_locale(locale):
+            text = render_template(f"email/{template}.txt", **context)
+    else:  # CLI and background work: links are built from the public base URL
+        with current_app.test_request_context(base_url=current_app.config["PUBLIC_BASE_URL"]):
+            with force_locale(locale):
+                text = render_template(f"email/{template}.txt", **context)
     subject, _, body = text.strip().partition("\n")
     message = OutboxMessage(
         recipient=recipient, locale=locale, subject=subject.strip()[:300], body=body.strip() + "\n"

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from enum import StrEnum
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import BigInteger, CheckConstraint, Date, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, CheckConstraint, Date, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from codev.accounts.models import Association, User
@@ -176,7 +176,10 @@ class Project(db.Model):
     __table_args__ = (
         CheckConstraint(f"status IN ({_in(ProjectStatus)})", name="status_valid"),
         CheckConstraint("requested_grant_xof >= 0", name="grant_positive"),
-        CheckConstraint("status = 'draft' OR reference IS NOT NULL", name="submitted_has_reference"),
+        # A draft gets its reference at the first submission; a draft may be withdrawn before it has one.
+        CheckConstraint(
+            "status IN ('draft', 'withdrawn') OR reference IS NOT NULL", name="submitted_has_reference"
+        ),
         CheckConstraint(
             "beneficiaries_women IS NULL OR beneficiaries_total IS NULL OR beneficiaries_women <= beneficiaries_total",
             name="women_within_total",

@@ -56,7 +56,7 @@ def upgrade():
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('submitted_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('version', sa.Integer(), nullable=False),
-    sa.CheckConstraint("status = 'draft' OR reference IS NOT NULL", name=op.f('ck_projects_submitted_has_reference')),
+    sa.CheckConstraint("status IN ('draft', 'withdrawn') OR reference IS NOT NULL", name=op.f('ck_projects_submitted_has_reference')),
     sa.CheckConstraint("status IN ('draft', 'submitted', 'returned', 'ineligible', 'in_review', 'qualified', 'not_qualified', 'approved', 'rejected', 'deferred', 'funded', 'completed', 'closed', 'withdrawn')", name=op.f('ck_projects_status_valid')),
     sa.CheckConstraint('beneficiaries_women IS NULL OR beneficiaries_total IS NULL OR beneficiaries_women <= beneficiaries_total', name=op.f('ck_projects_women_within_total')),
     sa.CheckConstraint('duration_months IS NULL OR duration_months BETWEEN 1 AND 120', name=op.f('ck_projects_duration_range')),

@@ -1,0 +1,630 @@
+"""State changes of projects: start, the steps of the form, attachments, submission, return, withdrawal.
+
+Who may see or change a project is decided here too (``can_view``, ``can_edit``,
+``get_project_or_404``), in one place. Services check, mutate, write the audit event and the project's
+history, and flush; they never commit, flash or read ``request``. A refused operation raises
+:class:`ProjectError` (or :class:`TransitionRefused` with the list of problems); its message is meant
+for the person. Status changes go through :func:`codev.projects.workflow.fire`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from flask import abort, current_app, has_request_context, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm.exc import StaleDataError
+from werkzeug.datastructures import FileStorage
+
+from codev.accounts.models import Association, AssociationStatus, Role, User
+from codev.calls.models import AttachmentKind, Call
+from codev.calls.rules import RuleCheck, check_plan, eligible_association_money, max_grant_allowed
+from codev.core import audit
+from codev.core.geography import commune_by_name
+from codev.core.mail import queue_mail
+from codev.core.models import Attachment
+from codev.core.money import MAX_XOF, share_bps
+from codev.core.sectors import SECTORS
+from codev.core.storage import discard_file, store_upload
+from codev.core.timeutil import utcnow
+from codev.extensions import db
+from codev.projects.models import (
+    EDITABLE,
+    BudgetLine,
+    FinancingLine,
+    FundingSource,
+    Project,
+    ProjectAttachment,
+    ProjectEvent,
+    ProjectStatus,
+)
+from codev.projects.workflow import (
+    ProjectError,
+    Step,
+    add_document_phrase,
+    fire,
+    first_step_to_do,
+    kind_label,
+    mark_step_done,
+    plan_figures,
+    steps_done,
+)
+
+MAX_BUDGET_LINES = 200
+MAX_FINANCING_LINES = 50
+MAX_ATTACHMENTS = 40
+ATTACHMENT_FORMATS = ("pdf", "jpeg", "png", "docx", "xlsx")
+DEFAULT_FILE_MAX_BYTES = 10 * 1024 * 1024
+
+
+class StaleProject(ProjectError):
+    """Another member saved the project since this person loaded it."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            _("Someone else saved this project meanwhile. Reload the page to see their changes, then make yours again.")
+        )
+
+
+# --- who may do what -------------------------------------------------------------------------
+
+
+def is_member(user: Any, project: Project) -> bool:
+    """``user`` is a member of the association that carries ``project``."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    return user.role == Role.ASSOCIATION and user.association_id == project.association_id
+
+
+def can_view(user: Any, project: Project) -> bool:
+    """Ministry roles see every project; members see their association's; nobody else any (yet)."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    if user.is_ministry:
+        return True
+    return is_member(user, project)  # evaluators: once issue 4 gives them assignments
+
+
+def can_edit(user: Any, project: Project) -> bool:
+    """Members edit their association's application while it is a draft or returned."""
+    return is_member(user, project) and project.status in EDITABLE
+
+
+def can_download(user: Any, project: Project) -> bool:
+    """Whoever may see the project may download its files."""
+    return can_view(user, project)
+
+
+def get_project_or_404(project_id: int, user: Any = None) -> Project:
+    """The project with everything its pages show; 404 when missing or not visible to ``user``.
+
+    404 rather than 403: a member of another association may not even learn that the project exists.
+    """
+    project = db.session.scalar(
+        select(Project)
+        .where(Project.id == project_id)
+        .options(
+            joinedload(Project.association),
+            joinedload(Project.call),
+            selectinload(Project.budget_lines),
+            selectinload(Project.financing_lines),
+            selectinload(Project.attachments),
+            selectinload(Project.events),
+        )
+    )
+    if project is None or (user is not None and not can_view(user, project)):
+        abort(404)
+    return project
+
+
+def get_own_project_or_404(project_id: int, user: Any) -> Project:
+    """A project of ``user``'s association (404 for everybody else, ministry included)."""
+    project = get_project_or_404(project_id, user)
+    if not is_member(user, project):
+        abort(404)
+    return project
+
+
+def _require_editable(project: Project, user: Any) -> None:
+    if not is_member(user, project):
+        raise ProjectError(_("Only the members of the association can change its project."))
+    if project.status not in EDITABLE:
+        raise ProjectError(
+            _("This project is “%(state)s”: it can no longer be changed.", state=ProjectStatus(project.status).label)
+        )
+
+
+def _check_version(project: Project, expected: Any) -> None:
+    if str(project.version) != str(expected):
+        raise StaleProject()
+
+
+def _flush() -> None:
+    """Flush; a concurrent save detected by the version counter becomes a message, not a 500."""
+    try:
+        db.session.flush()
+    except StaleDataError as exc:
+        raise StaleProject() from exc
+
+
+def _touch(project: Project) -> None:
+    project.updated_at = utcnow()  # makes the row dirty, so the version counter moves
+
+
+# --- starting ---------------------------------------------------------------------------------
+
+
+def start_problems(call: Call, user: Any) -> list[str]:
+    """Why ``user`` may not start a project on ``call`` (empty when they may)."""
+    problems = []
+    association = getattr(user, "association", None)
+    if getattr(user, "role", None) != Role.ASSOCIATION or association is None:
+        problems.append(_("Only members of an association can start a project."))
+    elif association.status != AssociationStatus.VERIFIED:
+        problems.append(_("Your association must be verified by the ministry before it can start a project."))
+    if not call.is_accepting():
+        problems.append(_("This call is not accepting projects."))
+    return problems
+
+
+def start_project(call: Call, user: User, title: str) -> Project:
+    """A new draft on ``call`` for the member's association."""
+    problems = start_problems(call, user)
+    if problems:
+        raise ProjectError(" ".join(problems))
+    project = Project(
+        association_id=user.association_id, call_id=call.id, title=title,  # a draft, the status's default
+        created_by_id=user.id, requested_grant_xof=0, steps_done="",
+    )
+    db.session.add(project)
+    db.session.flush()
+    db.session.add(ProjectEvent(project_id=project.id, actor_id=user.id, action="created", to_status="draft"))
+    audit.record("project.created", project, actor=user, after={"title": title, "call_id": call.id})
+    db.session.flush()
+    return project
+
+
+# --- the steps --------------------------------------------------------------------------------
+
+STEP_FIELDS = {
+    Step.GENERAL: ("title", "sector", "summary", "led_by_women"),
+    Step.LOCATION: (
+        "region", "prefecture", "commune", "village",
+        "local_partner_name", "local_partner_kind", "local_partner_commitment",
+    ),
+    Step.DESCRIPTION: (
+        "problem", "objectives", "activities", "beneficiaries_total", "beneficiaries_women",
+        "beneficiaries_youth", "start_date", "duration_months",
+    ),
+}
+
+
+def _plain(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, date) else value
+
+
+def step_data(project: Project, step: Step) -> dict:
+    return {name: getattr(project, name) for name in STEP_FIELDS[step]}
+
+
+def save_step(project: Project, step: Step, data: dict, user: User, version: Any) -> None:
+    """Save the fields of one of the first three steps and mark the step done."""
+    _require_editable(project, user)
+    _check_version(project, version)
+    if step is Step.GENERAL:
+        _check_sector(project.call, data["sector"])
+    if step is Step.LOCATION:
+        data = {**data, **_place(project.call, data["commune"])}
+    if step is Step.DESCRIPTION:
+        _check_beneficiaries(data)
+    before = {name: _plain(getattr(project, name)) for name in STEP_FIELDS[step]}
+    for name in STEP_FIELDS[step]:
+        setattr(project, name, data[name])
+    mark_step_done(project, step)
+    _touch(project)
+    audit.record(f"project.step.{step}", project, actor=user, before=before,
+                 after={name: _plain(data[name]) for name in STEP_FIELDS[step]})
+    _flush()
+
+
+def eligible_sectors(call: Call) -> list[str]:
+    return call.sector_codes or [s.code for s in SECTORS]
+
+
+def _check_sector(call: Call, sector: str | None) -> None:
+    if sector not in eligible_sectors(call):
+        raise ProjectError(_("The call does not fund projects of this sector: choose one of its sectors."))
+
+
+def _place(call: Call, name: str | None) -> dict:
+    """Region and prefecture of the commune ``name``, checked against the call's regions."""
+    commune = commune_by_name(name)
+    if commune is None:
+        raise ProjectError(_("Choose the commune from the list of Togo's communes."))
+    if call.region_codes and commune.region_code not in call.region_codes:
+        raise ProjectError(
+            _("The call does not fund projects in the region %(region)s: choose a commune of an eligible region.",
+              region=commune.region_name)
+        )
+    return {"commune": commune.name, "prefecture": commune.prefecture, "region": commune.region_code}
+
+
+def _check_beneficiaries(data: dict) -> None:
+    total = data.get("beneficiaries_total")
+    for key in ("beneficiaries_women", "beneficiaries_youth"):
+        if total is not None and data.get(key) is not None and data[key] > total:
+            raise ProjectError(_("Women and young people cannot be more than the total number of beneficiaries."))
+
+
+@dataclass(frozen=True)
+class BudgetLineData:
+    category: str
+    description: str
+    quantity: int
+    unit_cost_xof: int
+
+    @property
+    def amount_xof(self) -> int:
+        return self.quantity * self.unit_cost_xof
+
+
+@dataclass(frozen=True)
+class FinancingLineData:
+    source: str
+    description: str | None
+    currency: str
+    amount_minor: int  # cents of the currency (francs for XOF)
+    rate_millionths: int
+    amount_xof: int
+
+
+def too_many_budget_lines() -> str:
+    return _("A budget has at most %(n)s lines: group similar costs into one line.", n=MAX_BUDGET_LINES)
+
+
+def save_budget(project: Project, lines: list[BudgetLineData], user: User, version: Any) -> None:
+    """Replace the budget lines (amounts are quantity × unit cost, whole francs)."""
+    _require_editable(project, user)
+    _check_version(project, version)
+    if not lines:
+        raise ProjectError(_("Add at least one budget line."))
+    if len(lines) > MAX_BUDGET_LINES:
+        raise ProjectError(too_many_budget_lines())
+    if any(line.quantity <= 0 or line.unit_cost_xof <= 0 or line.amount_xof > MAX_XOF for line in lines):
+        raise ProjectError(_("Each line needs a quantity and a unit cost greater than zero, and a sensible amount."))
+    before = sum(line.amount_xof for line in project.budget_lines)
+    project.budget_lines = [
+        BudgetLine(position=i, category=line.category, description=line.description, quantity=line.quantity,
+                   unit_cost_xof=line.unit_cost_xof, amount_xof=line.amount_xof)
+        for i, line in enumerate(lines)
+    ]
+    mark_step_done(project, Step.BUDGET)
+    _touch(project)
+    audit.record("project.step.budget", project, actor=user, before={"total": before},
+                 after={"total": sum(line.amount_xof for line in lines), "lines": len(lines)})
+    _flush()
+
+
+def save_financing(
+    project: Project, lines: list[FinancingLineData], requested_grant: int, user: User, version: Any
+) -> list[RuleCheck]:
+    """Replace the financing plan and the requested grant; returns the rules, met or not."""
+    _require_editable(project, user)
+    _check_version(project, version)
+    if len(lines) > MAX_FINANCING_LINES:
+        raise ProjectError(_("A financing plan has at most %(n)s lines.", n=MAX_FINANCING_LINES))
+    if requested_grant <= 0 or requested_grant > MAX_XOF:
+        raise ProjectError(_("Enter the grant you ask for, in francs CFA."))
+    if any(line.amount_minor <= 0 or line.amount_xof <= 0 for line in lines):
+        raise ProjectError(_("Each line of the plan needs an amount greater than zero."))
+    before = {"grant": project.requested_grant_xof, "total": sum(line.amount_xof for line in project.financing_lines)}
+    project.financing_lines = [
+        FinancingLine(position=i, source=line.source, description=line.description, currency=line.currency,
+                      amount_minor=line.amount_minor, rate_millionths=line.rate_millionths,
+                      amount_xof=line.amount_xof)
+        for i, line in enumerate(lines)
+    ]
+    project.requested_grant_xof = requested_grant
+    mark_step_done(project, Step.FINANCING)
+    _touch(project)
+    audit.record("project.step.financing", project, actor=user, before=before,
+                 after={"grant": requested_grant, "total": sum(line.amount_xof for line in lines)})
+    _flush()
+    return check_plan(project.call, plan_figures(project))
+
+
+# --- attachments ------------------------------------------------------------------------------
+
+
+def file_max_bytes() -> int:
+    return int(current_app.config.get("PROJECT_FILE_MAX_BYTES") or DEFAULT_FILE_MAX_BYTES)
+
+
+def files_used_bytes(project: Project) -> int:
+    return sum(link.file.size for link in project.attachments)
+
+
+def add_attachment(project: Project, kind: str, upload: FileStorage, user: User) -> ProjectAttachment:
+    """Store ``upload`` as a document of ``project`` (per-file and per-project size limits)."""
+    _require_editable(project, user)
+    if kind not in {k.value for k in AttachmentKind}:
+        raise ProjectError(_("Choose what kind of document this is."))
+    if len(project.attachments) >= MAX_ATTACHMENTS:
+        raise ProjectError(_("A project has at most %(n)s documents: remove one first.", n=MAX_ATTACHMENTS))
+    remaining = project.call.max_project_files_bytes - files_used_bytes(project)
+    if remaining <= 0:
+        raise ProjectError(_total_message(project))
+    stored = store_upload(upload, kind=kind, allowed=ATTACHMENT_FORMATS, max_bytes=file_max_bytes(),
+                          uploaded_by_id=user.id)
+    try:
+        if stored.size > remaining:
+            raise ProjectError(_total_message(project))
+        link = ProjectAttachment(attachment_id=stored.id, kind=kind, file=stored)
+        project.attachments.append(link)
+        db.session.add(ProjectEvent(project_id=project.id, actor_id=user.id, action="attachment_added",
+                                    message=stored.original_name))
+        audit.record("project.attachment_added", project, actor=user,
+                     after={"kind": kind, "name": stored.original_name, "sha256": stored.sha256, "size": stored.size})
+        db.session.flush()
+    except Exception:
+        discard_file(stored)
+        raise
+    return link
+
+
+def _total_message(project: Project) -> str:
+    megabytes = project.call.max_project_files_bytes // (1024 * 1024)
+    return _("The documents of a project may not exceed %(size)s MB in all: remove a document or send a smaller file.",
+             size=megabytes)
+
+
+def delete_attachment(project: Project, link_id: int, user: User) -> Attachment:
+    """Remove a document; returns the stored file, to discard once the transaction is committed."""
+    _require_editable(project, user)
+    link = next((a for a in project.attachments if a.id == link_id), None)
+    if link is None:
+        abort(404)
+    stored = link.file
+    project.attachments.remove(link)
+    db.session.delete(stored)
+    if link.kind in project.call.required_kinds and not any(a.kind == link.kind for a in project.attachments):
+        done = steps_done(project) - {str(Step.ATTACHMENTS)}
+        project.steps_done = ",".join(s for s in Step if s in done)
+    db.session.add(ProjectEvent(project_id=project.id, actor_id=user.id, action="attachment_deleted",
+                                message=stored.original_name))
+    audit.record("project.attachment_deleted", project, actor=user,
+                 before={"kind": link.kind, "name": stored.original_name, "sha256": stored.sha256})
+    _flush()
+    return stored
+
+
+def missing_kinds(project: Project) -> list[str]:
+    present = {a.kind for a in project.attachments}
+    return [kind for kind in project.call.required_kinds if kind not in present]
+
+
+def finish_attachments(project: Project, user: User, version: Any) -> None:
+    """Mark the attachments step done once every document the call requires is there."""
+    _require_editable(project, user)
+    _check_version(project, version)
+    missing = missing_kinds(project)
+    if missing:
+        raise ProjectError(" ".join(_("Attach the required document: %(kind)s.", kind=kind_label(k)) for k in missing))
+    mark_step_done(project, Step.ATTACHMENTS)
+    _touch(project)
+    audit.record("project.step.attachments", project, actor=user)
+    _flush()
+
+
+# --- transitions ------------------------------------------------------------------------------
+
+
+def project_url(project: Project) -> str:
+    if has_request_context() or current_app.config.get("SERVER_NAME"):
+        return url_for("projects.detail", project_id=project.id, _external=True)
+    return current_app.config["PUBLIC_BASE_URL"].rstrip("/") + f"/projects/{project.id}"
+
+
+def _members(project: Project) -> list[User]:
+    return list(db.session.scalars(
+        select(User).where(User.association_id == project.association_id, User.role == Role.ASSOCIATION,
+                           User.active.is_(True)).order_by(User.id)
+    ))
+
+
+def _officers() -> list[User]:
+    return list(db.session.scalars(
+        select(User).where(User.role == Role.OFFICER, User.active.is_(True)).order_by(User.id)
+    ))
+
+
+def _mail_all(users: list[User], template: str, project: Project, **context: Any) -> None:
+    values = {
+        "title": project.title, "reference": project.reference, "url": project_url(project),
+        "association": project.association.display_name, **context,
+    }
+    for person in users:
+        queue_mail(person.email, person.locale, template, name=person.name, **values)
+
+
+def submit_project(project: Project, user: User) -> ProjectEvent:
+    """Submit (or resubmit) the application: every check, the reference, emails to members and officers."""
+    resubmission = project.status == ProjectStatus.RETURNED
+    event = fire(project, ProjectStatus.SUBMITTED, user)
+    _mail_all(_members(project), "project_submitted", project, resubmission=resubmission)
+    _mail_all(_officers(), "project_submitted_officer", project, resubmission=resubmission)
+    return event
+
+
+def return_project(project: Project, user: User, message: str) -> ProjectEvent:
+    """An officer sends the application back to the association with what to change."""
+    event = fire(project, ProjectStatus.RETURNED, user, message)
+    _mail_all(_members(project), "project_returned", project, message=event.message)
+    return event
+
+
+def withdraw_project(project: Project, user: User, reason: str | None) -> ProjectEvent:
+    """The association withdraws its project (before any decision)."""
+    was_submitted = project.status != ProjectStatus.DRAFT
+    event = fire(project, ProjectStatus.WITHDRAWN, user, reason)
+    if was_submitted:
+        _mail_all(_officers(), "project_withdrawn", project, message=event.message)
+    return event
+
+
+# --- reading ----------------------------------------------------------------------------------
+
+
+def next_step(project: Project) -> str:
+    """What the association should do next, in words."""
+    status = project.status
+    if status == ProjectStatus.SUBMITTED:
+        return _("The ministry is examining the application. You will receive an email at each step.")
+    if status == ProjectStatus.WITHDRAWN:
+        return _("This project was withdrawn.")
+    if status not in EDITABLE:
+        return ProjectStatus(status).label
+    step = first_step_to_do(project)
+    if step is not None:
+        return step.todo
+    missing = missing_kinds(project)
+    if missing:
+        return add_document_phrase(missing[0])
+    if status == ProjectStatus.RETURNED:
+        return _("Make the changes the ministry asked for, then submit the project again.")
+    return _("Review the project and submit it.")
+
+
+@dataclass(frozen=True)
+class PlanRow:
+    label: str
+    amount_xof: int
+    share_bps: int
+    code: str
+
+
+def plan_summary(project: Project) -> dict:
+    """The financing plan as the pages show it: each source with its share, the rules, the maximum grant."""
+    figures = plan_figures(project)
+    call = project.call
+    b = figures.total_budget
+    rows = [
+        PlanRow(source.label, getattr(figures, source.value), share_bps(getattr(figures, source.value), b),
+                source.value)
+        for source in FundingSource
+    ]
+    rows.append(PlanRow(_("Requested grant"), figures.requested_grant, share_bps(figures.requested_grant, b),
+                        "requested_grant"))
+    return {
+        "figures": figures,
+        "rows": rows,
+        "total_budget": b,
+        "total_financing": figures.total_financing,
+        "gap": b - figures.total_financing,
+        "eligible_association": eligible_association_money(call, figures),
+        "max_grant": max_grant_allowed(call, figures),
+        "checks": check_plan(call, figures),
+    }
+
+
+def association_projects(association_id: int) -> Select:
+    """The projects of an association, most recently changed first, with what their cards show."""
+    return (
+        select(Project)
+        .where(Project.association_id == association_id)
+        .options(joinedload(Project.call), selectinload(Project.attachments))
+        .order_by(Project.updated_at.desc(), Project.id.desc())
+    )
+
+
+def ministry_projects(filters: dict) -> Select:
+    """Every project, filtered by call, status, region, sector and country of the association."""
+    query = select(Project).options(joinedload(Project.association), joinedload(Project.call))
+    if filters.get("call"):
+        query = query.where(Project.call_id == filters["call"])
+    if filters.get("status"):
+        query = query.where(Project.status == filters["status"])
+    if filters.get("region"):
+        query = query.where(Project.region == filters["region"])
+    if filters.get("sector"):
+        query = query.where(Project.sector == filters["sector"])
+    if filters.get("country"):
+        query = query.where(Project.association.has(Association.country == filters["country"]))
+    return query.order_by(Project.submitted_at.desc().nulls_last(), Project.id.desc())
+
+
+def budget_totals(project_ids: list[int]) -> dict[int, int]:
+    """Total budget of each project in one query."""
+    if not project_ids:
+        return {}
+    rows = db.session.execute(
+        select(BudgetLine.project_id, func.sum(BudgetLine.amount_xof))
+        .where(BudgetLine.project_id.in_(project_ids))
+        .group_by(BudgetLine.project_id)
+    )
+    return {project_id: int(total or 0) for project_id, total in rows}
+
+
+def count_submitted() -> int:
+    return db.session.scalar(select(func.count(Project.id)).where(Project.status == ProjectStatus.SUBMITTED)) or 0
+
+
+
+# --- labels for the pages ---------------------------------------------------------------------
+
+EVENT_LABELS = {
+    "created": _l("Project started"),
+    "submitted": _l("Submitted"),
+    "resubmitted": _l("Submitted again"),
+    "returned": _l("Returned for changes"),
+    "withdrawn": _l("Withdrawn"),
+    "attachment_added": _l("Document added"),
+    "attachment_deleted": _l("Document removed"),
+}
+
+
+def event_label(event: ProjectEvent) -> str:
+    """What happened, in words (a submission after a return reads "Submitted again")."""
+    action = event.action
+    if action == "submitted" and event.from_status == ProjectStatus.RETURNED:
+        action = "resubmitted"
+    if action in EVENT_LABELS:
+        return str(EVENT_LABELS[action])
+    if event.to_status:
+        return label_of("status", event.to_status)
+    return action
+
+
+# Each rule in a few words, shown by the page's script while the person types (the saved plan's
+# messages, with their figures, come from codev.calls.rules.check_plan).
+RULE_NAMES = {
+    "budget_positive": _l("The total budget is more than zero."),
+    "balanced": _l("The financing plan equals the total budget."),
+    "match": _l("The grant asked is within the match of your own contribution."),
+    "max_grant": _l("The grant asked is within the maximum grant."),
+    "max_share": _l("The grant asked is within the maximum share of the total budget."),
+    "min_association_share": _l("Your own contribution reaches the minimum share of the total budget."),
+    "max_budget": _l("The total budget is within the maximum."),
+}
+
+
+def rule_name(code: str) -> str:
+    return str(RULE_NAMES[code]) if code in RULE_NAMES else ""
+
+
+def label_of(kind: str, value: str | None) -> str:
+    """The translated label of a stored code: status, category, source, attachment kind."""
+    from codev.calls.models import ATTACHMENT_KIND_LABELS
+    from codev.projects.models import BUDGET_CATEGORY_LABELS, FUNDING_SOURCE_LABELS, PROJECT_STATUS_LABELS
+
+    table = {"status": PROJECT_STATUS_LABELS, "category": BUDGET_CATEGORY_LABELS,
+             "source": FUNDING_SOURCE_LABELS, "kind": ATTACHMENT_KIND_LABELS}[kind]
+    for key, label in table.items():
+        if key.value == value:
+            return str(label)
+    return value or ""

@@ -1,0 +1,220 @@
+"""Project pages: start, the project page and its PDF sheet, files, transitions, lists, home cards.
+
+The steps of the application form are in :mod:`codev.projects.views_steps`.
+"""
+
+from __future__ import annotations
+
+from flask import abort, current_app, flash, make_response, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy import select
+
+from codev.accounts.models import Role
+from codev.calls.models import Call
+from codev.calls.rules import rules_in_words
+from codev.calls.services import accepting_calls, get_call_or_404
+from codev.core.countries import country_choices
+from codev.core.geography import region_choices
+from codev.core.permissions import roles
+from codev.core.sectors import sector_choices
+from codev.core.storage import download
+from codev.core.templating import home_panel, nav_item
+from codev.extensions import db
+from codev.projects import bp, services
+from codev.projects.forms import FilterForm, ReturnForm, StartForm, WithdrawForm
+from codev.projects.models import Project, ProjectStatus
+from codev.projects.services import ProjectError, get_own_project_or_404, get_project_or_404
+from codev.projects.sheet import render_sheet
+from codev.projects.workflow import TransitionRefused, available
+
+MINISTRY = (Role.OFFICER, Role.APPROVER, Role.ADMIN)
+# Everyone signed in may ask; can_view() then answers 404 to those the project is not for
+# (evaluators see nothing until they are assigned projects).
+VIEWERS = (Role.ASSOCIATION, Role.EVALUATOR, *MINISTRY)
+
+nav_item("projects.mine", _l("My projects"), Role.ASSOCIATION, order=25)
+nav_item("projects.index", _l("Projects"), *MINISTRY, order=40)
+
+
+def _user():
+    return current_user._get_current_object()
+
+
+def _page(query):
+    return db.paginate(query, page=request.args.get("page", 1, type=int),
+                       per_page=current_app.config["PAGE_SIZE"], error_out=False)
+
+
+def render_detail(project: Project, status: int = 200, **forms):
+    """The project page, with any refused form shown where it was typed."""
+    user = _user()
+    context = {
+        "project": project,
+        "plan": services.plan_summary(project),
+        "is_member": services.is_member(user, project),
+        "can_edit": services.can_edit(user, project),
+        "can_download": services.can_download(user, project),
+        "transitions": {t.name: t for t in available(project, user)},
+        "next_step": services.next_step(project) if services.is_member(user, project) else None,
+        "return_form": forms.get("return_form") or ReturnForm(formdata=None),
+        "withdraw_form": forms.get("withdraw_form") or WithdrawForm(formdata=None),
+    }
+    return render_template("projects/detail.html", **context), status
+
+
+@bp.route("/new/<int:call_id>", methods=["GET", "POST"])
+@roles(Role.ASSOCIATION)
+def new(call_id: int):
+    """Start a project on an open call: its rules first, then a title creates the draft."""
+    call = get_call_or_404(call_id, _user())
+    problems = services.start_problems(call, _user())
+    form = StartForm()
+    if not problems and form.validate_on_submit():
+        try:
+            project = services.start_project(call, _user(), form.title.data)
+        except ProjectError as exc:
+            db.session.rollback()
+            form.title.errors.append(str(exc))
+        else:
+            db.session.commit()
+            flash(_("Your project is started. Fill in each step; your work is saved at each one."), "success")
+            return redirect(url_for("projects.general", project_id=project.id))
+    status = 400 if request.method == "POST" else 200
+    return render_template("projects/new.html", call=call, form=form, problems=problems,
+                           rules=rules_in_words(call)), status
+
+
+@bp.route("/<int:project_id>")
+@roles(*VIEWERS)
+def detail(project_id: int):
+    """The project page: summary, place, budget, plan, files, history — what the person may see."""
+    return render_detail(get_project_or_404(project_id, _user()))
+
+
+@bp.route("/<int:project_id>/sheet.pdf")
+@roles(*VIEWERS)
+def sheet(project_id: int):
+    """The application as a PDF, in the association's language (ministry users may pick one)."""
+    project = get_project_or_404(project_id, _user())
+    locale = project.association.locale
+    if _user().is_ministry and request.args.get("lang") in current_app.config["LANGUAGES"]:
+        locale = request.args["lang"]
+    response = make_response(render_sheet(project, locale))
+    response.headers["Content-Type"] = "application/pdf"
+    name = project.reference or f"projet-{project.id}"
+    response.headers["Content-Disposition"] = f'inline; filename="{name}.pdf"'
+    return response
+
+
+@bp.route("/<int:project_id>/files/<int:file_id>")
+@roles(*VIEWERS)
+def attachment(project_id: int, file_id: int):
+    """Download one of the project's documents (always as a download)."""
+    project = get_project_or_404(project_id, _user())
+    link = next((a for a in project.attachments if a.id == file_id), None)
+    if link is None or not services.can_download(_user(), project):
+        abort(404)
+    return download(link.file)
+
+
+@bp.route("/<int:project_id>/submit", methods=["POST"])
+@roles(Role.ASSOCIATION)
+def submit(project_id: int):
+    """Submit (or resubmit) the application; every problem is listed when it cannot be."""
+    project = get_own_project_or_404(project_id, _user())
+    if not project.is_editable:
+        flash(_("This project has been submitted: it can no longer be changed."), "info")
+        return redirect(url_for("projects.detail", project_id=project.id))
+    try:
+        services.submit_project(project, _user())
+    except TransitionRefused as exc:
+        db.session.rollback()
+        from codev.projects.views_steps import render_review
+
+        return render_review(project, 400, refused=exc)
+    db.session.commit()
+    flash(_("Your project is submitted under the reference %(ref)s. The ministry has been told.",
+            ref=project.reference), "success")
+    return redirect(url_for("projects.detail", project_id=project.id))
+
+
+@bp.route("/<int:project_id>/return", methods=["POST"])
+@roles(Role.OFFICER)
+def return_for_changes(project_id: int):
+    """Send a submitted project back to its association with what to change."""
+    project = get_project_or_404(project_id, _user())
+    form = ReturnForm()
+    if not form.validate_on_submit():
+        return render_detail(project, 400, return_form=form)
+    try:
+        services.return_project(project, _user(), form.message.data)
+    except ProjectError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+    else:
+        db.session.commit()
+        flash(_("The project is returned to the association; its members have been told."), "success")
+    return redirect(url_for("projects.detail", project_id=project_id))
+
+
+@bp.route("/<int:project_id>/withdraw", methods=["POST"])
+@roles(Role.ASSOCIATION)
+def withdraw(project_id: int):
+    """The association withdraws its project (before any decision)."""
+    project = get_own_project_or_404(project_id, _user())
+    form = WithdrawForm()
+    if not form.validate_on_submit():
+        return render_detail(project, 400, withdraw_form=form)
+    try:
+        services.withdraw_project(project, _user(), form.reason.data)
+    except ProjectError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+    else:
+        db.session.commit()
+        flash(_("The project is withdrawn."), "success")
+    return redirect(url_for("projects.detail", project_id=project_id))
+
+
+@bp.route("/mine")
+@roles(Role.ASSOCIATION)
+def mine():
+    """The association's projects as cards, each with its next step, and the calls open now."""
+    page = _page(services.association_projects(_user().association_id))
+    steps = {project.id: services.next_step(project) for project in page.items}
+    return render_template("projects/mine.html", page=page, steps=steps, calls=accepting_calls())
+
+
+@bp.route("/")
+@roles(*MINISTRY)
+def index():
+    """Every project, with filters (call, status, region, sector, country) and pages."""
+    form = FilterForm(formdata=request.args)
+    calls = db.session.execute(select(Call.id, Call.title).order_by(Call.id.desc())).all()
+    form.call.choices = [("", _("All"))] + [(str(c.id), c.title) for c in calls]
+    form.region.choices = [("", _("All"))] + region_choices()
+    form.sector.choices = [("", _("All"))] + sector_choices()
+    form.country.choices = [("", _("All"))] + country_choices()
+    form.validate()
+    page = _page(services.ministry_projects(form.values()))
+    totals = services.budget_totals([p.id for p in page.items])
+    return render_template("projects/index.html", form=form, page=page, totals=totals)
+
+
+@home_panel(Role.ASSOCIATION)
+def member_panel():
+    """The association's latest projects, each with its next step."""
+    if current_user.association_id is None:
+        return None
+    projects = db.session.scalars(services.association_projects(current_user.association_id).limit(5)).all()
+    steps = {project.id: services.next_step(project) for project in projects}
+    return "projects/_panel_member.html", {"projects": projects, "steps": steps}
+
+
+@home_panel(Role.OFFICER)
+def officer_panel():
+    """How many submitted projects wait for the officer."""
+    return "projects/_panel_officer.html", {"count": services.count_submitted(),
+                                            "status": ProjectStatus.SUBMITTED.value}
