@@ -11,7 +11,7 @@ from sqlalchemy import text
 from codev.calls.models import ExchangeRate
 from codev.core.timeutil import utcnow
 from codev.projects.models import BudgetLine, FinancingLine, Project
-from codev.projects.services import plan_summary
+from codev.projects.reading import plan_summary
 from tests.factories_projects import budget_form, financing_form, ready_project
 
 

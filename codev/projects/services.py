@@ -15,20 +15,19 @@ from typing import Any
 
 from flask import abort, current_app, has_request_context, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, func, select
+from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.datastructures import FileStorage
 
-from codev.accounts.models import Association, AssociationStatus, Role, User
+from codev.accounts.models import AssociationStatus, Role, User
 from codev.calls.models import AttachmentKind, Call
-from codev.calls.rules import RuleCheck, check_plan, eligible_association_money, max_grant_allowed
+from codev.calls.rules import RuleCheck, check_plan
 from codev.core import audit
 from codev.core.geography import commune_by_name
 from codev.core.mail import queue_mail
 from codev.core.models import Attachment
-from codev.core.money import MAX_XOF, share_bps
+from codev.core.money import MAX_XOF
 from codev.core.sectors import SECTORS
 from codev.core.storage import discard_file, store_upload
 from codev.core.timeutil import utcnow
@@ -37,7 +36,6 @@ from codev.projects.models import (
     EDITABLE,
     BudgetLine,
     FinancingLine,
-    FundingSource,
     Project,
     ProjectAttachment,
     ProjectEvent,
@@ -46,9 +44,7 @@ from codev.projects.models import (
 from codev.projects.workflow import (
     ProjectError,
     Step,
-    add_document_phrase,
     fire,
-    first_step_to_do,
     kind_label,
     mark_step_done,
     plan_figures,
@@ -475,156 +471,3 @@ def withdraw_project(project: Project, user: User, reason: str | None) -> Projec
     if was_submitted:
         _mail_all(_officers(), "project_withdrawn", project, message=event.message)
     return event
-
-
-# --- reading ----------------------------------------------------------------------------------
-
-
-def next_step(project: Project) -> str:
-    """What the association should do next, in words."""
-    status = project.status
-    if status == ProjectStatus.SUBMITTED:
-        return _("The ministry is examining the application. You will receive an email at each step.")
-    if status == ProjectStatus.WITHDRAWN:
-        return _("This project was withdrawn.")
-    if status not in EDITABLE:
-        return ProjectStatus(status).label
-    step = first_step_to_do(project)
-    if step is not None:
-        return step.todo
-    missing = missing_kinds(project)
-    if missing:
-        return add_document_phrase(missing[0])
-    if status == ProjectStatus.RETURNED:
-        return _("Make the changes the ministry asked for, then submit the project again.")
-    return _("Review the project and submit it.")
-
-
-@dataclass(frozen=True)
-class PlanRow:
-    label: str
-    amount_xof: int
-    share_bps: int
-    code: str
-
-
-def plan_summary(project: Project) -> dict:
-    """The financing plan as the pages show it: each source with its share, the rules, the maximum grant."""
-    figures = plan_figures(project)
-    call = project.call
-    b = figures.total_budget
-    rows = [
-        PlanRow(source.label, getattr(figures, source.value), share_bps(getattr(figures, source.value), b),
-                source.value)
-        for source in FundingSource
-    ]
-    rows.append(PlanRow(_("Requested grant"), figures.requested_grant, share_bps(figures.requested_grant, b),
-                        "requested_grant"))
-    return {
-        "figures": figures,
-        "rows": rows,
-        "total_budget": b,
-        "total_financing": figures.total_financing,
-        "gap": b - figures.total_financing,
-        "eligible_association": eligible_association_money(call, figures),
-        "max_grant": max_grant_allowed(call, figures),
-        "checks": check_plan(call, figures),
-    }
-
-
-def association_projects(association_id: int) -> Select:
-    """The projects of an association, most recently changed first, with what their cards show."""
-    return (
-        select(Project)
-        .where(Project.association_id == association_id)
-        .options(joinedload(Project.call), selectinload(Project.attachments))
-        .order_by(Project.updated_at.desc(), Project.id.desc())
-    )
-
-
-def ministry_projects(filters: dict) -> Select:
-    """Every project, filtered by call, status, region, sector and country of the association."""
-    query = select(Project).options(joinedload(Project.association), joinedload(Project.call))
-    if filters.get("call"):
-        query = query.where(Project.call_id == filters["call"])
-    if filters.get("status"):
-        query = query.where(Project.status == filters["status"])
-    if filters.get("region"):
-        query = query.where(Project.region == filters["region"])
-    if filters.get("sector"):
-        query = query.where(Project.sector == filters["sector"])
-    if filters.get("country"):
-        query = query.where(Project.association.has(Association.country == filters["country"]))
-    return query.order_by(Project.submitted_at.desc().nulls_last(), Project.id.desc())
-
-
-def budget_totals(project_ids: list[int]) -> dict[int, int]:
-    """Total budget of each project in one query."""
-    if not project_ids:
-        return {}
-    rows = db.session.execute(
-        select(BudgetLine.project_id, func.sum(BudgetLine.amount_xof))
-        .where(BudgetLine.project_id.in_(project_ids))
-        .group_by(BudgetLine.project_id)
-    )
-    return {project_id: int(total or 0) for project_id, total in rows}
-
-
-def count_submitted() -> int:
-    return db.session.scalar(select(func.count(Project.id)).where(Project.status == ProjectStatus.SUBMITTED)) or 0
-
-
-
-# --- labels for the pages ---------------------------------------------------------------------
-
-EVENT_LABELS = {
-    "created": _l("Project started"),
-    "submitted": _l("Submitted"),
-    "resubmitted": _l("Submitted again"),
-    "returned": _l("Returned for changes"),
-    "withdrawn": _l("Withdrawn"),
-    "attachment_added": _l("Document added"),
-    "attachment_deleted": _l("Document removed"),
-}
-
-
-def event_label(event: ProjectEvent) -> str:
-    """What happened, in words (a submission after a return reads "Submitted again")."""
-    action = event.action
-    if action == "submitted" and event.from_status == ProjectStatus.RETURNED:
-        action = "resubmitted"
-    if action in EVENT_LABELS:
-        return str(EVENT_LABELS[action])
-    if event.to_status:
-        return label_of("status", event.to_status)
-    return action
-
-
-# Each rule in a few words, shown by the page's script while the person types (the saved plan's
-# messages, with their figures, come from codev.calls.rules.check_plan).
-RULE_NAMES = {
-    "budget_positive": _l("The total budget is more than zero."),
-    "balanced": _l("The financing plan equals the total budget."),
-    "match": _l("The grant asked is within the match of your own contribution."),
-    "max_grant": _l("The grant asked is within the maximum grant."),
-    "max_share": _l("The grant asked is within the maximum share of the total budget."),
-    "min_association_share": _l("Your own contribution reaches the minimum share of the total budget."),
-    "max_budget": _l("The total budget is within the maximum."),
-}
-
-
-def rule_name(code: str) -> str:
-    return str(RULE_NAMES[code]) if code in RULE_NAMES else ""
-
-
-def label_of(kind: str, value: str | None) -> str:
-    """The translated label of a stored code: status, category, source, attachment kind."""
-    from codev.calls.models import ATTACHMENT_KIND_LABELS
-    from codev.projects.models import BUDGET_CATEGORY_LABELS, FUNDING_SOURCE_LABELS, PROJECT_STATUS_LABELS
-
-    table = {"status": PROJECT_STATUS_LABELS, "category": BUDGET_CATEGORY_LABELS,
-             "source": FUNDING_SOURCE_LABELS, "kind": ATTACHMENT_KIND_LABELS}[kind]
-    for key, label in table.items():
-        if key.value == value:
-            return str(label)
-    return value or ""

@@ -17,7 +17,7 @@ from codev.core.pdf import render_pdf
 from codev.core.sectors import sector_label
 from codev.core.timeutil import utcnow
 from codev.projects.models import Project
-from codev.projects.services import event_label, label_of, plan_summary
+from codev.projects.reading import event_label, label_of, plan_summary
 
 
 def sheet_data(project: Project, locale: str) -> dict:

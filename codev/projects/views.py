@@ -22,7 +22,7 @@ from codev.core.sectors import sector_choices
 from codev.core.storage import download
 from codev.core.templating import home_panel, nav_item
 from codev.extensions import db
-from codev.projects import bp, services
+from codev.projects import bp, reading, services
 from codev.projects.forms import FilterForm, ReturnForm, StartForm, WithdrawForm
 from codev.projects.models import Project, ProjectStatus
 from codev.projects.services import ProjectError, get_own_project_or_404, get_project_or_404
@@ -52,12 +52,12 @@ def render_detail(project: Project, status: int = 200, **forms):
     user = _user()
     context = {
         "project": project,
-        "plan": services.plan_summary(project),
+        "plan": reading.plan_summary(project),
         "is_member": services.is_member(user, project),
         "can_edit": services.can_edit(user, project),
         "can_download": services.can_download(user, project),
         "transitions": {t.name: t for t in available(project, user)},
-        "next_step": services.next_step(project) if services.is_member(user, project) else None,
+        "next_step": reading.next_step(project) if services.is_member(user, project) else None,
         "return_form": forms.get("return_form") or ReturnForm(formdata=None),
         "withdraw_form": forms.get("withdraw_form") or WithdrawForm(formdata=None),
     }
@@ -182,8 +182,8 @@ def withdraw(project_id: int):
 @roles(Role.ASSOCIATION)
 def mine():
     """The association's projects as cards, each with its next step, and the calls open now."""
-    page = _page(services.association_projects(_user().association_id))
-    steps = {project.id: services.next_step(project) for project in page.items}
+    page = _page(reading.association_projects(_user().association_id))
+    steps = {project.id: reading.next_step(project) for project in page.items}
     return render_template("projects/mine.html", page=page, steps=steps, calls=accepting_calls())
 
 
@@ -198,8 +198,8 @@ def index():
     form.sector.choices = [("", _("All"))] + sector_choices()
     form.country.choices = [("", _("All"))] + country_choices()
     form.validate()
-    page = _page(services.ministry_projects(form.values()))
-    totals = services.budget_totals([p.id for p in page.items])
+    page = _page(reading.ministry_projects(form.values()))
+    totals = reading.budget_totals([p.id for p in page.items])
     return render_template("projects/index.html", form=form, page=page, totals=totals)
 
 
@@ -208,13 +208,13 @@ def member_panel():
     """The association's latest projects, each with its next step."""
     if current_user.association_id is None:
         return None
-    projects = db.session.scalars(services.association_projects(current_user.association_id).limit(5)).all()
-    steps = {project.id: services.next_step(project) for project in projects}
+    projects = db.session.scalars(reading.association_projects(current_user.association_id).limit(5)).all()
+    steps = {project.id: reading.next_step(project) for project in projects}
     return "projects/_panel_member.html", {"projects": projects, "steps": steps}
 
 
 @home_panel(Role.OFFICER)
 def officer_panel():
     """How many submitted projects wait for the officer."""
-    return "projects/_panel_officer.html", {"count": services.count_submitted(),
+    return "projects/_panel_officer.html", {"count": reading.count_submitted(),
                                             "status": ProjectStatus.SUBMITTED.value}

@@ -20,7 +20,7 @@ from codev.core.sectors import sector_label
 from codev.core.storage import UploadError, discard_file
 from codev.core.timeutil import utcnow
 from codev.extensions import db
-from codev.projects import bp, services
+from codev.projects import bp, reading, services
 from codev.projects.forms import (
     AttachmentForm,
     BudgetForm,
@@ -202,7 +202,7 @@ def financing(project_id: int):
     if closed:
         return closed
     form = _form(FinancingForm, financing_form_data(project))
-    extra = {"plan": services.plan_summary(project), "rates": _rates()}
+    extra = {"plan": reading.plan_summary(project), "rates": _rates()}
     if request.method == "POST" and request.form.get("action") == "add":
         _pad(form.lines, 3, MAX_FINANCING_LINES)
         return render_step(project, Step.FINANCING, form, **extra)
@@ -292,8 +292,8 @@ def render_review(project: Project, status: int = 200, refused=None):
     """Every check of the submission, met or not, and the submit button."""
     problems = [p for check in SUBMISSION_CHECKS for p in check(project)]
     return render_template("projects/review.html", project=project, steps=_side(project, "review"),
-                           problems=problems, refused=refused, plan=services.plan_summary(project),
-                           next_step=services.next_step(project)), status
+                           problems=problems, refused=refused, plan=reading.plan_summary(project),
+                           next_step=reading.next_step(project)), status
 
 
 @bp.route("/<int:project_id>/review")
