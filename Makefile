@@ -15,6 +15,7 @@ run: setup translations
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
 test: dev-setup translations system-deps
+	$(BIN)/ruff check codev tests
 	$(BIN)/python -m pytest
 
 setup: $(VENV)/.installed

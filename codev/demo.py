@@ -21,11 +21,11 @@ from codev.accounts.models import (
 from codev.accounts.passwords import hash_password
 from codev.calls.demo import seed_calls
 from codev.calls.models import Call
-from codev.projects.demo import seed_projects
 from codev.core import audit
 from codev.core.embassies import embassy_for_country
 from codev.core.timeutil import utcnow
 from codev.extensions import db
+from codev.projects.demo import seed_projects
 
 DEMO_PASSWORD = "codev-demo-2026"  # noqa: S105 (documented demo password)
 

@@ -137,7 +137,9 @@ class CallFactory(Base):
         obj.sectors = [CallSector(sector=s) for s in ("water", "health", "education", "agriculture")]
         obj.regions = [CallRegion(region=r) for r in ("TG-M", "TG-P", "TG-C", "TG-K", "TG-S", "TG-GL")]
         obj.criteria = [
-            Criterion(position=1, code="relevance", label_fr="Pertinence", label_en="Relevance", weight=40, max_score=10),
+            Criterion(
+                position=1, code="relevance", label_fr="Pertinence", label_en="Relevance", weight=40, max_score=10
+            ),
             Criterion(position=2, code="feasibility", label_fr="Faisabilité", label_en="Feasibility", weight=35,
                       max_score=10, eliminatory_min=4),
             Criterion(position=3, code="sustainability", label_fr="Durabilité", label_en="Sustainability",

@@ -16,7 +16,8 @@ def text_of(pdf: bytes) -> str:
 
 def test_renders_a_pdf_with_ewe_and_kabiye_letters(app):
     with app.test_request_context():
-        pdf = render_pdf("_sample.html", {"lang": "fr", "title": "Forage à Kpalimé", "body": "ɖ ɛ ƒ ɣ ŋ ɔ ʋ Ɖ Ɛ Ƒ Ɣ Ŋ Ɔ Ʋ"})
+        data = {"lang": "fr", "title": "Forage à Kpalimé", "body": "ɖ ɛ ƒ ɣ ŋ ɔ ʋ Ɖ Ɛ Ƒ Ɣ Ŋ Ɔ Ʋ"}
+        pdf = render_pdf("_sample.html", data)
     assert pdf.startswith(b"%PDF-")
     text = text_of(pdf)
     assert "Forage à Kpalimé" in text
