@@ -89,6 +89,7 @@ def register_models() -> None:
     import codev.accounts.models  # noqa: F401
     import codev.calls.models  # noqa: F401
     import codev.core.models  # noqa: F401
+    import codev.grants.models  # noqa: F401
     import codev.projects.models  # noqa: F401
 
 

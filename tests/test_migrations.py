@@ -52,3 +52,56 @@ def test_migrated_audit_log_is_append_only(empty_app):
         with pytest.raises(Exception, match="append-only"):
             with db.engine.begin() as connection:
                 connection.execute(text(statement))
+
+
+def test_migrated_ledgers_are_append_only(empty_app):
+    upgrade()
+    for table in ("contribution_entries", "disbursements"):
+        for statement in (f"UPDATE {table} SET id = id", f"DELETE FROM {table}"):
+            with pytest.raises(Exception, match="append-only"):
+                with db.engine.begin() as connection:
+                    connection.execute(text(f"INSERT INTO users (email, name, role, locale, active, session_version, "
+                                            f"created_at) VALUES ('{table}@x.tg', 'x', 'officer', 'fr', true, 1, "
+                                            "CURRENT_TIMESTAMP)"))
+                    _insert_ledger_row(connection, table)
+                    connection.execute(text(statement))
+
+
+def _insert_ledger_row(connection, table):
+    """The smallest grant and one row of ``table``, enough for the triggers to fire."""
+    ids = {}
+    for name, sql in [
+        ("user", "SELECT max(id) FROM users"),
+    ]:
+        ids[name] = connection.execute(text(sql)).scalar()
+    connection.execute(text(
+        "INSERT INTO associations (name, country, city, contact_name, contact_email, locale, status, created_at) "
+        "VALUES ('A', 'FR', 'Paris', 'c', 'c@x.tg', 'fr', 'pending', CURRENT_TIMESTAMP)"))
+    association = connection.execute(text("SELECT max(id) FROM associations")).scalar()
+    connection.execute(text(
+        "INSERT INTO calls (title, description, status, envelope_xof, committed_xof, ratio_num, ratio_den, "
+        "in_kind_counts_bps, qualification_threshold, min_evaluators, score_gap_flag, max_project_files_bytes, "
+        "created_at, updated_at) VALUES ('C', '', 'draft', 10, 0, 1, 1, 0, 60, 2, 20, 1, CURRENT_TIMESTAMP, "
+        "CURRENT_TIMESTAMP)"))
+    call = connection.execute(text("SELECT max(id) FROM calls")).scalar()
+    connection.execute(text(
+        "INSERT INTO projects (reference, association_id, call_id, status, title, led_by_women, requested_grant_xof, "
+        f"steps_done, created_at, updated_at, version) VALUES ('CODEV-2026-{call:04d}', {association}, {call}, "
+        "'approved', 'P', false, 1, '', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, 1)"))
+    project = connection.execute(text("SELECT max(id) FROM projects")).scalar()
+    connection.execute(text(
+        "INSERT INTO grants (project_id, call_id, amount_xof, ratio_num, ratio_den, in_kind_counts_bps, "
+        "rules_snapshot, "
+        f"required_association_xof, contribution_deadline, status, approved_by_id, approved_at, released_xof) VALUES "
+        f"({project}, {call}, 5, 1, 1, 0, '{{}}', 5, '2027-01-01', 'awarded', {ids['user']}, CURRENT_TIMESTAMP, 0)"))
+    grant = connection.execute(text("SELECT max(id) FROM grants")).scalar()
+    if table == "contribution_entries":
+        connection.execute(text(
+            "INSERT INTO contribution_entries (grant_id, kind, source, currency, amount_minor, rate_millionths, "
+            f"amount_xof, value_date, created_by_id, created_at) VALUES ({grant}, 'declared', 'association_cash', "
+            f"'XOF', 5, 1000000, 5, '2026-01-01', {ids['user']}, CURRENT_TIMESTAMP)"))
+    else:
+        connection.execute(text(
+            "INSERT INTO disbursements (grant_id, tranche_number, amount_xof, value_date, bank_reference, "
+            f"idempotency_key, recorded_by_id, recorded_at) VALUES ({grant}, 1, 5, '2026-01-01', 'B', "
+            f"'k-{grant}', {ids['user']}, CURRENT_TIMESTAMP)"))

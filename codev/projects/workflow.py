@@ -231,7 +231,7 @@ class Transition:
     effects: tuple[Callable[[Project], None], ...] = field(default=())
 
 
-TRANSITIONS: tuple[Transition, ...] = (
+TRANSITIONS: list[Transition] = [
     Transition(
         "submitted", frozenset({S.DRAFT, S.RETURNED}), S.SUBMITTED, frozenset({Role.ASSOCIATION}),
         _l("Submit the project"), _l("The project cannot be submitted yet:"), own_association=True,
@@ -246,7 +246,22 @@ TRANSITIONS: tuple[Transition, ...] = (
         "withdrawn", frozenset({S.DRAFT, S.SUBMITTED, S.RETURNED}), S.WITHDRAWN, frozenset({Role.ASSOCIATION}),
         _l("Withdraw the project"), own_association=True, message=MESSAGE_OPTIONAL,
     ),
-)
+]
+
+
+def register(*transitions: Transition) -> None:
+    """Add the rows of a later step of the programme (reviews, grants) to the one table.
+
+    Called at import time by ``codev.reviews.workflow`` and ``codev.grants.workflow``; a row whose
+    (sources, target) pair is already in the table is refused, so two steps cannot disagree.
+    """
+    for transition in transitions:
+        if transition in TRANSITIONS:
+            continue
+        for source in transition.sources:
+            if find_transition(source, transition.target) is not None:
+                raise ValueError(f"transition {source} → {transition.target} is already in the table")
+        TRANSITIONS.append(transition)
 
 
 def find_transition(source: str, target: str) -> Transition | None:

@@ -1,0 +1,1 @@
+"""Matching grants: approval, award letters, counterpart ledger, tranches and disbursements, reports."""

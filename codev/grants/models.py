@@ -1,0 +1,332 @@
+"""Grants and their money: the award, its letters, the counterpart ledger, disbursements, reports.
+
+Money is whole XOF in integer columns. The ledger (``contribution_entries``) and the disbursements
+are append-only: a correction is a new entry, never an edit (database triggers refuse UPDATE and
+DELETE on SQLite and PostgreSQL).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from codev.accounts.models import User
+from codev.calls.models import Call
+from codev.core.appendonly import make_append_only
+from codev.core.models import Attachment
+from codev.core.money import Ratio
+from codev.core.timeutil import UTCDateTime, utcnow
+from codev.extensions import db
+from codev.projects.models import Project
+
+
+def _in(values: type[StrEnum]) -> str:
+    return ", ".join(f"'{v.value}'" for v in values)
+
+
+class GrantStatus(StrEnum):
+    AWARDED = "awarded"
+    ACTIVE = "active"
+    COMPLETED = "completed"
+    LAPSED = "lapsed"
+    CANCELLED = "cancelled"
+
+    @property
+    def label(self) -> str:
+        return str(GRANT_STATUS_LABELS[self])
+
+
+GRANT_STATUS_LABELS = {
+    GrantStatus.AWARDED: _l("Awarded"),
+    GrantStatus.ACTIVE: _l("Active"),
+    GrantStatus.COMPLETED: _l("Completed"),
+    GrantStatus.LAPSED: _l("Lapsed"),
+    GrantStatus.CANCELLED: _l("Cancelled"),
+}
+
+
+class Grant(db.Model):
+    """The state's grant to one project, with the call's rules as they stood at approval."""
+
+    __tablename__ = "grants"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), unique=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id"), index=True)
+    amount_xof: Mapped[int] = mapped_column(BigInteger)  # G
+    # Snapshot of the rules (never read from the call again for this grant).
+    ratio_num: Mapped[int] = mapped_column()
+    ratio_den: Mapped[int] = mapped_column()
+    in_kind_counts_bps: Mapped[int] = mapped_column()
+    rules_snapshot: Mapped[dict] = mapped_column(JSON)  # every funding rule + tranche plan, for the record
+    required_association_xof: Mapped[int] = mapped_column(BigInteger)  # eligible A that unlocks all of G
+    contribution_deadline: Mapped[date] = mapped_column(Date)
+    status: Mapped[GrantStatus] = mapped_column(String(20), default=GrantStatus.AWARDED, index=True)
+    approved_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    approved_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    lapsed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    released_xof: Mapped[int] = mapped_column(BigInteger, default=0)  # returned to the envelope
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    project: Mapped[Project] = relationship()
+    call: Mapped[Call] = relationship()
+    approved_by: Mapped[User] = relationship()
+    tranches: Mapped[list[GrantTranche]] = relationship(
+        cascade="all, delete-orphan", order_by="GrantTranche.number", lazy="selectin"
+    )
+    letters: Mapped[list[AwardLetter]] = relationship(
+        back_populates="grant", order_by="AwardLetter.id", lazy="select"
+    )
+
+    __table_args__ = (
+        CheckConstraint("amount_xof > 0", name="amount_positive"),
+        CheckConstraint("ratio_num > 0 AND ratio_den > 0", name="ratio_positive"),
+        CheckConstraint("released_xof >= 0 AND released_xof <= amount_xof", name="released_within"),
+        CheckConstraint("required_association_xof >= 0", name="required_positive"),
+        CheckConstraint(f"status IN ({_in(GrantStatus)})", name="status_valid"),
+    )
+
+    @property
+    def ratio(self) -> Ratio:
+        return Ratio(self.ratio_num, self.ratio_den)
+
+    @property
+    def status_enum(self) -> GrantStatus:
+        return GrantStatus(self.status)
+
+
+class GrantTranche(db.Model):
+    """One tranche of a grant: its share, amount and the condition that makes it due."""
+
+    __tablename__ = "grant_tranches"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    grant_id: Mapped[int] = mapped_column(ForeignKey("grants.id", ondelete="CASCADE"), index=True)
+    number: Mapped[int] = mapped_column()
+    share_bps: Mapped[int] = mapped_column()
+    amount_xof: Mapped[int] = mapped_column(BigInteger)  # the last tranche takes the rounding rest
+    condition: Mapped[str] = mapped_column(String(40))  # a codev.calls.models.TrancheCondition
+
+    __table_args__ = (
+        UniqueConstraint("grant_id", "number", name="uq_grant_tranches_grant_number"),
+        CheckConstraint("amount_xof > 0", name="amount_positive"),
+    )
+
+
+class LetterStatus(StrEnum):
+    VALID = "valid"
+    SUPERSEDED = "superseded"
+    REVOKED = "revoked"
+
+    @property
+    def label(self) -> str:
+        return str(LETTER_STATUS_LABELS[self])
+
+
+LETTER_STATUS_LABELS = {
+    LetterStatus.VALID: _l("Valid"),
+    LetterStatus.SUPERSEDED: _l("Superseded"),
+    LetterStatus.REVOKED: _l("Revoked"),
+}
+
+
+class AwardLetter(db.Model):
+    """One rendered award letter (a version in one language); the PDF bytes are stored once."""
+
+    __tablename__ = "award_letters"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    grant_id: Mapped[int] = mapped_column(ForeignKey("grants.id"), index=True)
+    version: Mapped[int] = mapped_column()
+    language: Mapped[str] = mapped_column(String(2))
+    reference: Mapped[str] = mapped_column(String(40), unique=True)  # what /verify/<reference> looks up
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    issued_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    signatory_name: Mapped[str] = mapped_column(String(120))
+    signatory_title: Mapped[str] = mapped_column(String(200))
+    pdf: Mapped[bytes] = mapped_column(LargeBinary)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    status: Mapped[LetterStatus] = mapped_column(String(20), default=LetterStatus.VALID)
+    status_reason: Mapped[str | None] = mapped_column(Text)
+    status_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    grant: Mapped[Grant] = relationship(back_populates="letters")
+
+    __table_args__ = (
+        UniqueConstraint("grant_id", "version", "language", name="uq_award_letters_grant_version_language"),
+        CheckConstraint("language IN ('fr', 'en')", name="language_valid"),
+        CheckConstraint(f"status IN ({_in(LetterStatus)})", name="status_valid"),
+        CheckConstraint("status <> 'revoked' OR status_reason IS NOT NULL", name="revoked_has_reason"),
+    )
+
+
+class EntryKind(StrEnum):
+    """Entries of the counterpart ledger. A declaration's state follows from the entries after it."""
+
+    DECLARED = "declared"  # the association declares money it brought (with proof)
+    VERIFIED = "verified"  # an officer confirms a declaration (refers to it)
+    REJECTED = "rejected"  # an officer refuses a declaration, with a reason (refers to it)
+    REVERSAL = "reversal"  # cancels a verified declaration, with a reason (refers to it)
+
+
+class ContributionEntry(db.Model):
+    """One line of the append-only counterpart ledger."""
+
+    __tablename__ = "contribution_entries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    grant_id: Mapped[int] = mapped_column(ForeignKey("grants.id"), index=True)
+    kind: Mapped[EntryKind] = mapped_column(String(20))
+    refers_to_id: Mapped[int | None] = mapped_column(ForeignKey("contribution_entries.id"), index=True)
+    source: Mapped[str] = mapped_column(String(30))  # a codev.projects.models.FundingSource
+    currency: Mapped[str] = mapped_column(String(3))
+    amount_minor: Mapped[int] = mapped_column(BigInteger)  # in the currency's cents (XOF: francs)
+    rate_millionths: Mapped[int] = mapped_column(BigInteger)
+    amount_xof: Mapped[int] = mapped_column(BigInteger)
+    value_date: Mapped[date] = mapped_column(Date)
+    proof_id: Mapped[int | None] = mapped_column(ForeignKey("attachments.id"))
+    note: Mapped[str | None] = mapped_column(Text)  # reason of a rejection or reversal
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    proof: Mapped[Attachment | None] = relationship()
+    created_by: Mapped[User] = relationship()
+
+    __table_args__ = (
+        CheckConstraint(f"kind IN ({_in(EntryKind)})", name="kind_valid"),
+        CheckConstraint("amount_minor > 0 AND amount_xof > 0 AND rate_millionths > 0", name="amounts_positive"),
+        CheckConstraint("(kind = 'declared') = (refers_to_id IS NULL)", name="refers_unless_declared"),
+        CheckConstraint("kind IN ('declared', 'verified') OR note IS NOT NULL", name="reason_given"),
+        CheckConstraint("currency IN ('XOF', 'EUR', 'USD', 'CAD', 'GBP', 'CHF')", name="currency_valid"),
+        # One decision per declaration: at most one verified/rejected, at most one reversal.
+        Index(
+            "uq_contribution_entries_decision", "refers_to_id", unique=True,
+            sqlite_where=db.text("kind IN ('verified', 'rejected')"),
+            postgresql_where=db.text("kind IN ('verified', 'rejected')"),
+        ),
+        Index(
+            "uq_contribution_entries_reversal", "refers_to_id", unique=True,
+            sqlite_where=db.text("kind = 'reversal'"),
+            postgresql_where=db.text("kind = 'reversal'"),
+        ),
+    )
+
+
+class DisbursementRequest(db.Model):
+    """A disbursement waiting for an approver's second signature (above the four-eyes threshold)."""
+
+    __tablename__ = "disbursement_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    grant_id: Mapped[int] = mapped_column(ForeignKey("grants.id"), index=True)
+    tranche_number: Mapped[int] = mapped_column()
+    amount_xof: Mapped[int] = mapped_column(BigInteger)
+    value_date: Mapped[date] = mapped_column(Date)
+    bank_reference: Mapped[str] = mapped_column(String(80))
+    idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
+    requested_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    status: Mapped[str] = mapped_column(String(20), default="pending")  # pending / approved / refused
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decision_note: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (
+        CheckConstraint("amount_xof > 0", name="amount_positive"),
+        CheckConstraint("status IN ('pending', 'approved', 'refused')", name="status_valid"),
+        CheckConstraint("decided_by_id IS NULL OR decided_by_id <> requested_by_id", name="four_eyes"),
+    )
+
+
+class Disbursement(db.Model):
+    """Money paid out of a grant; append-only, recorded once per idempotency key."""
+
+    __tablename__ = "disbursements"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    grant_id: Mapped[int] = mapped_column(ForeignKey("grants.id"), index=True)
+    tranche_number: Mapped[int] = mapped_column()
+    amount_xof: Mapped[int] = mapped_column(BigInteger)
+    value_date: Mapped[date] = mapped_column(Date)
+    bank_reference: Mapped[str] = mapped_column(String(80))
+    idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
+    recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))  # the second signature
+    request_id: Mapped[int | None] = mapped_column(ForeignKey("disbursement_requests.id"), unique=True)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (
+        CheckConstraint("amount_xof > 0", name="amount_positive"),
+        CheckConstraint("approved_by_id IS NULL OR approved_by_id <> recorded_by_id", name="four_eyes"),
+    )
+
+
+class ReportKind(StrEnum):
+    PROGRESS = "progress"
+    FINAL = "final"
+
+
+class ReportStatus(StrEnum):
+    SUBMITTED = "submitted"
+    ACCEPTED = "accepted"
+    RETURNED = "returned"
+
+
+class Report(db.Model):
+    """A progress or final report of a funded project."""
+
+    __tablename__ = "reports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    grant_id: Mapped[int] = mapped_column(ForeignKey("grants.id"), index=True)
+    kind: Mapped[ReportKind] = mapped_column(String(20))
+    period_start: Mapped[date | None] = mapped_column(Date)
+    period_end: Mapped[date | None] = mapped_column(Date)
+    narrative: Mapped[str] = mapped_column(Text)
+    progress_pct: Mapped[int] = mapped_column()
+    expenses: Mapped[list] = mapped_column(JSON, default=list)  # [{"budget_line_id", "amount_xof"}]
+    status: Mapped[ReportStatus] = mapped_column(String(20), default=ReportStatus.SUBMITTED, index=True)
+    submitted_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    review_comment: Mapped[str | None] = mapped_column(Text)
+
+    attachments: Mapped[list[ReportAttachment]] = relationship(cascade="all, delete-orphan", lazy="selectin")
+
+    __table_args__ = (
+        CheckConstraint(f"kind IN ({_in(ReportKind)})", name="kind_valid"),
+        CheckConstraint(f"status IN ({_in(ReportStatus)})", name="status_valid"),
+        CheckConstraint("progress_pct BETWEEN 0 AND 100", name="progress_range"),
+        CheckConstraint("status <> 'returned' OR review_comment IS NOT NULL", name="returned_has_comment"),
+    )
+
+
+class ReportAttachment(db.Model):
+    __tablename__ = "report_attachments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), index=True)
+    attachment_id: Mapped[int] = mapped_column(ForeignKey("attachments.id"), unique=True)
+    kind: Mapped[str] = mapped_column(String(20))  # photo / document
+
+    file: Mapped[Attachment] = relationship(lazy="joined")
+
+
+make_append_only(ContributionEntry.__table__)
+make_append_only(Disbursement.__table__)
