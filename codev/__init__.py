@@ -91,6 +91,7 @@ def register_models() -> None:
     import codev.core.models  # noqa: F401
     import codev.grants.models  # noqa: F401
     import codev.projects.models  # noqa: F401
+    import codev.reviews.models  # noqa: F401
 
 
 def register_extensions(app: Flask) -> None:

@@ -1,0 +1,1 @@
+"""Screening, assignments, evaluations, qualification, ranking and committee decisions."""
