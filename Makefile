@@ -6,7 +6,8 @@ FLASK := $(BIN)/flask --app codev
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test setup dev-setup translations extract-messages update-messages migrate demo lint system-deps clean
+.PHONY: run test setup dev-setup translations extract-messages update-messages migrate demo lint system-deps clean \
+	bench-letters
 
 run: setup translations
 	$(FLASK) init-instance
@@ -55,6 +56,10 @@ migrate: setup
 
 demo: setup
 	$(FLASK) seed-demo
+
+# Milliseconds per award letter through the app, against WeasyPrint alone (N=30 by default).
+bench-letters: setup translations
+	$(BIN)/python scripts/bench_letters.py -n $(or $(N),30)
 
 lint: dev-setup
 	$(BIN)/ruff check codev tests

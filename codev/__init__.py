@@ -124,10 +124,12 @@ def register_blueprints(app: Flask) -> None:
     from codev.accounts.associations import bp as associations_bp
     from codev.calls import bp as calls_bp
     from codev.core.views import bp as core_bp
+    from codev.grants import bp as grants_bp
     from codev.projects import bp as projects_bp
+    from codev.reviews import bp as reviews_bp
 
     # In the order money and paper flow through the programme.
-    for blueprint in (core_bp, accounts_bp, associations_bp, admin_bp, calls_bp, projects_bp):
+    for blueprint in (core_bp, accounts_bp, associations_bp, admin_bp, calls_bp, projects_bp, reviews_bp, grants_bp):
         app.register_blueprint(blueprint)
 
 

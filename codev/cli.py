@@ -112,7 +112,11 @@ def outbox_command(limit: int) -> None:
 
 
 def init_app(app: Flask) -> None:
+    from codev.grants.lapse import close_lapsed_command
+    from codev.grants.reminders import send_reminders_command
+
     for command in (
         create_user_command, seed_demo_command, init_instance_command, send_mail_command, outbox_command,
+        close_lapsed_command, send_reminders_command,
     ):
         app.cli.add_command(command)

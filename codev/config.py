@@ -74,6 +74,12 @@ class Defaults:
     # Pagination.
     PAGE_SIZE = 25
 
+    # Grants' money. A disbursement above this amount (XOF) needs an approver's second signature
+    # (four eyes); at or below it, the officer's record is enough.
+    FOUR_EYES_THRESHOLD_XOF = 10_000_000
+    # Days before a grant's contribution deadline when the association is reminded (once each).
+    REMINDER_DAYS = (30, 7)
+
     # The ministry's identity, printed on pages and documents.
     MINISTRY_NAME_FR = "Ministère des Affaires étrangères, de l'Intégration régionale et des Togolais de l'extérieur"
     MINISTRY_NAME_EN = "Ministry of Foreign Affairs, Regional Integration and Togolese Abroad"

@@ -25,7 +25,11 @@ from codev.core import audit
 from codev.core.embassies import embassy_for_country
 from codev.core.timeutil import utcnow
 from codev.extensions import db
+from codev.grants.demo import seed_grants
+from codev.grants.money_demo import seed_money
 from codev.projects.demo import seed_projects
+from codev.reviews.committee_demo import seed_committee
+from codev.reviews.demo import seed_reviews
 
 DEMO_PASSWORD = "codev-demo-2026"  # noqa: S105 (documented demo password)
 
@@ -163,6 +167,9 @@ def seed_demo() -> str:
     db.session.flush()
     calls = seed_calls(officer)
     seed_projects(calls, associations, {})
+    seed_reviews(calls)
+    seed_committee(calls, officer, staff[Role.APPROVER])
+    seed_money(seed_grants(calls, officer, staff[Role.APPROVER]))
     audit.record("demo.seed", actor=staff[Role.ADMIN])
     return (
         f"demo programme: {len(STAFF)} staff, {len(STRUCTURES)} partner structures, "

@@ -33,7 +33,7 @@ def test_public_list_shows_open_calls_with_rules_in_words(client, db):
     text = client.get("/calls/").get_data(as_text=True)
     assert "Open call" in text and "Appel clos" in text
     assert "Brouillon secret" not in text
-    assert ("The state gives 1 F CFA for each 1 F CFA your association brings, up to F\u202fCFA20,000,000 "
+    assert ("The state gives 1 F CFA for each 1 F CFA your association brings, up to 20,000,000\u00a0F\u202fCFA "
             "and at most 70% of the total budget.") in text
     assert "Your association brings at least 20% of the total budget." in text
     assert "40% when the association&#39;s contribution is verified" in text

@@ -66,8 +66,8 @@ def test_match_accepts_at_ratio_times_a_and_refuses_one_franc_more(num, den, cas
 def test_match_message_names_the_amounts_in_words():
     message = by_code(Rules(), plan(4_000_000, 6_000_000))["match"].message
     assert message == (
-        "The grant asked, F\u202fCFA6,000,000, is more than 1 × your own contribution of "
-        "F\u202fCFA4,000,000 (at most F\u202fCFA4,000,000)."
+        "The grant asked, 6,000,000\u00a0F\u202fCFA, is more than 1 × your own contribution of "
+        "4,000,000\u00a0F\u202fCFA (at most 4,000,000\u00a0F\u202fCFA)."
     )
 
 
@@ -75,7 +75,7 @@ def test_max_grant_boundary():
     call = Rules(ratio_num=3, max_grant_xof=20_000_000)
     assert by_code(call, plan(10_000_000, 20_000_000))["max_grant"].ok
     refused = by_code(call, plan(10_000_000, 20_000_001))["max_grant"]
-    assert not refused.ok and "more than the maximum grant of F\u202fCFA20,000,000" in refused.message
+    assert not refused.ok and "more than the maximum grant of 20,000,000\u00a0F\u202fCFA" in refused.message
     assert max_grant_allowed(call, plan(10_000_000, 1)) == 20_000_000
 
 
@@ -85,7 +85,7 @@ def test_max_share_boundary_is_exact_without_rounding():
     assert by_code(call, plan(3_000_001, 7_000_000))["max_share"].ok
     refused = by_code(call, plan(3_000_000, 7_000_001))["max_share"]
     assert not refused.ok
-    assert "more than 70% of the total budget of F\u202fCFA10,000,001" in refused.message
+    assert "more than 70% of the total budget of 10,000,001\u00a0F\u202fCFA" in refused.message
     assert max_grant_allowed(call, plan(3_000_001, 7_000_000)) == 7_000_000
 
 
@@ -96,8 +96,8 @@ def test_min_association_share_boundary():
     assert ok.ok
     refused = by_code(call, plan(1_999_999, 1_999_999, community=6_000_002))["min_association_share"]
     assert not refused.ok
-    assert "is less than 20% of the total budget of F\u202fCFA10,000,000" in refused.message
-    assert "bring at least F\u202fCFA2,000,000" in refused.message
+    assert "is less than 20% of the total budget of 10,000,000\u00a0F\u202fCFA" in refused.message
+    assert "bring at least 2,000,000\u00a0F\u202fCFA" in refused.message
 
 
 def test_min_share_counts_in_kind_only_as_far_as_the_call_lets_it():
@@ -113,7 +113,7 @@ def test_max_budget_boundary():
     call = Rules(max_total_budget_xof=60_000_000)
     assert by_code(call, plan(30_000_000, 30_000_000))["max_budget"].ok
     refused = by_code(call, plan(30_000_000, 30_000_001))["max_budget"]
-    assert not refused.ok and "more than the maximum of F\u202fCFA60,000,000" in refused.message
+    assert not refused.ok and "more than the maximum of 60,000,000\u00a0F\u202fCFA" in refused.message
 
 
 @pytest.mark.parametrize(("bps", "expected"), [(0, 1_000_000), (5000, 2_000_000), (10_000, 3_000_000)])
@@ -134,9 +134,9 @@ def test_plan_balance_off_by_one_franc_either_way():
     figures = plan(4_000_000, 4_000_000, budget=8_000_000)
     assert by_code(Rules(), figures)["balanced"].ok
     short = by_code(Rules(), plan(4_000_000, 4_000_000, budget=8_000_001))["balanced"]
-    assert not short.ok and "is F\u202fCFA1 short of the total budget" in short.message
+    assert not short.ok and "is 1\u00a0F\u202fCFA short of the total budget" in short.message
     over = by_code(Rules(), plan(4_000_000, 4_000_000, budget=7_999_999))["balanced"]
-    assert not over.ok and "is F\u202fCFA1 more than the total budget" in over.message
+    assert not over.ok and "is 1\u00a0F\u202fCFA more than the total budget" in over.message
 
 
 def test_empty_budget_is_refused():
@@ -179,7 +179,7 @@ def test_rules_in_words_for_associations():
                  in_kind_counts_bps=5000, max_total_budget_xof=60_000_000, contribution_deadline_days=90)
     words = rules_in_words(call)
     assert words[0] == (
-        "The state gives 1 F CFA for each 1 F CFA your association brings, up to F\u202fCFA20,000,000 "
+        "The state gives 1 F CFA for each 1 F CFA your association brings, up to 20,000,000\u00a0F\u202fCFA "
         "and at most 70% of the total budget."
     )
     assert "Your association brings at least 20% of the total budget." in words

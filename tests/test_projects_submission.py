@@ -55,7 +55,7 @@ def test_every_failure_is_listed_in_words(client, db, users, login_as):
         "Complete the step “Attachments”.",
         "The call does not fund projects of this sector",
         "Attach the required document: Quote.",
-        "is F CFA 5,000,000 more than the total budget",  # the plan no longer balances
+        "is 5,000,000 F CFA more than the total budget",  # the plan no longer balances
         "is more than 1 × your own contribution",  # the match
         "is more than 70% of the total budget",
     )):
@@ -75,7 +75,7 @@ def test_the_plan_must_balance(db, users):
     with _locale("en"):
         problems = refused_problems(project, member)
     assert [squash(p) for p in problems] == [squash(
-        "The financing plan, F CFA 10,000,001, is F CFA 1 more than the total budget of F CFA 10,000,000.")]
+        "The financing plan, 10,000,001 F CFA, is 1 F CFA more than the total budget of 10,000,000 F CFA.")]
 
 
 def test_review_page_lists_the_same_checks(client, db, users, login_as):
@@ -84,7 +84,7 @@ def test_review_page_lists_the_same_checks(client, db, users, login_as):
     db.session.commit()
     page = squash(client.get(f"/projects/{project.id}/review").get_data(as_text=True))
     assert squash("Before you can submit, fix the following:") in page and "shortofthetotalbudget" not in page
-    assert squash("is F CFA 1 more than the total budget") in page
+    assert squash("is 1 F CFA more than the total budget") in page
 
 
 def test_submission_after_the_call_closes_is_refused(client, db, users, login_as):

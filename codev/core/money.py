@@ -106,10 +106,12 @@ def _locale(locale: str | None) -> str:
 
 
 def format_xof(amount: int | None, locale: str | None = None) -> str:
-    """"2 500 000 F CFA" in French, "F CFA 2,500,000" in English."""
+    """"2 500 000 F CFA" in French, "2,500,000 F CFA" in English."""
     if amount is None:
         return ""
-    return format_currency(amount, "XOF", locale=_locale(locale))
+    # The symbol after the number in both languages ("2,500,000 F CFA"): CLDR's English pattern
+    # glues it in front ("F CFA2,500,000").
+    return format_currency(amount, "XOF", format="#,##0\u00a0¤", locale=_locale(locale))
 
 
 def format_number(value: int | None, locale: str | None = None) -> str:
@@ -128,7 +130,12 @@ def xof_in_words(amount: int, locale: str | None = None) -> str:
     if lang == "en":
         return num2words(amount, lang="en").replace(",", "") + " CFA francs"
     words = num2words(amount, lang="fr")
-    return f"{words} franc CFA" if amount in (0, 1) else f"{words} francs CFA"
+    if amount in (0, 1):
+        return f"{words} franc CFA"
+    # "deux millions de francs CFA", but "deux millions cinq cent mille francs CFA".
+    if words.endswith(("million", "millions", "milliard", "milliards")):
+        return f"{words} de francs CFA"
+    return f"{words} francs CFA"
 
 
 def share_bps(part: int, whole: int) -> int:

@@ -160,7 +160,10 @@ class AwardLetter(db.Model):
     signatory_name: Mapped[str] = mapped_column(String(120))
     signatory_title: Mapped[str] = mapped_column(String(200))
     pdf: Mapped[bytes] = mapped_column(LargeBinary)
-    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)  # of the stored PDF bytes
+    # A PDF cannot print its own hash: the letter prints the SHA-256 of its canonical content (a JSON
+    # of its key facts) instead, kept here so the verification page shows both.
+    content_sha256: Mapped[str] = mapped_column(String(64))
     status: Mapped[LetterStatus] = mapped_column(String(20), default=LetterStatus.VALID)
     status_reason: Mapped[str | None] = mapped_column(Text)
     status_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

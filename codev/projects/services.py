@@ -78,12 +78,17 @@ def is_member(user: Any, project: Project) -> bool:
 
 
 def can_view(user: Any, project: Project) -> bool:
-    """Ministry roles see every project; members see their association's; nobody else any (yet)."""
+    """Ministry roles see every project; members see their association's; evaluators the ones assigned to
+    them, once they have declared no conflict of interest (accepted or submitted assignment)."""
     if not getattr(user, "is_authenticated", False):
         return False
     if user.is_ministry:
         return True
-    return is_member(user, project)  # evaluators: once issue 4 gives them assignments
+    if user.role == Role.EVALUATOR:
+        from codev.reviews.assignments import evaluator_may_view  # a later step of the programme: import lazily
+
+        return evaluator_may_view(user, project)
+    return is_member(user, project)
 
 
 def can_edit(user: Any, project: Project) -> bool:

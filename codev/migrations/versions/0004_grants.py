@@ -66,6 +66,7 @@ def upgrade():
     sa.Column('signatory_title', sa.String(length=200), nullable=False),
     sa.Column('pdf', sa.LargeBinary(), nullable=False),
     sa.Column('sha256', sa.String(length=64), nullable=False),
+    sa.Column('content_sha256', sa.String(length=64), nullable=False),
     sa.Column('status', sa.String(length=20), nullable=False),
     sa.Column('status_reason', sa.Text(), nullable=True),
     sa.Column('status_changed_at', sa.DateTime(timezone=True), nullable=True),

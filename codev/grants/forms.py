@@ -1,0 +1,59 @@
+"""Forms of the grants' approval, letters and public verification, and the filters of the list."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf.file import FileField, FileRequired
+from wtforms import SelectField, StringField, TextAreaField
+from wtforms.validators import Optional
+
+from codev.calls.forms import XofField
+from codev.core.forms import BaseForm, max_length, no_control_characters, required
+from codev.grants.models import GRANT_STATUS_LABELS
+
+REASON_MAX = 2000
+
+
+class ApproveForm(BaseForm):
+    """The approver's decision: the amount and who signs the letter."""
+
+    amount = XofField(_l("Amount of the grant (F CFA)"), validators=[required()],
+                      description=_l("At most the amount requested and what the call's rules allow."))
+    signatory_name = StringField(_l("Signatory's name"), validators=[required(), max_length(120),
+                                                                      no_control_characters])
+    signatory_title = StringField(_l("Signatory's title"), validators=[required(), max_length(200),
+                                                                        no_control_characters])
+
+
+class ReissueForm(BaseForm):
+    reason = TextAreaField(_l("Reason for the new version"),
+                           validators=[required(), max_length(REASON_MAX), no_control_characters],
+                           description=_l("Printed nowhere on the letter; shown on the verification page of "
+                                          "the version it replaces."))
+
+
+class RevokeForm(BaseForm):
+    reason = TextAreaField(_l("Reason for the revocation"),
+                           validators=[required(), max_length(REASON_MAX), no_control_characters],
+                           description=_l("Shown on the public verification page."))
+
+
+class VerifyFileForm(BaseForm):
+    """Anyone may check that a PDF is the letter the ministry issued."""
+
+    file = FileField(_l("The letter's PDF file"), validators=[FileRequired(message=_l("Choose the PDF file."))])
+
+
+class GrantFilterForm(BaseForm):
+    """Filters of the ministry's list of grants (GET, no CSRF)."""
+
+    class Meta:
+        csrf = False
+
+    call = SelectField(_l("Call"), choices=[], validators=[Optional()])
+    status = SelectField(_l("Status"), validators=[Optional()],
+                         choices=[("", _l("All"))] + [(s.value, label) for s, label in GRANT_STATUS_LABELS.items()])
+
+    def values(self) -> dict:
+        """The filters that passed validation (an unknown value is ignored, never a 500)."""
+        return {name: field.data for name, field in self._fields.items() if field.data and not field.errors}

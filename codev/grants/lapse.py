@@ -1,0 +1,95 @@
+"""Lapse (DESIGN.md rule 5): a grant whose match never arrived returns its money to the call's envelope.
+
+An AWARDED grant lapses when its contribution deadline has passed, the association's verified eligible
+money V is still below what the grant requires and nothing was disbursed. Its unspent balance G − D is
+released to the envelope with one guarded UPDATE, so the envelope can never go below zero; running the
+command twice changes nothing the second time (the grant is no longer awarded).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import click
+from flask_babel import gettext as _
+from sqlalchemy import select, text
+
+from codev.core.money import format_xof
+from codev.core.timeutil import utcnow
+from codev.extensions import db
+from codev.grants.ledger import LedgerError, lock_grant, long_date, mail_members
+from codev.grants.models import Grant, GrantStatus
+from codev.grants.tranches import money_facts, set_grant_status
+
+
+def lapsable_query(today: date):
+    """Awarded grants past their contribution deadline (V and D are checked one by one, under lock)."""
+    return (select(Grant).where(Grant.status == GrantStatus.AWARDED, Grant.contribution_deadline < today)
+            .order_by(Grant.id))
+
+
+def should_lapse(grant: Grant, today: date) -> bool:
+    """The rule, read from fresh figures: deadline passed, match incomplete, nothing paid or being signed."""
+    if grant.status != GrantStatus.AWARDED or grant.contribution_deadline >= today:
+        return False
+    facts = money_facts([grant])[grant.id]
+    return facts.v < grant.required_association_xof and facts.d == 0 and facts.pending == 0
+
+
+def lapse_grant(grant: Grant, actor: Any = None, today: date | None = None) -> bool:
+    """Lapse one grant if the rule says so and give its unspent balance back to the envelope."""
+    today = today or utcnow().date()
+    if grant.status != GrantStatus.AWARDED:
+        return False
+    lock_grant(grant)  # a disbursement or a verification may be on its way
+    if not should_lapse(grant, today):
+        return False
+    facts = money_facts([grant])[grant.id]
+    released = grant.amount_xof - facts.d
+    returned = db.session.execute(
+        text("UPDATE calls SET committed_xof = committed_xof - :r WHERE id = :id AND committed_xof >= :r"),
+        {"r": released, "id": grant.call_id},
+    )
+    if returned.rowcount != 1:
+        raise LedgerError(_("The call's envelope does not hold this grant's money: nothing was changed."))
+    set_grant_status(grant, GrantStatus.LAPSED, actor, released_xof=released, verified_xof=facts.v,
+                     required_xof=grant.required_association_xof)
+    grant.lapsed_at = utcnow()
+    grant.released_xof = released
+    db.session.flush()
+    db.session.expire(grant, ["call"])  # the call row was changed behind the ORM's back
+    mail_members(grant, "lapse_notice", released=lambda locale: format_xof(released, locale),
+                 verified=lambda locale: format_xof(facts.v, locale),
+                 required=lambda locale: format_xof(grant.required_association_xof, locale),
+                 deadline=long_date(grant.contribution_deadline))
+    return True
+
+
+def close_lapsed(actor: Any = None, today: date | None = None) -> list[Grant]:
+    """Lapse every grant the rule designates; returns those lapsed now (none on a second run)."""
+    today = today or utcnow().date()
+    lapsed = []
+    for grant in db.session.scalars(lapsable_query(today)).all():
+        if lapse_grant(grant, actor, today):
+            lapsed.append(grant)
+    return lapsed
+
+
+def count_lapsable(today: date | None = None) -> int:
+    """How many awarded grants would lapse now (the officer's home card)."""
+    today = today or utcnow().date()
+    grants = db.session.scalars(lapsable_query(today)).all()
+    facts = money_facts(grants)
+    return sum(1 for g in grants if facts[g.id].v < g.required_association_xof
+               and facts[g.id].d == 0 and facts[g.id].pending == 0)
+
+
+@click.command("close-lapsed")
+def close_lapsed_command() -> None:
+    """Lapse awarded grants whose contribution never arrived and return their money to the envelope."""
+    lapsed = close_lapsed()
+    db.session.commit()
+    for grant in lapsed:
+        click.echo(f"grant {grant.id} lapsed: {grant.released_xof} XOF back to call {grant.call_id}")
+    click.echo(f"{len(lapsed)} grant(s) lapsed")

@@ -1,0 +1,531 @@
+"""Pages of a grant's money: the ledger, contributions and their decisions, disbursements and signatures.
+
+The grant page includes ``grants/_money.html``, which reads :func:`grant_money` (offered to every
+template by the context processor below): the match at a glance, the bar of money in and out, each
+tranche's state and what it waits for, and the actions of the person reading.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+
+from codev.accounts.models import Role, User
+from codev.core.money import format_bps, format_minor, format_xof, rate_text
+from codev.core.permissions import roles
+from codev.core.storage import UploadError, download
+from codev.core.templating import home_panel
+from codev.core.timeutil import utcnow
+from codev.extensions import db
+from codev.grants import bp, lapse, ledger, reports, tranches
+from codev.grants.access import get_grant_or_404
+from codev.grants.ledger import LedgerError
+from codev.grants.models import (
+    ContributionEntry,
+    Disbursement,
+    DisbursementRequest,
+    EntryKind,
+    Grant,
+    GrantStatus,
+    Report,
+)
+from codev.grants.money_forms import ContributionForm, DisbursementForm, NoteForm, ReasonForm
+from codev.projects.models import FUNDING_SOURCE_LABELS, FundingSource, Project
+
+MINISTRY = (Role.OFFICER, Role.APPROVER, Role.ADMIN)
+# Evaluators may ask, and get the same 404 as anyone the grant is not for.
+VIEWERS = (Role.ASSOCIATION, Role.EVALUATOR, *MINISTRY)
+BAR_WIDTH = 600
+
+
+def _user():
+    return current_user._get_current_object()
+
+
+def _back(grant: Grant):
+    return redirect(url_for("grants.detail", grant_id=grant.id) + "#money")
+
+
+def _page(query):
+    return db.paginate(query, page=request.args.get("page", 1, type=int),
+                       per_page=current_app.config["PAGE_SIZE"], error_out=False)
+
+
+def source_label(source: str) -> str:
+    try:
+        return str(FUNDING_SOURCE_LABELS[FundingSource(source)])
+    except ValueError:
+        return source
+
+
+# --- what the money partial shows ---------------------------------------------------------------
+
+
+def money_bar(grant: Grant, facts: tranches.MoneyFacts) -> dict:
+    """Widths (integers of a 600-unit SVG) of money in against money out, on one scale."""
+    scale = max(grant.required_association_xof, grant.amount_xof, facts.v, facts.d, 1)
+
+    def width(amount: int) -> int:
+        return max(0, amount) * BAR_WIDTH // scale
+
+    return {"width": BAR_WIDTH, "in": width(facts.v), "in_target": width(grant.required_association_xof),
+            "out": width(facts.d), "out_target": width(grant.amount_xof), "limit": width(facts.limit),
+            "pending": width(facts.pending)}
+
+
+def tranche_choices(views: list[tranches.TrancheView]) -> list[tuple[int, str]]:
+    """The tranches still to pay, as the disbursement form offers them."""
+    return [(v.number, _("Tranche %(n)s — %(amount)s", n=v.number, amount=format_xof(v.amount_xof)))
+            for v in views if v.state != tranches.TrancheState.PAID]
+
+
+def disbursement_form(grant: Grant, views: list[tranches.TrancheView], form: DisbursementForm | None = None):
+    """The form with the unpaid tranches to choose from and a fresh idempotency key."""
+    if form is None:
+        first = next((v for v in views if v.state != tranches.TrancheState.PAID), None)
+        form = DisbursementForm(formdata=None, tranche=first.number if first else None,
+                                amount=(first.payable_xof or "") if first else "", value_date=utcnow().date())
+    form.tranche.choices = tranche_choices(views)
+    form.fresh_key()
+    return form
+
+
+def grant_money(grant: Grant, **forms: Any) -> dict:
+    """Everything the money partial shows, for the person reading (a fixed number of queries)."""
+    user = _user()
+    member = ledger.is_member(user, grant)
+    entries = ledger.grant_entries(grant.id)
+    book = ledger.read_ledger(entries, grant.in_kind_counts_bps)
+    facts = tranches.money_facts([grant])[grant.id]
+    views = tranches.tranche_views(grant, facts, member=member)
+    grant_reports = reports.grant_reports(grant.id)
+    requests = db.session.scalars(
+        select(DisbursementRequest).where(DisbursementRequest.grant_id == grant.id,
+                                          DisbursementRequest.status == "pending")
+        .order_by(DisbursementRequest.id)
+    ).all()
+    requesters = _names({r.requested_by_id for r in requests})
+    can_record = tranches.can_record(user) and grant.status in ledger.OPEN_STATUSES
+    return {
+        "member": member,
+        "ministry": bool(getattr(user, "is_ministry", False)),
+        "facts": facts,
+        "still_to_bring": max(0, grant.required_association_xof - facts.v),
+        "room": max(0, facts.limit - facts.d - facts.pending),
+        "deadline_passed": grant.contribution_deadline < utcnow().date(),
+        "bar": money_bar(grant, facts),
+        "tranches": views,
+        "declarations": [(e, book.states[e.id]) for e in reversed(entries) if e.kind == EntryKind.DECLARED],
+        "decisions": book.decisions,
+        "reversals": book.reversals,
+        "pending_xof": book.pending_xof,
+        "reports": grant_reports,
+        "reports_due": reports.reports_due(grant, facts, grant_reports) if member else [],
+        "requests": requests,
+        "requesters": requesters,
+        "can_declare": ledger.can_declare(user, grant),
+        "can_file": reports.can_file(user, grant),
+        "can_decide": ledger.can_decide(user, grant) and grant.status in ledger.OPEN_STATUSES,
+        "can_record": can_record,
+        "can_sign": tranches.can_sign(user),
+        "can_review": reports.can_review(user),
+        "disbursement_form": disbursement_form(grant, views, forms.get("disbursement_form")) if can_record else None,
+        "source_label": source_label,
+        "kind_label": reports.kind_label,
+        "report_status_label": reports.status_label,
+    }
+
+
+def _names(user_ids: set[int]) -> dict[int, str]:
+    if not user_ids:
+        return {}
+    return dict(db.session.execute(select(User.id, User.name).where(User.id.in_(user_ids))).all())
+
+
+@bp.app_context_processor
+def _money_helpers() -> dict:
+    """``grant_money(grant)`` for the grant page's money partial, wherever it is rendered."""
+    return {"grant_money": grant_money, "money_xof": format_xof, "money_minor": format_minor, "money_pct": format_bps}
+
+
+def render_money_page(grant: Grant, template: str, status: int = 200, **context: Any):
+    return render_template(f"grants/{template}", grant=grant, **context), status
+
+
+# --- the ledger -------------------------------------------------------------------------------
+
+
+@bp.route("/grants/<int:grant_id>/ledger", endpoint="ledger")
+@roles(*VIEWERS)
+def ledger_page(grant_id: int):
+    """Every entry of the counterpart ledger and every disbursement, in order."""
+    grant = get_grant_or_404(grant_id, _user())
+    entries = ledger.grant_entries(grant.id)
+    book = ledger.read_ledger(entries, grant.in_kind_counts_bps)
+    payments = db.session.scalars(
+        select(Disbursement).where(Disbursement.grant_id == grant.id).order_by(Disbursement.id)
+    ).all()
+    names = _names({p.recorded_by_id for p in payments} | {p.approved_by_id for p in payments if p.approved_by_id})
+    return render_template("grants/ledger.html", grant=grant, entries=entries, book=book, payments=payments,
+                           names=names, source_label=source_label, sums=ledger.verified_sums([grant])[grant.id])
+
+
+@bp.route("/grants/<int:grant_id>/contributions/new", methods=["GET", "POST"])
+@roles(Role.ASSOCIATION)
+def contribution_new(grant_id: int):
+    """The association declares a contribution with its proof."""
+    grant = get_grant_or_404(grant_id, _user())
+    if not ledger.can_declare(_user(), grant):
+        abort(404)
+    form = ContributionForm()
+    if form.validate_on_submit():
+        try:
+            entry = ledger.declare_contribution(
+                grant, _user(), source=form.source.data, currency=form.currency.data,
+                amount_minor=form.amount_minor, value_date=form.value_date.data, proof=form.proof.data)
+        except (LedgerError, UploadError) as exc:
+            db.session.rollback()
+            getattr(form, getattr(exc, "field", None) or "proof").errors.append(str(exc))
+        else:
+            db.session.commit()
+            flash(_("Your contribution of %(amount)s is declared; the ministry will verify it.",
+                    amount=format_xof(entry.amount_xof)), "success")
+            return _back(grant)
+    status = 400 if request.method == "POST" else 200
+    return render_money_page(grant, "ledger_declare.html", status, form=form)
+
+
+def _declaration_or_404(grant: Grant, entry_id: int) -> ContributionEntry:
+    entry = db.session.get(ContributionEntry, entry_id)
+    if entry is None or entry.grant_id != grant.id or entry.kind != EntryKind.DECLARED:
+        abort(404)
+    return entry
+
+
+def render_entry(grant: Grant, entry_id: int, status: int = 200, **forms: Any):
+    entry = _declaration_or_404(grant, entry_id)
+    book = ledger.read_ledger(ledger.grant_entries(grant.id), grant.in_kind_counts_bps)
+    return render_money_page(
+        grant, "ledger_entry.html", status, entry=entry, state=book.states[entry.id], rate_text=rate_text,
+        decision=book.decisions.get(entry.id), reversal=book.reversals.get(entry.id), source_label=source_label,
+        can_decide=ledger.can_decide(_user(), grant) and grant.status in ledger.OPEN_STATUSES,
+        reject_form=forms.get("reject_form") or ReasonForm(formdata=None, prefix="reject"),
+        reverse_form=forms.get("reverse_form") or ReasonForm(formdata=None, prefix="reverse"),
+        names=_names({e.created_by_id for e in (book.decisions.get(entry.id), book.reversals.get(entry.id)) if e}),
+    )
+
+
+@bp.route("/grants/<int:grant_id>/contributions/<int:entry_id>")
+@roles(*VIEWERS)
+def contribution(grant_id: int, entry_id: int):
+    """One declaration: its figures, proof, state, and for officers the decisions."""
+    return render_entry(get_grant_or_404(grant_id, _user()), entry_id)
+
+
+@bp.route("/grants/<int:grant_id>/contributions/<int:entry_id>/proof")
+@roles(*VIEWERS)
+def contribution_proof(grant_id: int, entry_id: int):
+    """Download the proof of a declaration (only those who may see the grant)."""
+    entry = _declaration_or_404(get_grant_or_404(grant_id, _user()), entry_id)
+    if entry.proof is None:
+        abort(404)
+    return download(entry.proof)
+
+
+def _decide(grant_id: int, entry_id: int, action: str):
+    grant = get_grant_or_404(grant_id, _user())
+    _declaration_or_404(grant, entry_id)
+    form = None if action == "verify" else ReasonForm(prefix=action)
+    if form is not None and not form.validate_on_submit():
+        return render_entry(grant, entry_id, 400, **{f"{action}_form": form})
+    try:
+        if action == "verify":
+            ledger.verify_contribution(grant, entry_id, _user())
+        elif action == "reject":
+            ledger.reject_contribution(grant, entry_id, _user(), form.reason.data)
+        else:
+            ledger.reverse_contribution(grant, entry_id, _user(), form.reason.data)
+    except LedgerError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return redirect(url_for("grants.contribution", grant_id=grant.id, entry_id=entry_id))
+    db.session.commit()
+    flash({"verify": _("The contribution is verified; the association has been told."),
+           "reject": _("The declaration is rejected; the association has been told why."),
+           "reverse": _("The contribution is reversed; the association has been told why.")}[action], "success")
+    return _back(grant)
+
+
+@bp.route("/grants/<int:grant_id>/contributions/<int:entry_id>/verify", methods=["POST"])
+@roles(Role.OFFICER)
+def contribution_verify(grant_id: int, entry_id: int):
+    """An officer verifies a declaration."""
+    return _decide(grant_id, entry_id, "verify")
+
+
+@bp.route("/grants/<int:grant_id>/contributions/<int:entry_id>/reject", methods=["POST"])
+@roles(Role.OFFICER)
+def contribution_reject(grant_id: int, entry_id: int):
+    """An officer rejects a declaration with a reason."""
+    return _decide(grant_id, entry_id, "reject")
+
+
+@bp.route("/grants/<int:grant_id>/contributions/<int:entry_id>/reverse", methods=["POST"])
+@roles(Role.OFFICER)
+def contribution_reverse(grant_id: int, entry_id: int):
+    """An officer reverses a verified contribution with a reason."""
+    return _decide(grant_id, entry_id, "reverse")
+
+
+# --- disbursements ----------------------------------------------------------------------------
+
+
+def render_disbursement(grant: Grant, form: DisbursementForm | None = None, status: int = 200):
+    facts = tranches.money_facts([grant])[grant.id]
+    views = tranches.tranche_views(grant, facts)
+    return render_money_page(grant, "disbursement_new.html", status, facts=facts, tranches=views,
+                             form=disbursement_form(grant, views, form),
+                             threshold=tranches.four_eyes_threshold())
+
+
+@bp.route("/grants/<int:grant_id>/disbursements/new", methods=["GET", "POST"])
+@roles(Role.OFFICER, Role.APPROVER)
+def disbursement_new(grant_id: int):
+    """Record a disbursement (a request for a second signature above the four-eyes threshold)."""
+    grant = get_grant_or_404(grant_id, _user())
+    form = DisbursementForm()
+    form.tranche.choices = tranche_choices(tranches.tranche_views(grant, tranches.money_facts([grant])[grant.id]))
+    if not form.validate_on_submit():
+        return render_disbursement(grant, form if request.method == "POST" else None,
+                                   400 if request.method == "POST" else 200)
+    try:
+        done = tranches.record_disbursement(
+            grant, _user(), tranche_number=form.tranche.data, amount_xof=form.amount.amount,
+            value_date=form.value_date.data, bank_reference=form.bank_reference.data,
+            idempotency_key=form.idempotency_key.data)
+    except LedgerError as exc:
+        db.session.rollback()
+        getattr(form, {"value_date": "value_date", "bank_reference": "bank_reference"}.get(exc.field, "amount")
+                ).errors.append(str(exc))
+        return render_disbursement(grant, form, 400)
+    db.session.commit()
+    obj = done.disbursement or done.request
+    if done.duplicate:
+        flash(_("This form was already sent: the disbursement of %(amount)s (bank reference %(ref)s) is recorded "
+                "once.", amount=format_xof(obj.amount_xof), ref=obj.bank_reference), "info")
+    elif done.request is not None:
+        flash(_("Above %(threshold)s a disbursement needs a second signature: the request is sent to the approvers.",
+                threshold=format_xof(tranches.four_eyes_threshold())), "success")
+    else:
+        flash(_("The disbursement of %(amount)s is recorded; the association has been told.",
+                amount=format_xof(obj.amount_xof)), "success")
+    return _back(grant)
+
+
+def _request_or_404(grant: Grant, request_id: int) -> DisbursementRequest:
+    found = db.session.get(DisbursementRequest, request_id)
+    if found is None or found.grant_id != grant.id:
+        abort(404)
+    return found
+
+
+def render_request(grant: Grant, request_id: int, form: NoteForm | None = None, status: int = 200):
+    found = _request_or_404(grant, request_id)
+    facts = tranches.money_facts([grant])[grant.id]
+    return render_money_page(grant, "disbursement_request.html", status, req=found, facts=facts,
+                             names=_names({found.requested_by_id, found.decided_by_id} - {None}),
+                             can_sign=tranches.can_sign(_user()) and found.requested_by_id != _user().id,
+                             form=form or NoteForm(formdata=None))
+
+
+@bp.route("/grants/<int:grant_id>/disbursement-requests/<int:request_id>")
+@roles(*MINISTRY)
+def disbursement_request(grant_id: int, request_id: int):
+    """A disbursement waiting for (or given) its second signature."""
+    return render_request(get_grant_or_404(grant_id, _user()), request_id)
+
+
+@bp.route("/grants/<int:grant_id>/disbursement-requests/<int:request_id>/approve", methods=["POST"])
+@roles(Role.APPROVER)
+def request_approve(grant_id: int, request_id: int):
+    """An approver, not the requester, signs: the disbursement is recorded."""
+    grant = get_grant_or_404(grant_id, _user())
+    _request_or_404(grant, request_id)
+    try:
+        disbursement = tranches.approve_request(grant, request_id, _user())
+    except LedgerError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return redirect(url_for("grants.disbursement_request", grant_id=grant.id, request_id=request_id))
+    db.session.commit()
+    flash(_("Signed: the disbursement of %(amount)s is recorded.", amount=format_xof(disbursement.amount_xof)),
+          "success")
+    return _back(grant)
+
+
+@bp.route("/grants/<int:grant_id>/disbursement-requests/<int:request_id>/refuse", methods=["POST"])
+@roles(Role.APPROVER)
+def request_refuse(grant_id: int, request_id: int):
+    """An approver refuses a disbursement request, saying why."""
+    grant = get_grant_or_404(grant_id, _user())
+    _request_or_404(grant, request_id)
+    form = NoteForm()
+    if not form.validate_on_submit():
+        return render_request(grant, request_id, form, 400)
+    try:
+        tranches.refuse_request(grant, request_id, _user(), form.note.data)
+    except LedgerError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return redirect(url_for("grants.disbursement_request", grant_id=grant.id, request_id=request_id))
+    db.session.commit()
+    flash(_("The request is refused; the officer who made it has been told."), "success")
+    return _back(grant)
+
+
+# --- the officers' lists ----------------------------------------------------------------------
+
+
+@bp.route("/grants/contributions/to-verify")
+@roles(*MINISTRY)
+def contributions_to_verify():
+    """Declarations waiting for an officer, oldest first."""
+    page = _page(ledger.to_verify_query().options(joinedload(ContributionEntry.created_by)))
+    grants = _grants_with_projects({e.grant_id for e in page.items})
+    return render_template("grants/ledger_to_verify.html", page=page, grants=grants, source_label=source_label)
+
+
+def _grants_with_projects(ids: set[int]) -> dict[int, Grant]:
+    if not ids:
+        return {}
+    found = db.session.scalars(
+        select(Grant).where(Grant.id.in_(ids)).options(joinedload(Grant.project).joinedload(Project.association))
+    ).all()
+    return {g.id: g for g in found}
+
+
+def open_grants() -> list[Grant]:
+    return list(db.session.scalars(
+        select(Grant).where(Grant.status.in_(ledger.OPEN_STATUSES))
+        .options(joinedload(Grant.project).joinedload(Project.association)).order_by(Grant.id)
+    ).unique())
+
+
+def due_tranches() -> list[tuple[Grant, tranches.TrancheView]]:
+    """(grant, tranche) pairs that can be paid now (the figures of every open grant in a few queries)."""
+    grants = open_grants()
+    facts = tranches.money_facts(grants)
+    return [(g, v) for g in grants for v in tranches.tranche_views(g, facts[g.id])
+            if v.state == tranches.TrancheState.DUE]
+
+
+@bp.route("/grants/tranches/due")
+@roles(*MINISTRY)
+def tranches_due():
+    """Tranches whose conditions are met and that wait to be paid."""
+    rows = due_tranches()
+    page_number = max(1, request.args.get("page", 1, type=int))
+    size = current_app.config["PAGE_SIZE"]
+    shown = rows[(page_number - 1) * size: page_number * size]
+    pages = max(1, -(-len(rows) // size))
+    return render_template("grants/tranches_due.html", rows=shown, total=len(rows), page_number=page_number,
+                           pages=pages)
+
+
+@bp.route("/grants/disbursement-requests")
+@roles(*MINISTRY)
+def requests_pending():
+    """Disbursements waiting for a second signature."""
+    page = _page(select(DisbursementRequest).where(DisbursementRequest.status == "pending")
+                 .order_by(DisbursementRequest.requested_at, DisbursementRequest.id))
+    grants = _grants_with_projects({r.grant_id for r in page.items})
+    names = _names({r.requested_by_id for r in page.items})
+    return render_template("grants/disbursement_requests.html", page=page, grants=grants, names=names)
+
+
+@bp.route("/grants/close-lapsed", methods=["POST"])
+@roles(Role.OFFICER)
+def close_lapsed():
+    """Lapse the awarded grants whose contribution never arrived; their money returns to the envelopes."""
+    try:
+        lapsed = lapse.close_lapsed(_user())
+    except LedgerError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return redirect(url_for("core.home"))
+    db.session.commit()
+    if lapsed:
+        flash(_("%(n)s grant(s) lapsed; %(amount)s returned to the envelopes.", n=len(lapsed),
+                amount=format_xof(sum(g.released_xof for g in lapsed))), "success")
+    else:
+        flash(_("No grant has to lapse today."), "info")
+    return redirect(url_for("core.home"))
+
+
+# --- home cards ---------------------------------------------------------------------------------
+
+
+@home_panel(Role.OFFICER)
+def officer_money_panel():
+    """Contributions to verify, tranches due, reports to read, grants to lapse."""
+    return "grants/ledger_panel_officer.html", {
+        "to_verify": ledger.count_to_verify(), "due": len(due_tranches()),
+        "to_read": reports.count_to_read(), "lapsable": lapse.count_lapsable(),
+        "requests": _count_pending(),
+    }
+
+
+@home_panel(Role.APPROVER)
+def approver_money_panel():
+    """Disbursement requests awaiting a second signature."""
+    return "grants/disbursement_panel_approver.html", {"count": _count_pending()}
+
+
+def _count_pending() -> int:
+    from sqlalchemy import func
+
+    return db.session.scalar(select(func.count(DisbursementRequest.id))
+                             .where(DisbursementRequest.status == "pending")) or 0
+
+
+@home_panel(Role.ASSOCIATION)
+def member_money_panel():
+    """The association's grants with their money's next step in words."""
+    if current_user.association_id is None:
+        return None
+    grants = list(db.session.scalars(
+        select(Grant).join(Project, Project.id == Grant.project_id)
+        .where(Project.association_id == current_user.association_id, Grant.status.in_(ledger.OPEN_STATUSES))
+        .options(joinedload(Grant.project)).order_by(Grant.id.desc()).limit(5)
+    ).unique())
+    if not grants:
+        return None
+    facts = tranches.money_facts(grants)
+    report_rows = db.session.scalars(select(Report).where(Report.grant_id.in_([g.id for g in grants])))
+    by_grant: dict[int, list] = {g.id: [] for g in grants}
+    for report in report_rows:
+        by_grant[report.grant_id].append(report)
+    steps = {g.id: member_next_step(g, facts[g.id], by_grant[g.id]) for g in grants}
+    return "grants/ledger_panel_member.html", {"grants": grants, "steps": steps}
+
+
+def member_next_step(grant: Grant, facts: tranches.MoneyFacts, grant_reports: list) -> str:
+    """What the association should do next about its grant's money, in words."""
+    from flask_babel import format_date
+
+    missing = grant.required_association_xof - facts.v
+    if missing > 0:
+        return _("Declare your contribution of %(amount)s before %(date)s.", amount=format_xof(missing),
+                 date=format_date(grant.contribution_deadline, "long"))
+    due = reports.reports_due(grant, facts, grant_reports)
+    if due:
+        return _("File the %(kind)s: tranche %(n)s waits for it.", kind=reports.kind_label(due[0].kind).lower(),
+                 n=due[0].tranche_number)
+    if grant.status == GrantStatus.AWARDED:
+        return _("Your contribution is verified: the first tranche can be paid.")
+    return _("Nothing to do for now: the ministry pays the tranches as their conditions are met.")

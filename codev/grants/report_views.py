@@ -1,0 +1,161 @@
+"""Report pages: the association files progress and final reports; officers accept or return them."""
+
+from __future__ import annotations
+
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy.orm import selectinload
+
+from codev.accounts.models import Role
+from codev.core.money import format_xof
+from codev.core.permissions import roles
+from codev.core.storage import UploadError, download
+from codev.core.timeutil import utcnow
+from codev.extensions import db
+from codev.grants import bp, reports
+from codev.grants.access import get_grant_or_404
+from codev.grants.ledger import LedgerError
+from codev.grants.models import Grant, Report
+from codev.grants.money_forms import CommentForm, ReportForm, expenses_data
+from codev.grants.money_views import MINISTRY, VIEWERS, _grants_with_projects, _names
+
+FIELDS = ("kind", "period_start", "period_end", "narrative", "progress_pct", "expenses", "files")
+
+
+def _user():
+    return current_user._get_current_object()
+
+
+def _lines(grant: Grant) -> dict:
+    return {line.id: line for line in grant.project.budget_lines}
+
+
+def render_new(grant: Grant, form: ReportForm, status: int = 200):
+    lines = _lines(grant)
+    for entry in form.expenses.entries:  # each amount is labelled with its budget line
+        line = lines.get(int(entry.form.line_id.data)) if str(entry.form.line_id.data).isdigit() else None
+        if line is not None:
+            entry.form.amount.label.text = _("%(line)s (budgeted: %(amount)s)", line=line.description,
+                                             amount=format_xof(line.amount_xof))
+    return render_template("grants/report_new.html", grant=grant, form=form), status
+
+
+@bp.route("/grants/<int:grant_id>/reports/new", methods=["GET", "POST"])
+@roles(Role.ASSOCIATION)
+def report_new(grant_id: int):
+    """The association files a progress or final report."""
+    grant = get_grant_or_404(grant_id, _user())
+    if not reports.can_file(_user(), grant):
+        abort(404)
+    if request.method == "GET":
+        kind = request.args.get("kind", "progress")
+        form = ReportForm(formdata=None, kind=kind if kind in ("progress", "final") else "progress",
+                          period_end=utcnow().date(), expenses=expenses_data(grant.project))
+        return render_new(grant, form)
+    form = ReportForm()
+    if not form.validate_on_submit():
+        return render_new(grant, form, 400)
+    try:
+        reports.file_report(
+            grant, _user(), kind=form.kind.data, period_start=form.period_start.data,
+            period_end=form.period_end.data, narrative=form.narrative.data, progress_pct=form.progress_pct.data,
+            expenses=form.expense_amounts(), files=form.files.data or [])
+    except (LedgerError, UploadError) as exc:
+        db.session.rollback()
+        field = getattr(exc, "field", None)
+        target = getattr(form, field if field in FIELDS else "files")
+        if field == "expenses":
+            form.form_errors.append(str(exc))
+        else:
+            target.errors = [*target.errors, str(exc)]
+        return render_new(grant, form, 400)
+    db.session.commit()
+    flash(_("Your report is filed; the ministry will read it."), "success")
+    return redirect(url_for("grants.detail", grant_id=grant.id) + "#money")
+
+
+def _report_or_404(grant: Grant, report_id: int) -> Report:
+    report = db.session.get(Report, report_id, options=[selectinload(Report.attachments)])
+    if report is None or report.grant_id != grant.id:
+        abort(404)
+    return report
+
+
+def render_report(grant: Grant, report_id: int, form: CommentForm | None = None, status: int = 200):
+    report = _report_or_404(grant, report_id)
+    lines = _lines(grant)
+    return render_template(
+        "grants/report_detail.html", grant=grant, report=report, lines=lines,
+        names=_names({report.submitted_by_id, report.reviewed_by_id} - {None}),
+        expenses_total=sum(e["amount_xof"] for e in report.expenses or []),
+        can_review=reports.can_review(_user()) and report.status == "submitted",
+        form=form or CommentForm(formdata=None), kind_label=reports.kind_label,
+        status_label=reports.status_label,
+    ), status
+
+
+@bp.route("/grants/<int:grant_id>/reports/<int:report_id>")
+@roles(*VIEWERS)
+def report(grant_id: int, report_id: int):
+    """A report: narrative, period, progress, expenses per budget line, files, the officer's reading."""
+    return render_report(get_grant_or_404(grant_id, _user()), report_id)
+
+
+@bp.route("/grants/<int:grant_id>/reports/<int:report_id>/files/<int:file_id>")
+@roles(*VIEWERS)
+def report_file(grant_id: int, report_id: int, file_id: int):
+    """Download a photo or document of a report."""
+    report = _report_or_404(get_grant_or_404(grant_id, _user()), report_id)
+    link = next((a for a in report.attachments if a.id == file_id), None)
+    if link is None:
+        abort(404)
+    return download(link.file)
+
+
+@bp.route("/grants/<int:grant_id>/reports/<int:report_id>/accept", methods=["POST"])
+@roles(Role.OFFICER)
+def report_accept(grant_id: int, report_id: int):
+    """An officer accepts a report: the tranches that waited for it can be paid."""
+    grant = get_grant_or_404(grant_id, _user())
+    _report_or_404(grant, report_id)
+    try:
+        reports.accept_report(grant, report_id, _user())
+    except LedgerError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return redirect(url_for("grants.report", grant_id=grant.id, report_id=report_id))
+    db.session.commit()
+    flash(_("The report is accepted; the association has been told."), "success")
+    return redirect(url_for("grants.detail", grant_id=grant.id) + "#money")
+
+
+@bp.route("/grants/<int:grant_id>/reports/<int:report_id>/return", methods=["POST"])
+@roles(Role.OFFICER)
+def report_return(grant_id: int, report_id: int):
+    """An officer returns a report with what to change; the association files a new one."""
+    grant = get_grant_or_404(grant_id, _user())
+    _report_or_404(grant, report_id)
+    form = CommentForm()
+    if not form.validate_on_submit():
+        return render_report(grant, report_id, form, 400)
+    try:
+        reports.return_report(grant, report_id, _user(), form.comment.data)
+    except LedgerError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return redirect(url_for("grants.report", grant_id=grant.id, report_id=report_id))
+    db.session.commit()
+    flash(_("The report is returned; the association has been told what to change."), "success")
+    return redirect(url_for("grants.detail", grant_id=grant.id) + "#money")
+
+
+@bp.route("/grants/reports/to-read")
+@roles(*MINISTRY)
+def reports_to_read():
+    """Reports waiting for an officer's reading, oldest first."""
+    page = db.paginate(reports.to_read_query(), page=request.args.get("page", 1, type=int),
+                       per_page=current_app.config["PAGE_SIZE"], error_out=False)
+    grants = _grants_with_projects({r.grant_id for r in page.items})
+    return render_template("grants/reports_to_read.html", page=page, grants=grants, kind_label=reports.kind_label)
+

@@ -1,0 +1,529 @@
+"""Tranches and disbursements: what is due, why the rest is not, and recording money paid out.
+
+Rule 4 (DESIGN.md) always holds: disbursed so far D never exceeds min(G, ratio × V). Each tranche also
+has its own condition (award, contribution verified, progress report accepted, final report accepted)
+and tranches are paid in order. :func:`money_facts` reads the figures of many grants in a fixed number
+of queries; :func:`tranche_views` and :func:`disbursement_refusal` are pure functions of those figures,
+so the pages, the services and the tests read the same rules.
+
+Above ``FOUR_EYES_THRESHOLD_XOF`` a disbursement is first a request that another person, an approver,
+signs (four eyes). Every form carries an idempotency key: a form sent twice records once.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from enum import StrEnum
+from typing import Any
+
+from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import BigInteger, cast, func, select
+
+from codev.accounts.models import Role, User
+from codev.calls.models import TrancheCondition
+from codev.core import audit
+from codev.core.mail import queue_mail
+from codev.core.money import Ratio, format_xof
+from codev.core.timeutil import utcnow
+from codev.extensions import db
+from codev.grants.ledger import (
+    OPEN_STATUSES,
+    LedgerError,
+    grant_url,
+    lock_grant,
+    long_date,
+    mail_members,
+    sums_of,
+    verified_by_source,
+)
+from codev.grants.models import (
+    Disbursement,
+    DisbursementRequest,
+    Grant,
+    GrantStatus,
+    GrantTranche,
+    Report,
+    ReportKind,
+    ReportStatus,
+)
+from codev.projects.models import ProjectStatus
+from codev.projects.workflow import Transition, fire, register
+
+DEFAULT_FOUR_EYES_THRESHOLD_XOF = 10_000_000
+
+# The grants' second row of the project workflow: the project is completed with its grant (the final
+# report accepted and every tranche paid). Fired by whoever makes the last of those two things happen:
+# an officer (report, disbursement) or an approver (a disbursement's second signature).
+COMPLETED = Transition(
+    "completed",
+    frozenset({ProjectStatus.FUNDED}),
+    ProjectStatus.COMPLETED,
+    frozenset({Role.OFFICER, Role.APPROVER}),
+    _l("Complete the project"),
+    _l("The project cannot be completed yet:"),
+)
+register(COMPLETED)
+
+# The grant's own statuses move only along these pairs (and only through :func:`set_grant_status`).
+GRANT_MOVES = {
+    (GrantStatus.AWARDED, GrantStatus.ACTIVE),  # the first disbursement
+    (GrantStatus.ACTIVE, GrantStatus.COMPLETED),  # final report accepted, every tranche paid
+    (GrantStatus.AWARDED, GrantStatus.LAPSED),  # the match never came (codev.grants.lapse)
+}
+
+
+class DisbursementRefused(LedgerError):
+    """A disbursement (or a request, or its approval) that the rules refuse; the message says why."""
+
+
+class TrancheState(StrEnum):
+    PAID = "paid"
+    DUE = "due"
+    NOT_DUE = "not_due"
+
+    @property
+    def label(self) -> str:
+        return str(TRANCHE_STATE_LABELS[self])
+
+
+TRANCHE_STATE_LABELS = {
+    TrancheState.PAID: _l("Paid in full"),
+    TrancheState.DUE: _l("Due now"),
+    TrancheState.NOT_DUE: _l("Not yet due"),
+}
+
+
+# --- the figures ------------------------------------------------------------------------------
+
+
+@dataclass
+class MoneyFacts:
+    """Everything the rules read about one grant's money, whole XOF."""
+
+    grant_amount: int  # G
+    ratio: Ratio
+    status: str
+    v: int  # eligible verified association money
+    verified_cash: int = 0
+    verified_in_kind: int = 0
+    verified_other: int = 0
+    paid_by_tranche: dict[int, int] = field(default_factory=dict)
+    pending_by_tranche: dict[int, int] = field(default_factory=dict)  # requests awaiting a second signature
+    accepted_progress: int = 0
+    accepted_final: bool = False
+
+    @property
+    def d(self) -> int:
+        """D: disbursed so far."""
+        return sum(self.paid_by_tranche.values())
+
+    @property
+    def pending(self) -> int:
+        return sum(self.pending_by_tranche.values())
+
+    @property
+    def limit(self) -> int:
+        """min(G, ratio × V): the most rule 4 lets be disbursed in all, right now."""
+        return min(self.grant_amount, self.ratio.apply(self.v))
+
+
+def money_facts(grants: Iterable[Grant]) -> dict[int, MoneyFacts]:
+    """The figures of each grant in four queries, however many grants and entries there are."""
+    grants = list(grants)
+    ids = [g.id for g in grants]
+    sources = verified_by_source(ids)
+    facts = {}
+    for grant in grants:
+        sums = sums_of(sources[grant.id], grant.in_kind_counts_bps)
+        facts[grant.id] = MoneyFacts(
+            grant_amount=grant.amount_xof, ratio=grant.ratio, status=str(grant.status), v=sums.eligible,
+            verified_cash=sums.cash, verified_in_kind=sums.in_kind, verified_other=sums.other,
+        )
+    if not ids:
+        return facts
+    for grant_id, number, total in db.session.execute(
+        select(Disbursement.grant_id, Disbursement.tranche_number, cast(func.sum(Disbursement.amount_xof), BigInteger))
+        .where(Disbursement.grant_id.in_(ids)).group_by(Disbursement.grant_id, Disbursement.tranche_number)
+    ):
+        facts[grant_id].paid_by_tranche[number] = int(total)
+    for grant_id, number, total in db.session.execute(
+        select(DisbursementRequest.grant_id, DisbursementRequest.tranche_number,
+               cast(func.sum(DisbursementRequest.amount_xof), BigInteger))
+        .where(DisbursementRequest.grant_id.in_(ids), DisbursementRequest.status == "pending")
+        .group_by(DisbursementRequest.grant_id, DisbursementRequest.tranche_number)
+    ):
+        facts[grant_id].pending_by_tranche[number] = int(total)
+    for grant_id, kind, count in db.session.execute(
+        select(Report.grant_id, Report.kind, func.count(Report.id))
+        .where(Report.grant_id.in_(ids), Report.status == ReportStatus.ACCEPTED)
+        .group_by(Report.grant_id, Report.kind)
+    ):
+        if kind == ReportKind.FINAL:
+            facts[grant_id].accepted_final = count > 0
+        else:
+            facts[grant_id].accepted_progress = count
+    return facts
+
+
+def required_for(ratio: Ratio, amount: int) -> int:
+    """The least eligible association money V with ratio.apply(V) ≥ ``amount`` (rounded up)."""
+    return -(-amount * ratio.denominator // ratio.numerator)
+
+
+# --- tranche states, in words -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TrancheView:
+    number: int
+    share_bps: int
+    amount_xof: int
+    condition: str
+    paid_xof: int
+    pending_xof: int
+    state: TrancheState
+    reasons: list[str]  # why it is not due yet (empty otherwise)
+    payable_xof: int  # what could be recorded on it right now (0 unless due or partly payable)
+
+    @property
+    def condition_label(self) -> str:
+        try:
+            return TrancheCondition(self.condition).label
+        except ValueError:
+            return self.condition
+
+
+def _status_reason(status: str) -> str | None:
+    if status == GrantStatus.LAPSED:
+        return _("the grant has lapsed")
+    if status == GrantStatus.CANCELLED:
+        return _("the grant is cancelled")
+    if status == GrantStatus.COMPLETED:
+        return _("the grant is completed")
+    return None
+
+
+def _condition_reason(tranche: GrantTranche, facts: MoneyFacts, progress_needed: int) -> str | None:
+    if tranche.condition == TrancheCondition.PROGRESS_REPORT and facts.accepted_progress < progress_needed:
+        return _("waits for the acceptance of the progress report")
+    if tranche.condition == TrancheCondition.FINAL_REPORT and not facts.accepted_final:
+        return _("the final report is not accepted yet")
+    return None
+
+
+def contribution_reason(facts: MoneyFacts, needed: int, *, member: bool) -> str | None:
+    """Rule 4 in words when ratio × V does not cover ``needed`` francs disbursed in all."""
+    needed = min(needed, facts.grant_amount)
+    if facts.ratio.apply(facts.v) >= needed:
+        return None
+    required = required_for(facts.ratio, needed)
+    if member:
+        return _("waits for the verification of your contribution: %(verified)s verified of %(required)s required",
+                 verified=format_xof(facts.v), required=format_xof(required))
+    return _("waits for the verification of the association's contribution: %(verified)s verified of "
+             "%(required)s required", verified=format_xof(facts.v), required=format_xof(required))
+
+
+def tranche_views(grant: Grant, facts: MoneyFacts, *, member: bool = False) -> list[TrancheView]:
+    """Each tranche's state and, when not yet due, exactly what it waits for."""
+    views = []
+    cumulative = 0
+    previous_paid = True
+    progress_seen = 0
+    for tranche in grant.tranches:
+        cumulative += tranche.amount_xof
+        if tranche.condition == TrancheCondition.PROGRESS_REPORT:
+            progress_seen += 1
+        paid = facts.paid_by_tranche.get(tranche.number, 0)
+        pending = facts.pending_by_tranche.get(tranche.number, 0)
+        reasons: list[str] = []
+        payable = 0
+        if paid >= tranche.amount_xof:
+            state = TrancheState.PAID
+        else:
+            reasons = [r for r in (
+                _status_reason(str(grant.status)),
+                None if previous_paid else _("the previous tranche is not paid"),
+                _condition_reason(tranche, facts, progress_seen),
+                contribution_reason(facts, cumulative, member=member),
+            ) if r]
+            state = TrancheState.NOT_DUE if reasons else TrancheState.DUE
+            if not _blocked_otherwise(grant, previous_paid, tranche, facts, progress_seen):
+                # Rule 4 may leave room for part of the tranche before all of it is covered.
+                payable = max(0, min(tranche.amount_xof - paid - pending, facts.limit - facts.d - facts.pending))
+        views.append(TrancheView(tranche.number, tranche.share_bps, tranche.amount_xof, str(tranche.condition),
+                                 paid, pending, state, reasons, payable))
+        previous_paid = paid >= tranche.amount_xof
+    return views
+
+
+def _blocked_otherwise(grant: Grant, previous_paid: bool, tranche: GrantTranche, facts: MoneyFacts,
+                       progress_needed: int) -> bool:
+    """Not payable at all for a reason other than rule 4's room (status, order, report)."""
+    return (grant.status not in OPEN_STATUSES or not previous_paid
+            or _condition_reason(tranche, facts, progress_needed) is not None)
+
+
+def disbursement_refusal(grant: Grant, facts: MoneyFacts, tranche_number: int, amount: int) -> str | None:
+    """Why recording ``amount`` on tranche ``tranche_number`` now would break a rule (None when it would not)."""
+    status = _status_reason(str(grant.status))
+    if status is not None or grant.status not in OPEN_STATUSES:
+        return _("Nothing more can be disbursed: %(reason)s.", reason=status or str(grant.status))
+    tranches = list(grant.tranches)
+    tranche = next((t for t in tranches if t.number == tranche_number), None)
+    if tranche is None:
+        return _("This grant has no tranche %(n)s.", n=tranche_number)
+    if amount <= 0:
+        return _("The amount must be greater than zero.")
+    earlier = [t for t in tranches if t.number < tranche.number]
+    if any(facts.paid_by_tranche.get(t.number, 0) < t.amount_xof for t in earlier):
+        return _("Tranche %(n)s is not due yet: %(reason)s.", n=tranche.number,
+                 reason=_("the previous tranche is not paid"))
+    progress_needed = sum(1 for t in tranches if t.number <= tranche.number
+                          and t.condition == TrancheCondition.PROGRESS_REPORT)
+    condition = _condition_reason(tranche, facts, progress_needed)
+    if condition:
+        return _("Tranche %(n)s is not due yet: %(reason)s.", n=tranche.number, reason=condition)
+    paid = facts.paid_by_tranche.get(tranche.number, 0)
+    pending = facts.pending_by_tranche.get(tranche.number, 0)
+    remaining = tranche.amount_xof - paid - pending
+    if amount > remaining:
+        if pending:
+            return _("This exceeds tranche %(n)s: %(remaining)s remain to be paid on it (%(pending)s await a "
+                     "second signature).", n=tranche.number, remaining=format_xof(max(0, remaining)),
+                     pending=format_xof(pending))
+        return _("This exceeds tranche %(n)s: %(remaining)s remain to be paid on it.", n=tranche.number,
+                 remaining=format_xof(max(0, remaining)))
+    committed = facts.d + facts.pending
+    if committed + amount > facts.limit:
+        return _("This would break the match: with %(verified)s of the association's money verified, at most "
+                 "%(limit)s can be disbursed in all, and %(committed)s already is (or awaits a second signature).",
+                 verified=format_xof(facts.v), limit=format_xof(facts.limit), committed=format_xof(committed))
+    return None
+
+
+# --- the grant's status -----------------------------------------------------------------------
+
+
+def set_grant_status(grant: Grant, target: GrantStatus, actor: Any, **after: Any) -> None:
+    """Move the grant along :data:`GRANT_MOVES` (the one place, with the money modules, that does)."""
+    source = GrantStatus(grant.status)
+    if (source, target) not in GRANT_MOVES:
+        raise LedgerError(_("A grant in the state “%(state)s” cannot become “%(target)s”.",
+                            state=source.label, target=target.label))
+    grant.status = target
+    audit.record(f"grant.{target}", grant, actor=actor, before={"status": str(source)},
+                 after={"status": str(target), **after})
+
+
+def maybe_complete(grant: Grant, user: Any) -> bool:
+    """Complete the grant (and its project) once the final report is accepted and every tranche is paid."""
+    if grant.status != GrantStatus.ACTIVE:
+        return False
+    facts = money_facts([grant])[grant.id]
+    if not facts.accepted_final or not grant.tranches:
+        return False
+    if any(facts.paid_by_tranche.get(t.number, 0) < t.amount_xof for t in grant.tranches):
+        return False
+    set_grant_status(grant, GrantStatus.COMPLETED, user, disbursed_xof=facts.d)
+    grant.completed_at = utcnow()
+    project = grant.project
+    if project.status == ProjectStatus.FUNDED:
+        fire(project, ProjectStatus.COMPLETED, user,
+             _("The final report is accepted and every tranche of the grant is paid."))
+    db.session.flush()
+    mail_members(grant, "disbursement_completed")
+    return True
+
+
+# --- disbursements ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """What a disbursement form produced: a disbursement or a request, and whether it already existed."""
+
+    disbursement: Disbursement | None = None
+    request: DisbursementRequest | None = None
+    duplicate: bool = False
+
+
+def four_eyes_threshold() -> int:
+    return int(current_app.config.get("FOUR_EYES_THRESHOLD_XOF", DEFAULT_FOUR_EYES_THRESHOLD_XOF))
+
+
+def can_record(user: Any) -> bool:
+    return getattr(user, "is_authenticated", False) and user.role in (Role.OFFICER, Role.APPROVER)
+
+
+def can_sign(user: Any) -> bool:
+    return getattr(user, "is_authenticated", False) and user.role == Role.APPROVER
+
+
+def valid_key(key: str | None) -> bool:
+    try:
+        return key is not None and len(key) == 36 and str(uuid.UUID(key)) == key
+    except ValueError:
+        return False
+
+
+def _already(grant: Grant, key: str) -> Recorded | None:
+    disbursement = db.session.scalar(select(Disbursement).where(Disbursement.idempotency_key == key))
+    request = db.session.scalar(select(DisbursementRequest).where(DisbursementRequest.idempotency_key == key))
+    found = disbursement or request
+    if found is None:
+        return None
+    if found.grant_id != grant.id:
+        raise DisbursementRefused(_("This form has expired: reload the page and fill it in again."))
+    return Recorded(disbursement=disbursement, request=request, duplicate=True)
+
+
+def record_disbursement(
+    grant: Grant, user: User, *, tranche_number: int, amount_xof: int, value_date: date, bank_reference: str,
+    idempotency_key: str, today: date | None = None,
+) -> Recorded:
+    """Record money paid on a tranche, or ask for a second signature above the four-eyes threshold.
+
+    The same idempotency key twice (a form sent twice, two tabs, two workers) records once: the
+    second call returns what the first recorded, marked ``duplicate``.
+    """
+    today = today or utcnow().date()
+    if not can_record(user):
+        raise DisbursementRefused(_("Only a programme officer can record disbursements."))
+    if not valid_key(idempotency_key):
+        raise DisbursementRefused(_("This form has expired: reload the page and fill it in again."))
+    found = _already(grant, idempotency_key)
+    if found:
+        return found
+    bank_reference = (bank_reference or "").strip()
+    if not bank_reference:
+        raise DisbursementRefused(_("Give the bank reference of the transfer."), "bank_reference")
+    if value_date > today:
+        raise DisbursementRefused(_("The value date cannot be in the future."), "value_date")
+    if value_date < grant.approved_at.date():
+        raise DisbursementRefused(_("The value date cannot be before the grant was approved."), "value_date")
+    lock_grant(grant)
+    found = _already(grant, idempotency_key)  # the same form, recorded while we waited for the lock
+    if found:
+        return found
+    facts = money_facts([grant])[grant.id]
+    refusal = disbursement_refusal(grant, facts, tranche_number, amount_xof)
+    if refusal:
+        raise DisbursementRefused(refusal, "amount")
+    values = dict(grant_id=grant.id, tranche_number=tranche_number, amount_xof=amount_xof, value_date=value_date,
+                  bank_reference=bank_reference[:80], idempotency_key=idempotency_key)
+    if amount_xof > four_eyes_threshold():
+        request = DisbursementRequest(requested_by_id=user.id, **values)
+        db.session.add(request)
+        db.session.flush()
+        audit.record("disbursement.requested", request, actor=user, after=_facts_of(request))
+        db.session.flush()
+        _mail_approvers(grant, request, user)
+        return Recorded(request=request)
+    disbursement = _pay(grant, user, values, recorded_by=user, approved_by=None, request=None)
+    return Recorded(disbursement=disbursement)
+
+
+def _facts_of(obj: Disbursement | DisbursementRequest) -> dict:
+    return {"grant_id": obj.grant_id, "tranche": obj.tranche_number, "amount_xof": obj.amount_xof,
+            "value_date": obj.value_date.isoformat(), "bank_reference": obj.bank_reference}
+
+
+def _pay(grant: Grant, actor: User, values: dict, *, recorded_by: User | int, approved_by: User | None,
+         request: DisbursementRequest | None) -> Disbursement:
+    first = grant.status == GrantStatus.AWARDED
+    disbursement = Disbursement(
+        recorded_by_id=getattr(recorded_by, "id", recorded_by), approved_by_id=getattr(approved_by, "id", None),
+        request_id=request.id if request else None, **values,
+    )
+    db.session.add(disbursement)
+    db.session.flush()
+    audit.record("disbursement.recorded", disbursement, actor=actor,
+                 after={**_facts_of(disbursement), "approved_by_id": disbursement.approved_by_id})
+    if first:
+        set_grant_status(grant, GrantStatus.ACTIVE, actor, first_disbursement_id=disbursement.id)
+    db.session.flush()
+    amount, tranche = disbursement.amount_xof, disbursement.tranche_number
+    mail_members(grant, "disbursement_recorded", amount=lambda locale: format_xof(amount, locale), tranche=tranche,
+                 value_date=long_date(disbursement.value_date))
+    maybe_complete(grant, actor)
+    return disbursement
+
+
+def _request(grant: Grant, request_id: int) -> DisbursementRequest:
+    request = db.session.get(DisbursementRequest, request_id)
+    if request is None or request.grant_id != grant.id:
+        raise DisbursementRefused(_("This request does not exist."))
+    return request
+
+
+def approve_request(grant: Grant, request_id: int, user: User) -> Disbursement:
+    """An approver other than the requester signs: the disbursement is recorded (rules checked again)."""
+    if not can_sign(user):
+        raise DisbursementRefused(_("Only an approver can sign a disbursement."))
+    lock_grant(grant)
+    request = _request(grant, request_id)
+    db.session.refresh(request)
+    if request.status != "pending":
+        raise DisbursementRefused(_("This request has already been decided."))
+    if request.requested_by_id == user.id:
+        raise DisbursementRefused(_("You asked for this disbursement: another approver must sign it."))
+    facts = money_facts([grant])[grant.id]
+    facts.pending_by_tranche[request.tranche_number] -= request.amount_xof  # this request is not extra money
+    refusal = disbursement_refusal(grant, facts, request.tranche_number, request.amount_xof)
+    if refusal:
+        raise DisbursementRefused(refusal)
+    request.status = "approved"
+    request.decided_by_id = user.id
+    request.decided_at = utcnow()
+    db.session.flush()
+    audit.record("disbursement.approved", request, actor=user, after={"status": "approved"})
+    values = dict(grant_id=grant.id, tranche_number=request.tranche_number, amount_xof=request.amount_xof,
+                  value_date=request.value_date, bank_reference=request.bank_reference,
+                  idempotency_key=request.idempotency_key)
+    return _pay(grant, user, values, recorded_by=request.requested_by_id, approved_by=user, request=request)
+
+
+def refuse_request(grant: Grant, request_id: int, user: User, note: str) -> DisbursementRequest:
+    """An approver refuses a request, saying why; nothing is paid."""
+    if not can_sign(user):
+        raise DisbursementRefused(_("Only an approver can sign a disbursement."))
+    note = (note or "").strip()
+    if not note:
+        raise DisbursementRefused(_("Say why the disbursement is refused."), "note")
+    lock_grant(grant)
+    request = _request(grant, request_id)
+    db.session.refresh(request)
+    if request.status != "pending":
+        raise DisbursementRefused(_("This request has already been decided."))
+    if request.requested_by_id == user.id:
+        raise DisbursementRefused(_("You asked for this disbursement: another approver must decide on it."))
+    request.status = "refused"
+    request.decided_by_id = user.id
+    request.decided_at = utcnow()
+    request.decision_note = note
+    db.session.flush()
+    audit.record("disbursement.refused", request, actor=user, after={"status": "refused", "note": note})
+    requester = db.session.get(User, request.requested_by_id)
+    if requester is not None and requester.active:
+        queue_mail(requester.email, requester.locale, "disbursement_refused", name=requester.name,
+                   title=grant.project.title, reference=grant.project.reference, url=grant_url(grant),
+                   amount=format_xof(request.amount_xof, requester.locale), tranche=request.tranche_number, note=note)
+    return request
+
+
+def _mail_approvers(grant: Grant, request: DisbursementRequest, requester: User) -> None:
+    approvers = db.session.scalars(
+        select(User).where(User.role == Role.APPROVER, User.active.is_(True), User.id != requester.id)
+        .order_by(User.id)
+    ).all()
+    for person in approvers:
+        queue_mail(person.email, person.locale, "disbursement_request", name=person.name,
+                   title=grant.project.title, reference=grant.project.reference, url=grant_url(grant),
+                   amount=format_xof(request.amount_xof, person.locale), tranche=request.tranche_number,
+                   requester=requester.name)

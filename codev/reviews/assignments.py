@@ -1,0 +1,344 @@
+"""Who studies which project: access of evaluators, assignments, suggestions, bulk assignment, lists.
+
+Access in one place for the package: an evaluator sees a project only through an assignment they
+accepted (no conflict declared) or submitted; :func:`evaluator_may_view` answers for
+:func:`codev.projects.services.can_view`, and :func:`get_assignment_or_404` for the reviews pages (404
+for an assignment that is not the person's, recused or withdrawn: they may not even learn it exists).
+
+Suggestions balance the load and prefer competence: the candidates whose partner structure covers the
+project's sector and region come first (sector weighs more than region), then within each level the
+fewest open assignments, then the oldest account. Nobody is assigned twice to a project.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from flask import abort, url_for
+from flask_babel import format_date
+from flask_babel import gettext as _
+from sqlalchemy import case, exists, func, select
+from sqlalchemy.orm import joinedload
+
+from codev.accounts.models import PartnerStructure, Role, User
+from codev.calls.models import Call
+from codev.core import audit
+from codev.core.mail import queue_mail
+from codev.core.timeutil import utcnow
+from codev.extensions import db
+from codev.projects.models import Project, ProjectStatus
+from codev.reviews.models import Assignment, AssignmentStatus, Evaluation
+
+A = AssignmentStatus
+OPEN = (A.ASSIGNED, A.ACCEPTED)  # waiting for the evaluator
+COUNTED = (A.ASSIGNED, A.ACCEPTED, A.SUBMITTED)  # count towards the call's minimum of evaluators
+VIEWING = (A.ACCEPTED, A.SUBMITTED)  # the evaluator may see the project
+DEFAULT_DUE_DAYS = 21
+
+
+class ReviewError(Exception):
+    """A refused operation of the reviews; ``str(error)`` is meant for the person."""
+
+
+# --- access -------------------------------------------------------------------------------------
+
+
+def evaluator_may_view(user: Any, project: Project) -> bool:
+    """``user`` is an evaluator with an accepted or submitted assignment on ``project``."""
+    if getattr(user, "role", None) != Role.EVALUATOR or project.id is None:
+        return False
+    return bool(db.session.scalar(select(exists().where(
+        Assignment.project_id == project.id, Assignment.evaluator_id == user.id, Assignment.status.in_(VIEWING),
+    ))))
+
+
+def get_assignment_or_404(assignment_id: int, user: Any) -> Assignment:
+    """The person's own assignment (with its project and evaluation); 404 for anything else.
+
+    Recused and withdrawn assignments answer 404 too: the evaluator no longer has access to the project.
+    """
+    assignment = db.session.scalar(
+        select(Assignment).where(Assignment.id == assignment_id).options(
+            joinedload(Assignment.project).joinedload(Project.call),
+            joinedload(Assignment.project).joinedload(Project.association),
+            joinedload(Assignment.evaluation),
+        )
+    )
+    if (assignment is None or assignment.evaluator_id != getattr(user, "id", None)
+            or assignment.status in (A.RECUSED, A.WITHDRAWN)):
+        abort(404)
+    return assignment
+
+
+# --- loads and suggestions ----------------------------------------------------------------------
+
+
+def open_loads(evaluator_ids: list[int] | None = None) -> dict[int, int]:
+    """Open assignments (waiting for a declaration or a score) per evaluator, in one query."""
+    query = select(Assignment.evaluator_id, func.count()).where(Assignment.status.in_(OPEN))
+    if evaluator_ids is not None:
+        query = query.where(Assignment.evaluator_id.in_(evaluator_ids))
+    return dict(db.session.execute(query.group_by(Assignment.evaluator_id)).all())
+
+
+def active_evaluators() -> list[User]:
+    """Active evaluators of active partner structures, with their structure's regions and sectors."""
+    return list(db.session.scalars(
+        select(User)
+        .join(PartnerStructure, User.partner_structure_id == PartnerStructure.id)
+        .where(User.role == Role.EVALUATOR, User.active.is_(True), PartnerStructure.active.is_(True))
+        .options(joinedload(User.partner_structure))  # its regions and sectors load by selectin
+        .order_by(User.id)
+    ).unique())
+
+
+@dataclass(frozen=True)
+class Candidate:
+    evaluator: User
+    load: int
+    covers_sector: bool
+    covers_region: bool
+
+    @property
+    def competence(self) -> int:
+        return 2 * self.covers_sector + self.covers_region
+
+    @property
+    def key(self) -> tuple[int, int, int]:
+        return (-self.competence, self.load, self.evaluator.id)
+
+
+def _candidate(project: Project, evaluator: User, load: int) -> Candidate:
+    structure = evaluator.partner_structure
+    return Candidate(
+        evaluator, load,
+        covers_sector=bool(project.sector and structure and project.sector in structure.sector_codes),
+        covers_region=bool(project.region and structure and project.region in structure.region_codes),
+    )
+
+
+def _assigned_ids(project_ids: list[int]) -> dict[int, set[int]]:
+    """Evaluators ever assigned to each project (whatever the status: never twice on a project)."""
+    result: dict[int, set[int]] = {pid: set() for pid in project_ids}
+    if project_ids:
+        rows = db.session.execute(
+            select(Assignment.project_id, Assignment.evaluator_id).where(Assignment.project_id.in_(project_ids))
+        )
+        for project_id, evaluator_id in rows:
+            result[project_id].add(evaluator_id)
+    return result
+
+
+def candidates(project: Project, evaluators: list[User] | None = None,
+               loads: dict[int, int] | None = None) -> list[Candidate]:
+    """Evaluators who may still be assigned to ``project``, the suggested ones first."""
+    evaluators = active_evaluators() if evaluators is None else evaluators
+    loads = open_loads() if loads is None else loads
+    taken = _assigned_ids([project.id])[project.id]
+    found = [_candidate(project, e, loads.get(e.id, 0)) for e in evaluators if e.id not in taken]
+    return sorted(found, key=lambda c: c.key)
+
+
+def counted_assignments(project_ids: list[int]) -> dict[int, int]:
+    """Assignments that count towards the minimum (open or submitted) per project, in one query."""
+    if not project_ids:
+        return {}
+    rows = db.session.execute(
+        select(Assignment.project_id, func.count())
+        .where(Assignment.project_id.in_(project_ids), Assignment.status.in_(COUNTED))
+        .group_by(Assignment.project_id)
+    )
+    return dict(rows.all())
+
+
+@dataclass
+class BulkLine:
+    project: Project
+    have: int
+    proposed: list[Candidate]
+
+    @property
+    def missing(self) -> int:
+        return max(self.project.call.min_evaluators - self.have - len(self.proposed), 0)
+
+
+def bulk_plan(call: Call) -> list[BulkLine]:
+    """For each project of ``call`` under review without enough evaluators, whom to add (load kept up to date)."""
+    projects = list(db.session.scalars(
+        select(Project).where(Project.call_id == call.id, Project.status == ProjectStatus.IN_REVIEW)
+        .options(joinedload(Project.association), joinedload(Project.call))
+        .order_by(Project.submitted_at, Project.id)
+    ))
+    ids = [p.id for p in projects]
+    have = counted_assignments(ids)
+    taken = _assigned_ids(ids)
+    evaluators = active_evaluators()
+    loads = open_loads()
+    plan = []
+    for project in projects:
+        need = call.min_evaluators - have.get(project.id, 0)
+        if need <= 0:
+            continue
+        pool = sorted(
+            (_candidate(project, e, loads.get(e.id, 0)) for e in evaluators if e.id not in taken[project.id]),
+            key=lambda c: c.key,
+        )
+        chosen = pool[:need]
+        for candidate in chosen:
+            loads[candidate.evaluator.id] = loads.get(candidate.evaluator.id, 0) + 1
+        plan.append(BulkLine(project, have.get(project.id, 0), chosen))
+    return plan
+
+
+# --- services -----------------------------------------------------------------------------------
+
+
+def default_due_on() -> date:
+    return utcnow().date() + timedelta(days=DEFAULT_DUE_DAYS)
+
+
+def evaluate_url(assignment: Assignment) -> str:
+    return url_for("reviews.evaluate", assignment_id=assignment.id, _external=True)
+
+
+def assign(project: Project, evaluator: User, officer: User, due_on: date | None = None) -> Assignment:
+    """Ask ``evaluator`` to study ``project`` by ``due_on``; the evaluator is emailed in their language."""
+    if project.status != ProjectStatus.IN_REVIEW:
+        raise ReviewError(_("Evaluators can be assigned only to a project under review."))
+    if evaluator.role != Role.EVALUATOR or not evaluator.active:
+        raise ReviewError(_("Choose an active evaluator of a partner structure."))
+    due_on = due_on or default_due_on()
+    if due_on < utcnow().date():
+        raise ReviewError(_("The due date cannot be in the past."))
+    already = db.session.scalar(select(Assignment).where(
+        Assignment.project_id == project.id, Assignment.evaluator_id == evaluator.id))
+    if already is not None:
+        raise ReviewError(_("%(name)s has already been assigned this project: choose another evaluator.",
+                            name=evaluator.name))
+    assignment = Assignment(project_id=project.id, evaluator_id=evaluator.id, assigned_by_id=officer.id,
+                            due_on=due_on, status=A.ASSIGNED)
+    db.session.add(assignment)
+    db.session.flush()
+    audit.record("review.assigned", assignment, actor=officer,
+                 after={"project_id": project.id, "evaluator_id": evaluator.id, "due_on": due_on.isoformat()})
+    queue_mail(evaluator.email, evaluator.locale, "review_assigned", name=evaluator.name, title=project.title,
+               reference=project.reference, call=project.call.title_for(evaluator.locale),
+               due=_date_in(due_on, evaluator.locale), url=evaluate_url(assignment))
+    return assignment
+
+
+def assign_bulk(call: Call, officer: User, due_on: date | None = None) -> list[Assignment]:
+    """Give every project of ``call`` under review evaluators up to the call's minimum, as suggested."""
+    made = []
+    for line in bulk_plan(call):
+        for candidate in line.proposed:
+            made.append(assign(line.project, candidate.evaluator, officer, due_on))
+    if made:
+        audit.record("review.assigned_bulk", call, actor=officer, after={"assignments": len(made)})
+        db.session.flush()
+    return made
+
+
+def withdraw(assignment: Assignment, officer: User) -> Assignment:
+    """Take the project back from an evaluator who has not submitted (to give it to someone else)."""
+    if assignment.status == A.SUBMITTED:
+        raise ReviewError(_("This evaluation has been submitted: it can no longer be withdrawn."))
+    if assignment.status not in OPEN:
+        raise ReviewError(_("This assignment is already closed."))
+    before = assignment.status
+    assignment.status = A.WITHDRAWN
+    audit.record("review.withdrawn", assignment, actor=officer,
+                 before={"status": str(before)}, after={"status": str(A.WITHDRAWN)})
+    db.session.flush()
+    evaluator, project = assignment.evaluator, assignment.project
+    queue_mail(evaluator.email, evaluator.locale, "review_withdrawn", name=evaluator.name, title=project.title,
+               reference=project.reference)
+    return assignment
+
+
+def _date_in(value: date, locale: str) -> str:
+    from flask_babel import force_locale
+
+    with force_locale(locale):
+        return format_date(value, "long")
+
+
+# --- lists and counts ---------------------------------------------------------------------------
+
+
+def _short_of_minimum():
+    counted = (
+        select(func.count(Assignment.id))
+        .where(Assignment.project_id == Project.id, Assignment.status.in_(COUNTED))
+        .correlate(Project)
+        .scalar_subquery()
+    )
+    return counted < Call.min_evaluators
+
+
+def _late():
+    return exists().where(
+        Assignment.project_id == Project.id, Assignment.status.in_(OPEN), Assignment.due_on < utcnow().date()
+    )
+
+
+def in_review_query(call_id: int | None = None, need: str | None = None):
+    """Projects under review, filtered by call and by what they need (evaluators, late evaluations)."""
+    query = (
+        select(Project).join(Call, Project.call_id == Call.id)
+        .where(Project.status == ProjectStatus.IN_REVIEW)
+        .options(joinedload(Project.association), joinedload(Project.call))
+    )
+    if call_id:
+        query = query.where(Project.call_id == call_id)
+    if need == "assign":
+        query = query.where(_short_of_minimum())
+    elif need == "late":
+        query = query.where(_late())
+    return query.order_by(Project.submitted_at, Project.id)
+
+
+def count_to_assign() -> int:
+    return db.session.scalar(
+        select(func.count(Project.id)).join(Call, Project.call_id == Call.id)
+        .where(Project.status == ProjectStatus.IN_REVIEW, _short_of_minimum())
+    ) or 0
+
+
+def count_late() -> int:
+    """Evaluations not in by their due date (assignments still open)."""
+    return db.session.scalar(
+        select(func.count(Assignment.id)).where(Assignment.status.in_(OPEN), Assignment.due_on < utcnow().date())
+    ) or 0
+
+
+def assignments_of(project_ids: list[int]) -> dict[int, list[Assignment]]:
+    """Every assignment of each project with its evaluator and structure (lists and the review page)."""
+    result: dict[int, list[Assignment]] = {pid: [] for pid in project_ids}
+    if project_ids:
+        rows = db.session.scalars(
+            select(Assignment).where(Assignment.project_id.in_(project_ids))
+            .options(joinedload(Assignment.evaluator).joinedload(User.partner_structure),
+                     joinedload(Assignment.evaluation).selectinload(Evaluation.scores))
+            .order_by(Assignment.assigned_at, Assignment.id)
+        ).unique()
+        for assignment in rows:
+            result[assignment.project_id].append(assignment)
+    return result
+
+
+def evaluator_assignments_query(user: User, show: str | None = None):
+    """The evaluator's own assignments, open ones first, soonest due first (withdrawn ones left out)."""
+    query = (
+        select(Assignment)
+        .where(Assignment.evaluator_id == user.id, Assignment.status != A.WITHDRAWN)
+        .options(joinedload(Assignment.project).joinedload(Project.call))
+    )
+    if show == "open":
+        query = query.where(Assignment.status.in_(OPEN))
+    elif show == "done":
+        query = query.where(Assignment.status.not_in(OPEN))
+    open_first = case((Assignment.status.in_(OPEN), 0), else_=1)
+    return query.order_by(open_first, Assignment.due_on.asc().nulls_last(), Assignment.id)

@@ -1,0 +1,434 @@
+"""The selection committee: sessions, the ranking they decide on, decisions, minutes.
+
+Who may do what is decided here (``can_*`` and ``get_session_or_404``). Services check, mutate, write
+the audit event and flush; they never commit, flash or read ``request``. A refused operation raises
+:class:`CommitteeError`, whose message is meant for the person (and ``field`` names the form field it
+belongs beside, when there is one). Project statuses change only through
+:func:`codev.projects.workflow.fire` (rows in :mod:`codev.reviews.committee_workflow`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from flask import abort, current_app
+from flask_babel import force_locale, format_date, format_datetime
+from flask_babel import gettext as _
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import joinedload
+
+from codev.accounts.models import Role, User
+from codev.calls.models import Call, CallStatus
+from codev.core import audit
+from codev.core.mail import queue_mail
+from codev.core.money import format_xof
+from codev.core.pdf import render_pdf
+from codev.core.timeutil import utcnow
+from codev.extensions import db
+from codev.projects.models import Project, ProjectStatus
+from codev.projects.services import project_url
+from codev.projects.workflow import TransitionRefused, fire
+from codev.reviews import committee_workflow  # noqa: F401  (registers the committee's transitions)
+from codev.reviews.models import (
+    CommitteeDecision,
+    CommitteeSession,
+    DecisionOutcome,
+    ReviewResult,
+    SessionStatus,
+)
+from codev.reviews.ranking import (
+    TIE_BREAK_LABELS,
+    Candidate,
+    Ranking,
+    format_score,
+    in_given_order,
+    parse_tie_breaks,
+    rank,
+    table,
+)
+
+S = ProjectStatus
+DECIDABLE = frozenset({S.QUALIFIED, S.DEFERRED})
+# Projects whose grant was approved: they count in a commune's total for the tie-break.
+FUNDED = (S.APPROVED, S.FUNDED, S.COMPLETED, S.CLOSED)
+APPROVALS = frozenset({DecisionOutcome.APPROVED, DecisionOutcome.CONDITIONALLY_APPROVED})
+OUTCOME_STATUS = {
+    DecisionOutcome.APPROVED: S.APPROVED,
+    DecisionOutcome.CONDITIONALLY_APPROVED: S.APPROVED,
+    DecisionOutcome.DEFERRED: S.DEFERRED,
+    DecisionOutcome.REJECTED: S.REJECTED,
+}
+MAX_MEMBERS = 40
+
+
+class CommitteeError(Exception):
+    """A refused committee operation; ``str(error)`` is meant for the person."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.field = field
+
+
+# --- who may do what (every ministry role reads every session: the routes say so) ----------------
+
+
+def can_create(user: Any) -> bool:
+    return bool(getattr(user, "is_authenticated", False) and user.role == Role.OFFICER)
+
+
+def can_edit(user: Any, session: CommitteeSession) -> bool:
+    """Officers correct the facts of a session until it is closed."""
+    return can_create(user) and session.status == SessionStatus.OPEN
+
+
+def can_decide(user: Any, session: CommitteeSession) -> bool:
+    """Officers and approvers record decisions (and the minutes) until the session is closed."""
+    return (
+        bool(getattr(user, "is_authenticated", False))
+        and user.role in (Role.OFFICER, Role.APPROVER)
+        and session.status == SessionStatus.OPEN
+    )
+
+
+def get_session_or_404(session_id: int) -> CommitteeSession:
+    session = db.session.scalar(
+        select(CommitteeSession).where(CommitteeSession.id == session_id).options(joinedload(CommitteeSession.call))
+    )
+    if session is None:
+        abort(404)
+    return session
+
+
+def get_session_project_or_404(session: CommitteeSession, project_id: int) -> Project:
+    """A project of the session's call (404 for any other)."""
+    project = db.session.scalar(
+        select(Project).where(Project.id == project_id).options(joinedload(Project.association))
+    )
+    if project is None or project.call_id != session.call_id:
+        abort(404)
+    return project
+
+
+def _require_open(session: CommitteeSession) -> None:
+    if session.status != SessionStatus.OPEN:
+        raise CommitteeError(_("This session is closed: nothing in it can change any more."))
+
+
+# --- sessions --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SessionData:
+    call_id: int
+    held_on: date
+    place: str | None
+    members: str
+    chair: str | None
+    tie_breaks: tuple[str, ...]
+
+
+def member_lines(text: str | None) -> list[str]:
+    """The members, one per line, without blank lines."""
+    return [line.strip() for line in (text or "").splitlines() if line.strip()]
+
+
+def decidable_calls() -> list[Call]:
+    """Calls a session may be held for (every call but drafts), newest first."""
+    return list(db.session.scalars(select(Call).where(Call.status != CallStatus.DRAFT).order_by(Call.id.desc())))
+
+
+def _check(data: SessionData) -> list[str]:
+    members = member_lines(data.members)
+    if not members:
+        raise CommitteeError(_("List the members of the committee, one per line."), "members")
+    if len(members) > MAX_MEMBERS:
+        raise CommitteeError(_("A committee has at most %(n)s members.", n=MAX_MEMBERS), "members")
+    call = db.session.get(Call, data.call_id)
+    if call is None or call.status == CallStatus.DRAFT:
+        raise CommitteeError(_("Choose a call that has been opened."), "call")
+    return members
+
+
+def _facts(session: CommitteeSession) -> dict:
+    return {"call_id": session.call_id, "held_on": session.held_on.isoformat(), "place": session.place,
+            "members": session.members, "chair": session.chair, "tie_breaks": session.tie_breaks}
+
+
+def create_session(data: SessionData, user: User) -> CommitteeSession:
+    """A new sitting of the committee for a call (officers)."""
+    if not can_create(user):
+        raise CommitteeError(_("Only programme officers can convene the committee."))
+    members = _check(data)
+    session = CommitteeSession(
+        call_id=data.call_id, held_on=data.held_on, place=data.place, members="\n".join(members),
+        chair=data.chair, tie_breaks=",".join(parse_tie_breaks(data.tie_breaks)), created_by_id=user.id,
+        status=SessionStatus.OPEN,
+    )
+    db.session.add(session)
+    db.session.flush()
+    audit.record("committee.session_created", session, actor=user, after=_facts(session))
+    db.session.flush()
+    return session
+
+
+def update_session(session: CommitteeSession, data: SessionData, user: User) -> None:
+    """Correct the facts of an open session (its call stays the same)."""
+    _require_open(session)
+    if not can_edit(user, session):
+        raise CommitteeError(_("Only programme officers can change the session."))
+    members = _check(SessionData(session.call_id, data.held_on, data.place, data.members, data.chair,
+                                 data.tie_breaks))
+    before = _facts(session)
+    session.held_on, session.place, session.chair = data.held_on, data.place, data.chair
+    session.members = "\n".join(members)
+    session.tie_breaks = ",".join(parse_tie_breaks(data.tie_breaks))
+    audit.record("committee.session_updated", session, actor=user, before=before, after=_facts(session))
+    db.session.flush()
+
+
+def save_minutes(session: CommitteeSession, text: str | None, user: User) -> None:
+    _require_open(session)
+    if not can_decide(user, session):
+        raise CommitteeError(_("Only programme officers and approvers can write the minutes."))
+    session.minutes = (text or "").strip() or None
+    audit.record("committee.minutes_saved", session, actor=user, after={"length": len(session.minutes or "")})
+    db.session.flush()
+
+
+def close_session(session: CommitteeSession, text: str | None, user: User) -> None:
+    """Freeze the session with its minutes: no decision can be added or changed afterwards."""
+    save_minutes(session, text, user)
+    session.status = SessionStatus.CLOSED
+    session.closed_at = utcnow()
+    audit.record("committee.session_closed", session, actor=user,
+                 after={"decisions": len(session.decisions), "closed_at": session.closed_at.isoformat()})
+    db.session.flush()
+
+
+# --- the ranking -----------------------------------------------------------------------------
+
+
+def commune_totals(exclude_ids: set[int]) -> dict[str, int]:
+    """Requested grants of the programme's approved (and later) projects per commune, in one query.
+
+    The projects decided in the session itself are left out, so the order does not move while the
+    committee sits.
+    """
+    query = (
+        select(Project.commune, func.sum(Project.requested_grant_xof))
+        .where(Project.status.in_(FUNDED), Project.commune.is_not(None))
+        .group_by(Project.commune)
+    )
+    if exclude_ids:
+        query = query.where(Project.id.not_in(exclude_ids))
+    return {commune: int(total or 0) for commune, total in db.session.execute(query)}
+
+
+def remaining_envelope(call: Call) -> int:
+    return call.envelope_xof - call.committed_xof
+
+
+def session_ranking(session: CommitteeSession) -> Ranking:
+    """The projects before the session, ranked; a closed session keeps the order of its decisions.
+
+    An open session ranks the call's qualified and deferred projects with those it has already
+    decided (at the score they had then). Three queries whatever the number of projects.
+    """
+    decisions = {d.project_id: d for d in session.decisions}
+    closed = session.status == SessionStatus.CLOSED
+    query = (
+        select(Project, ReviewResult)
+        .outerjoin(ReviewResult, ReviewResult.project_id == Project.id)
+        .options(joinedload(Project.association))
+        .where(Project.call_id == session.call_id)
+    )
+    if closed:
+        query = query.where(Project.id.in_(list(decisions) or [-1]))
+    else:
+        query = query.where(or_(Project.status.in_(DECIDABLE), Project.id.in_(list(decisions) or [-1])))
+    rows = db.session.execute(query).all()
+    funded = commune_totals(set(decisions))
+    candidates = [_candidate(project, result, decisions.get(project.id), funded) for project, result in rows]
+    rules = parse_tie_breaks(session.tie_breaks)
+    remaining = remaining_envelope(session.call)
+    if closed:
+        order = {pid: (d.rank is None, d.rank or 0, d.id) for pid, d in decisions.items()}
+        return in_given_order(sorted(candidates, key=lambda c: order[c.project_id]), rules, remaining)
+    return rank(candidates, rules, remaining)
+
+
+def _candidate(project: Project, result: ReviewResult | None, decision: CommitteeDecision | None,
+               funded: dict[str, int]) -> Candidate:
+    score = decision.score_centi if decision is not None else (result.score_centi if result else None)
+    return Candidate(
+        project_id=project.id, reference=project.reference or "", title=project.title,
+        association=project.association.display_name, commune=project.commune or "", score_centi=score,
+        requested_grant_xof=project.requested_grant_xof, led_by_women=project.led_by_women,
+        commune_funded_xof=funded.get(project.commune or "", 0), submitted_at=project.submitted_at,
+        spread_flagged=bool(result and result.spread_flagged), status=str(project.status),
+    )
+
+
+def awaiting_committee_count() -> int:
+    """Qualified projects no committee has decided on yet."""
+    return db.session.scalar(select(func.count(Project.id)).where(Project.status == S.QUALIFIED)) or 0
+
+
+# --- decisions -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DecisionData:
+    outcome: str
+    reason: str | None
+    conditions: str | None = None
+    amount_xof: int | None = None  # None: the requested grant
+
+
+def outcomes_for(project: Project) -> list[DecisionOutcome]:
+    """The outcomes open to ``project`` (a deferred project is approved or rejected, not deferred again)."""
+    if project.status == S.DEFERRED:
+        return [o for o in DecisionOutcome if o != DecisionOutcome.DEFERRED]
+    return list(DecisionOutcome)
+
+
+def decision_problem(session: CommitteeSession, project: Project) -> str | None:
+    """Why no decision can be recorded on ``project`` in ``session`` (None when one can)."""
+    if session.status != SessionStatus.OPEN:
+        return _("This session is closed: nothing in it can change any more.")
+    if any(d.project_id == project.id for d in session.decisions):
+        return _("The committee has already decided on this project in this session.")
+    if project.status not in DECIDABLE:
+        return _("This project is “%(state)s”: the committee decides only on qualified or deferred projects. "
+                 "Nothing was changed.", state=S(project.status).label)
+    return None
+
+
+def decide(session: CommitteeSession, project: Project, data: DecisionData, user: User) -> CommitteeDecision:
+    """Record the committee's decision on ``project``, move it on and tell its association."""
+    problem = decision_problem(session, project)
+    if problem:
+        raise CommitteeError(problem)
+    if not can_decide(user, session):
+        raise CommitteeError(_("Only programme officers and approvers can record the committee's decisions."))
+    outcome, reason, conditions, amount = _checked(project, data)
+    row = next((r for r in session_ranking(session).rows if r.candidate.project_id == project.id), None)
+    try:
+        fire(project, OUTCOME_STATUS[outcome], user, reason)
+    except TransitionRefused as exc:
+        raise CommitteeError(" ".join([str(exc), *exc.problems])) from exc
+    decision = CommitteeDecision(
+        session=session, project_id=project.id, rank=row.rank if row else None,
+        score_centi=row.candidate.score_centi if row else None, outcome=outcome, conditions=conditions,
+        reason=reason, amount_proposed_xof=amount, decided_by_id=user.id, decided_at=utcnow(),
+    )
+    db.session.add(decision)
+    db.session.flush()
+    audit.record("committee.decided", decision, actor=user, after={
+        "project_id": project.id, "reference": project.reference, "outcome": str(outcome), "amount": amount,
+        "rank": decision.rank, "score_centi": decision.score_centi,
+    })
+    db.session.flush()
+    _tell_members(project, decision)
+    return decision
+
+
+def _checked(project: Project, data: DecisionData) -> tuple[DecisionOutcome, str, str | None, int | None]:
+    try:
+        outcome = DecisionOutcome(data.outcome)
+    except ValueError:
+        raise CommitteeError(_("Choose the committee's decision."), "outcome") from None
+    if outcome not in outcomes_for(project):
+        raise CommitteeError(_("A deferred project is approved or rejected: it cannot be deferred again."),
+                             "outcome")
+    reason = (data.reason or "").strip()
+    if not reason:
+        raise CommitteeError(_("Give the reasons of the decision: the association will read them."), "reason")
+    conditions = (data.conditions or "").strip() or None
+    if outcome == DecisionOutcome.CONDITIONALLY_APPROVED and not conditions:
+        raise CommitteeError(_("Write the conditions of the approval."), "conditions")
+    if outcome != DecisionOutcome.CONDITIONALLY_APPROVED:
+        conditions = None
+    amount = None
+    if outcome in APPROVALS:
+        amount = project.requested_grant_xof if data.amount_xof is None else data.amount_xof
+        if amount <= 0:
+            raise CommitteeError(_("The amount must be greater than zero."), "amount")
+        if amount > project.requested_grant_xof:
+            raise CommitteeError(
+                _("The amount proposed cannot exceed the grant requested (%(amount)s).",
+                  amount=format_xof(project.requested_grant_xof)), "amount")
+    return outcome, reason, conditions, amount
+
+
+def _tell_members(project: Project, decision: CommitteeDecision) -> None:
+    """Each member of the association, in their language: the decision and its reasons, nothing else."""
+    members = db.session.scalars(
+        select(User).where(User.association_id == project.association_id, User.role == Role.ASSOCIATION,
+                           User.active.is_(True)).order_by(User.id)
+    )
+    for person in members:
+        queue_mail(
+            person.email, person.locale, f"decision_{decision.outcome}", name=person.name, title=project.title,
+            reference=project.reference, association=project.association.display_name, reason=decision.reason,
+            conditions=decision.conditions, url=project_url(project),
+            amount=format_xof(decision.amount_proposed_xof, person.locale) if decision.amount_proposed_xof else "",
+        )
+
+
+# --- documents: plain data for the PDFs, in the reader's language -----------------------------
+
+
+def session_facts(session: CommitteeSession, locale: str) -> dict:
+    """What the ranking and the minutes print about the session (call ``force_locale`` around it)."""
+    call = session.call
+    return {
+        "lang": locale,
+        "ministry": current_app.config["MINISTRY_NAME_EN" if locale == "en" else "MINISTRY_NAME_FR"],
+        "printed_at": format_datetime(utcnow(), "medium"),
+        "call": call.title_for(locale),
+        "held_on": format_date(session.held_on, "long"),
+        "place": session.place or "",
+        "chair": session.chair or "",
+        "members": member_lines(session.members),
+        "closed": session.status == SessionStatus.CLOSED,
+        "closed_at": format_datetime(session.closed_at, "medium") if session.closed_at else "",
+        "rules": [str(TIE_BREAK_LABELS[rule]) for rule in parse_tie_breaks(session.tie_breaks)],
+        "envelope": format_xof(call.envelope_xof, locale),
+        "committed": format_xof(call.committed_xof, locale),
+        "remaining": format_xof(remaining_envelope(call), locale),
+    }
+
+
+def ranking_document(session: CommitteeSession, locale: str) -> bytes:
+    """The ranking of the session as a PDF: order, scores, running totals, the envelope line."""
+    with force_locale(locale):
+        ranking = session_ranking(session)
+        decisions = {d.project_id: DecisionOutcome(d.outcome).label for d in session.decisions}
+        data = {**session_facts(session, locale), "rows": table(ranking, locale, decisions),
+                "total": format_xof(ranking.total_requested_xof, locale), "fitting": ranking.fitting_count}
+        return render_pdf("ranking.html", data)
+
+
+def minutes_document(session: CommitteeSession, locale: str) -> bytes:
+    """The minutes as a PDF: the session's facts, its members and each decision with its reasons."""
+    with force_locale(locale):
+        projects = {p.id: p for p in db.session.scalars(
+            select(Project).where(Project.id.in_([d.project_id for d in session.decisions] or [-1]))
+            .options(joinedload(Project.association))
+        )}
+        decisions = sorted(session.decisions, key=lambda d: (d.rank is None, d.rank or 0, d.id))
+        rows = [
+            {"rank": d.rank or "", "reference": projects[d.project_id].reference or "",
+             "title": projects[d.project_id].title, "association": projects[d.project_id].association.display_name,
+             "score": format_score(d.score_centi, locale), "outcome": DecisionOutcome(d.outcome).label,
+             "reason": d.reason, "conditions": d.conditions or "",
+             "amount": format_xof(d.amount_proposed_xof, locale) if d.amount_proposed_xof else ""}
+            for d in decisions
+        ]
+        approved = sum(d.amount_proposed_xof or 0 for d in decisions if d.outcome in APPROVALS)
+        data = {**session_facts(session, locale), "decisions": rows, "minutes": session.minutes or "",
+                "approved_total": format_xof(approved, locale)}
+        return render_pdf("minutes.html", data)

@@ -1,0 +1,238 @@
+"""Committee pages: the sessions of each call, a session with its ranking, decisions, minutes, PDFs.
+
+A nested blueprint of ``reviews``: endpoints read ``reviews.committee.<name>``, URLs
+``/reviews/committee/…``. Ministry roles read everything; officers convene sessions; officers and
+approvers record decisions and the minutes.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, flash, make_response, redirect, render_template, request, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
+
+from codev.accounts.models import Role
+from codev.calls.models import Call
+from codev.core.permissions import roles
+from codev.core.templating import home_panel, nav_item
+from codev.core.timeutil import utcnow
+from codev.extensions import db
+from codev.projects.models import Project, ProjectStatus
+from codev.reviews import bp as reviews_bp
+from codev.reviews import committee as services
+from codev.reviews import progress
+from codev.reviews.committee import CommitteeError, SessionData, get_session_or_404, get_session_project_or_404
+from codev.reviews.committee_forms import DecisionForm, MinutesForm, SessionForm
+from codev.reviews.models import CommitteeSession, DecisionOutcome
+from codev.reviews.ranking import TIE_BREAK_LABELS, format_score, parse_tie_breaks, table
+
+bp = Blueprint("committee", __name__, url_prefix="/committee")
+MINISTRY = (Role.OFFICER, Role.APPROVER, Role.ADMIN)
+DECIDERS = (Role.OFFICER, Role.APPROVER)
+
+
+def _user():
+    return current_user._get_current_object()
+
+
+def _locale() -> str:
+    return str(get_locale() or "fr")
+
+
+@bp.context_processor
+def _helpers() -> dict:
+    from codev.core.money import format_xof
+
+    return {"xof": format_xof, "score": lambda centi: format_score(centi, _locale()),
+            "outcome_label": lambda value: DecisionOutcome(value).label,
+            "label_of_status": lambda value: ProjectStatus(value).label,
+            "rule_labels": lambda text: [TIE_BREAK_LABELS[r] for r in parse_tie_breaks(text)]}
+
+
+@bp.route("/")
+@roles(*MINISTRY)
+def sessions():
+    """The sessions of each call, newest first, with the projects each call has awaiting a decision."""
+    page = db.paginate(
+        select(CommitteeSession).join(Call).options(joinedload(CommitteeSession.call))
+        .order_by(Call.id.desc(), CommitteeSession.held_on.desc(), CommitteeSession.id.desc()),
+        page=request.args.get("page", 1, type=int), per_page=current_app.config["PAGE_SIZE"], error_out=False,
+    )
+    groups: dict[int, dict] = {}
+    for session in page.items:
+        groups.setdefault(session.call_id, {"call": session.call, "sessions": []})["sessions"].append(session)
+    awaiting = dict(db.session.execute(
+        select(Project.call_id, func.count(Project.id)).where(Project.status.in_(services.DECIDABLE))
+        .group_by(Project.call_id)
+    ).all())
+    return render_template("reviews/committee_sessions.html", page=page, groups=list(groups.values()),
+                           awaiting=awaiting, calls=services.decidable_calls())
+
+
+def _session_data(form: SessionForm, call_id: int) -> SessionData:
+    return SessionData(call_id, form.held_on.data, form.place.data or None, form.members.data,
+                       form.chair.data or None, tuple(form.tie_breaks.data or ()))
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@roles(Role.OFFICER)
+def new():
+    """Convene a session of the committee for a call."""
+    form = SessionForm(call=request.args.get("call_id", type=int), held_on=utcnow().date())
+    form.call.choices = [(c.id, c.title_for(_locale())) for c in services.decidable_calls()]
+    if form.validate_on_submit():
+        try:
+            session = services.create_session(_session_data(form, form.call.data), _user())
+        except CommitteeError as exc:
+            db.session.rollback()
+            getattr(form, exc.field or "members").errors.append(str(exc))
+        else:
+            db.session.commit()
+            flash(_("The session is created. The ranking of the call is ready for the committee."), "success")
+            return redirect(url_for(".session", session_id=session.id))
+    status = 400 if request.method == "POST" else 200
+    return render_template("reviews/committee_form.html", form=form, session=None), status
+
+
+@bp.route("/<int:session_id>/edit", methods=["GET", "POST"])
+@roles(Role.OFFICER)
+def edit(session_id: int):
+    """Correct the date, place, members, chair or tie-break rules of an open session."""
+    session = get_session_or_404(session_id)
+    if not services.can_edit(_user(), session):
+        flash(_("This session is closed: nothing in it can change any more."), "info")
+        return redirect(url_for(".session", session_id=session.id))
+    form = SessionForm(held_on=session.held_on, place=session.place, chair=session.chair, members=session.members,
+                       tie_breaks=list(parse_tie_breaks(session.tie_breaks)))
+    del form.call
+    if form.validate_on_submit():
+        try:
+            services.update_session(session, _session_data(form, session.call_id), _user())
+        except CommitteeError as exc:
+            db.session.rollback()
+            getattr(form, exc.field or "members").errors.append(str(exc))
+        else:
+            db.session.commit()
+            flash(_("The session is updated."), "success")
+            return redirect(url_for(".session", session_id=session.id))
+    status = 400 if request.method == "POST" else 200
+    return render_template("reviews/committee_form.html", form=form, session=session), status
+
+
+def render_session(session: CommitteeSession, status: int = 200, minutes_form: MinutesForm | None = None):
+    """The session page, with a refused minutes form shown where it was typed."""
+    ranking = services.session_ranking(session)
+    decisions = {d.project_id: d for d in session.decisions}
+    labels = {pid: DecisionOutcome(d.outcome).label for pid, d in decisions.items()}
+    return render_template(
+        "reviews/committee_session.html", session=session, ranking=ranking, decisions=decisions,
+        rows=table(ranking, _locale(), labels), can_decide=services.can_decide(_user(), session),
+        can_edit=services.can_edit(_user(), session),
+        minutes_form=minutes_form or MinutesForm(formdata=None, minutes=session.minutes),
+    ), status
+
+
+@bp.route("/<int:session_id>")
+@roles(*MINISTRY)
+def session(session_id: int):
+    """The session: its facts, the ranking with the envelope line, the decisions and the minutes."""
+    return render_session(get_session_or_404(session_id))
+
+
+@bp.route("/<int:session_id>/projects/<int:project_id>/decide", methods=["GET", "POST"])
+@roles(*DECIDERS)
+def decide(session_id: int, project_id: int):
+    """Record the committee's decision on one project of the ranking."""
+    session = get_session_or_404(session_id)
+    project = get_session_project_or_404(session, project_id)
+    problem = services.decision_problem(session, project)
+    form = DecisionForm(amount=project.requested_grant_xof)
+    form.limit_outcomes(services.outcomes_for(project))
+    if request.method == "POST" and problem is None and form.validate_on_submit():
+        data = services.DecisionData(form.outcome.data, form.reason.data, form.conditions.data, form.amount.amount)
+        try:
+            decision = services.decide(session, project, data, _user())
+        except CommitteeError as exc:
+            db.session.rollback()
+            if exc.field:
+                getattr(form, exc.field).errors.append(str(exc))
+            else:
+                flash(str(exc), "error")
+        else:
+            db.session.commit()
+            flash(_("Decision recorded: %(outcome)s. The association has been told.",
+                    outcome=DecisionOutcome(decision.outcome).label), "success")
+            return redirect(url_for(".session", session_id=session.id, _anchor=f"project-{project.id}"))
+    row = next((r for r in services.session_ranking(session).rows if r.candidate.project_id == project.id), None)
+    status = 400 if request.method == "POST" else 200
+    return render_template("reviews/committee_decide.html", session=session, project=project, form=form,
+                           row=row, problem=problem), status
+
+
+@bp.route("/<int:session_id>/minutes", methods=["POST"])
+@roles(*DECIDERS)
+def minutes(session_id: int):
+    """Save the minutes, or save them and close the session (``action=close``)."""
+    session = get_session_or_404(session_id)
+    form = MinutesForm()
+    if not form.validate_on_submit():
+        return render_session(session, 400, form)
+    closing = request.form.get("action") == "close"
+    try:
+        (services.close_session if closing else services.save_minutes)(session, form.minutes.data, _user())
+    except CommitteeError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+    else:
+        db.session.commit()
+        flash(_("The session is closed; its decisions and minutes are final.") if closing
+              else _("The minutes are saved."), "success")
+    return redirect(url_for(".session", session_id=session.id))
+
+
+def _pdf(content: bytes, name: str):
+    response = make_response(content)
+    response.headers["Content-Type"] = "application/pdf"
+    response.headers["Content-Disposition"] = f'inline; filename="{name}.pdf"'
+    return response
+
+
+def _pdf_locale() -> str:
+    chosen = request.args.get("lang")
+    return chosen if chosen in current_app.config["LANGUAGES"] else _locale()
+
+
+@bp.route("/<int:session_id>/ranking.pdf")
+@roles(*MINISTRY)
+def ranking_pdf(session_id: int):
+    """The ranking of the session as a PDF, in the reader's language (or ``?lang=``)."""
+    session = get_session_or_404(session_id)
+    return _pdf(services.ranking_document(session, _pdf_locale()), f"classement-{session.id}")
+
+
+@bp.route("/<int:session_id>/minutes.pdf")
+@roles(*MINISTRY)
+def minutes_pdf(session_id: int):
+    """The minutes of the session as a PDF, in the reader's language (or ``?lang=``)."""
+    session = get_session_or_404(session_id)
+    return _pdf(services.minutes_document(session, _pdf_locale()), f"proces-verbal-{session.id}")
+
+
+def awaiting_panel():
+    """Officer home: how many qualified projects wait for the committee."""
+    return "reviews/committee_panel.html", {"count": services.awaiting_committee_count()}
+
+
+@bp.record_once
+def _register_navigation(state) -> None:
+    """Navigation, home card and the project page's helper, once the blueprint is on an app."""
+    nav_item("reviews.committee.sessions", _l("Committee"), *MINISTRY, order=45)
+    home_panel(Role.OFFICER)(awaiting_panel)
+    state.app.context_processor(lambda: {"review_progress": progress.review_progress})
+
+
+reviews_bp.register_blueprint(bp)
