@@ -106,4 +106,7 @@ def init_app(app: Flask) -> None:
         region=region_name,
         sector=sector_label,
     )
-    app.jinja_env.globals.update(page_url=_page_url)
+    from codev.core.money import format_bps, format_minor, format_xof
+
+    # Money in every template (and in the partials one package includes in another's pages).
+    app.jinja_env.globals.update(page_url=_page_url, xof=format_xof, pct=format_bps, minor=format_minor)

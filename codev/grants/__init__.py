@@ -13,7 +13,6 @@ bp = Blueprint("grants", __name__)
 def _helpers() -> dict:
     """Money, shares and labels for the grants' pages."""
     from codev.calls.models import TrancheCondition
-    from codev.core.money import format_bps, format_xof
     from codev.grants.models import LetterStatus
 
     def condition_label(code: str) -> str:
@@ -25,19 +24,15 @@ def _helpers() -> dict:
     def letter_status(code: str) -> str:
         return LetterStatus(code).label
 
-    return {"xof": format_xof, "pct": format_bps, "condition_label": condition_label,
+    return {"condition_label": condition_label,
             "letter_status": letter_status}
 
 
-from codev.grants import workflow  # noqa: E402,F401  (approved → funded joins the project workflow)
-
-# Routes register on import. Each views module is optional while the package is being built by
-# several people at once: a missing module leaves its routes out, nothing else.
-try:
-    from codev.grants import views  # noqa: E402,F401
-except ImportError as error:  # pragma: no cover - only while a module does not exist yet
-    if error.name != "codev.grants.views":
-        raise
-
-# The money: counterpart ledger, tranches and disbursements, reports, lapse (home cards register too).
-from codev.grants import money_views, report_views  # noqa: E402,F401
+# Routes register on import: approval, letters and verification; then the money (counterpart ledger,
+# tranches and disbursements, reports, lapse), whose home cards register too.
+from codev.grants import (  # noqa: E402,F401
+    money_views,
+    report_views,
+    views,
+    workflow,  # noqa: E402,F401  (approved → funded joins the project workflow)
+)

@@ -246,3 +246,9 @@ def approver_panel():
     awaiting, count = approval.awaiting_approval(limit=5)
     return "grants/_panel_approver.html", {"awaiting": awaiting, "count": count}
 
+
+
+@bp.app_template_global("grant_of")
+def grant_of(project_id: int) -> Grant | None:
+    """The grant of a project, for the links on the project page (one indexed query)."""
+    return db.session.scalar(select(Grant).where(Grant.project_id == project_id))

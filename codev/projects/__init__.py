@@ -8,10 +8,9 @@ bp = Blueprint("projects", __name__, url_prefix="/projects")
 @bp.context_processor
 def _helpers() -> dict:
     """Money, shares and labels for the projects' own pages."""
-    from codev.core.money import format_bps, format_minor, format_xof
     from codev.projects.reading import event_label, label_of, rule_name
 
-    return {"xof": format_xof, "pct": format_bps, "minor": format_minor, "label_of": label_of,
+    return {"label_of": label_of,
             "event_label": event_label, "rule_name": rule_name}
 
 

@@ -11,11 +11,10 @@ bp = Blueprint("reviews", __name__, url_prefix="/reviews")
 @bp.context_processor
 def _helpers() -> dict:
     """Money, shares, labels and scores for the reviews' pages (the project's parts are the projects' own)."""
-    from codev.core.money import format_bps, format_minor, format_xof
     from codev.projects.reading import event_label, label_of, rule_name
     from codev.reviews.views_common import template_helpers
 
-    return {"xof": format_xof, "pct": format_bps, "minor": format_minor, "label_of": label_of,
+    return {"label_of": label_of,
             "event_label": event_label, "rule_name": rule_name, **template_helpers()}
 
 
