@@ -11,9 +11,9 @@ from codev.calls.models import Call
 from codev.core.models import AuditEvent
 from codev.core.timeutil import utcnow
 from codev.grants import lapse
+from codev.grants.disbursements import record_disbursement
 from codev.grants.models import Grant, GrantStatus
 from codev.grants.reminders import send_reminders
-from codev.grants.tranches import record_disbursement
 from tests.factories import CallFactory
 from tests.factories_ledger import declare, make_grant, verified
 from tests.test_tranches import ONE

@@ -139,7 +139,7 @@ def test_a_declaration_is_decided_once(db, users):
 
 
 def test_reversal_refused_when_disbursed_money_relies_on_it(db, users):
-    from codev.grants.tranches import record_disbursement
+    from codev.grants.disbursements import record_disbursement
 
     member, officer = users["association"], users["officer"]
     grant = make_grant(member, amount=10_000_000)
@@ -154,7 +154,7 @@ def test_reversal_refused_when_disbursed_money_relies_on_it(db, users):
 
 @pytest.mark.backends
 def test_ledgers_are_append_only_in_the_database(db, users, backend):
-    from codev.grants.tranches import record_disbursement
+    from codev.grants.disbursements import record_disbursement
 
     member, officer = users["association"], users["officer"]
     grant = make_grant(member)

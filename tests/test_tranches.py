@@ -12,8 +12,9 @@ from codev.calls.models import TrancheCondition
 from codev.core.money import format_xof
 from codev.core.timeutil import utcnow
 from codev.grants import reports, tranches
+from codev.grants.disbursements import record_disbursement
 from codev.grants.models import Disbursement, GrantStatus
-from codev.grants.tranches import DisbursementRefused, money_facts, record_disbursement, tranche_views
+from codev.grants.tranches import DisbursementRefused, money_facts, tranche_views
 from codev.projects.models import ProjectEvent, ProjectStatus
 from tests.factories_ledger import make_grant, verified
 

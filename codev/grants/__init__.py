@@ -30,9 +30,11 @@ def _helpers() -> dict:
 
 # Routes register on import: approval, letters and verification; then the money (counterpart ledger,
 # tranches and disbursements, reports, lapse), whose home cards register too.
+# The workflow module adds approved → funded to the project workflow.
 from codev.grants import (  # noqa: E402,F401
+    disbursement_views,
     money_views,
     report_views,
     views,
-    workflow,  # noqa: E402,F401  (approved → funded joins the project workflow)
+    workflow,
 )

@@ -17,7 +17,7 @@ from werkzeug.datastructures import FileStorage
 from codev.accounts.models import Role, User
 from codev.core.timeutil import utcnow
 from codev.extensions import db
-from codev.grants import ledger, reports, tranches
+from codev.grants import disbursements, ledger, reports
 from codev.grants.ledger import LedgerError
 from codev.grants.models import Grant, GrantStatus
 
@@ -56,12 +56,12 @@ def _full_story(grant: Grant, member: User, officer: User, approver: User | None
     ledger.verify_contribution(grant, community.id, officer)
     first = grant.tranches[0] if grant.tranches else None
     if first is not None:
-        recorder = officer if first.amount_xof <= tranches.four_eyes_threshold() or approver is None else approver
-        done = tranches.record_disbursement(
+        recorder = officer if first.amount_xof <= disbursements.four_eyes_threshold() or approver is None else approver
+        done = disbursements.record_disbursement(
             grant, recorder, tranche_number=first.number, amount_xof=first.amount_xof, value_date=utcnow().date(),
             bank_reference="BTCI-VIR-2026-0001", idempotency_key=str(uuid.uuid4()))
         if done.request is not None and approver is not None and recorder.id != approver.id:
-            tranches.approve_request(grant, done.request.id, approver)
+            disbursements.approve_request(grant, done.request.id, approver)
     if grant.status == GrantStatus.ACTIVE:
         lines = grant.project.budget_lines
         today = utcnow().date()

@@ -22,7 +22,7 @@ from codev.core.storage import UploadError, download
 from codev.core.templating import home_panel
 from codev.core.timeutil import utcnow
 from codev.extensions import db
-from codev.grants import bp, lapse, ledger, reports, tranches
+from codev.grants import bp, disbursements, lapse, ledger, reports, tranches
 from codev.grants.access import get_grant_or_404
 from codev.grants.ledger import LedgerError
 from codev.grants.models import (
@@ -34,7 +34,7 @@ from codev.grants.models import (
     GrantStatus,
     Report,
 )
-from codev.grants.money_forms import ContributionForm, DisbursementForm, NoteForm, ReasonForm
+from codev.grants.money_forms import ContributionForm, DisbursementForm, ReasonForm
 from codev.projects.models import FUNDING_SOURCE_LABELS, FundingSource, Project
 
 MINISTRY = (Role.OFFICER, Role.APPROVER, Role.ADMIN)
@@ -110,7 +110,7 @@ def grant_money(grant: Grant, **forms: Any) -> dict:
         .order_by(DisbursementRequest.id)
     ).all()
     requesters = _names({r.requested_by_id for r in requests})
-    can_record = tranches.can_record(user) and grant.status in ledger.OPEN_STATUSES
+    can_record = disbursements.can_record(user) and grant.status in ledger.OPEN_STATUSES
     return {
         "member": member,
         "ministry": bool(getattr(user, "is_ministry", False)),
@@ -132,7 +132,7 @@ def grant_money(grant: Grant, **forms: Any) -> dict:
         "can_file": reports.can_file(user, grant),
         "can_decide": ledger.can_decide(user, grant) and grant.status in ledger.OPEN_STATUSES,
         "can_record": can_record,
-        "can_sign": tranches.can_sign(user),
+        "can_sign": disbursements.can_sign(user),
         "can_review": reports.can_review(user),
         "disbursement_form": disbursement_form(grant, views, forms.get("disbursement_form")) if can_record else None,
         "source_label": source_label,
@@ -280,112 +280,6 @@ def contribution_reject(grant_id: int, entry_id: int):
 def contribution_reverse(grant_id: int, entry_id: int):
     """An officer reverses a verified contribution with a reason."""
     return _decide(grant_id, entry_id, "reverse")
-
-
-# --- disbursements ----------------------------------------------------------------------------
-
-
-def render_disbursement(grant: Grant, form: DisbursementForm | None = None, status: int = 200):
-    facts = tranches.money_facts([grant])[grant.id]
-    views = tranches.tranche_views(grant, facts)
-    return render_money_page(grant, "disbursement_new.html", status, facts=facts, tranches=views,
-                             form=disbursement_form(grant, views, form),
-                             threshold=tranches.four_eyes_threshold())
-
-
-@bp.route("/grants/<int:grant_id>/disbursements/new", methods=["GET", "POST"])
-@roles(Role.OFFICER, Role.APPROVER)
-def disbursement_new(grant_id: int):
-    """Record a disbursement (a request for a second signature above the four-eyes threshold)."""
-    grant = get_grant_or_404(grant_id, _user())
-    form = DisbursementForm()
-    form.tranche.choices = tranche_choices(tranches.tranche_views(grant, tranches.money_facts([grant])[grant.id]))
-    if not form.validate_on_submit():
-        return render_disbursement(grant, form if request.method == "POST" else None,
-                                   400 if request.method == "POST" else 200)
-    try:
-        done = tranches.record_disbursement(
-            grant, _user(), tranche_number=form.tranche.data, amount_xof=form.amount.amount,
-            value_date=form.value_date.data, bank_reference=form.bank_reference.data,
-            idempotency_key=form.idempotency_key.data)
-    except LedgerError as exc:
-        db.session.rollback()
-        getattr(form, {"value_date": "value_date", "bank_reference": "bank_reference"}.get(exc.field, "amount")
-                ).errors.append(str(exc))
-        return render_disbursement(grant, form, 400)
-    db.session.commit()
-    obj = done.disbursement or done.request
-    if done.duplicate:
-        flash(_("This form was already sent: the disbursement of %(amount)s (bank reference %(ref)s) is recorded "
-                "once.", amount=format_xof(obj.amount_xof), ref=obj.bank_reference), "info")
-    elif done.request is not None:
-        flash(_("Above %(threshold)s a disbursement needs a second signature: the request is sent to the approvers.",
-                threshold=format_xof(tranches.four_eyes_threshold())), "success")
-    else:
-        flash(_("The disbursement of %(amount)s is recorded; the association has been told.",
-                amount=format_xof(obj.amount_xof)), "success")
-    return _back(grant)
-
-
-def _request_or_404(grant: Grant, request_id: int) -> DisbursementRequest:
-    found = db.session.get(DisbursementRequest, request_id)
-    if found is None or found.grant_id != grant.id:
-        abort(404)
-    return found
-
-
-def render_request(grant: Grant, request_id: int, form: NoteForm | None = None, status: int = 200):
-    found = _request_or_404(grant, request_id)
-    facts = tranches.money_facts([grant])[grant.id]
-    return render_money_page(grant, "disbursement_request.html", status, req=found, facts=facts,
-                             names=_names({found.requested_by_id, found.decided_by_id} - {None}),
-                             can_sign=tranches.can_sign(_user()) and found.requested_by_id != _user().id,
-                             form=form or NoteForm(formdata=None))
-
-
-@bp.route("/grants/<int:grant_id>/disbursement-requests/<int:request_id>")
-@roles(*MINISTRY)
-def disbursement_request(grant_id: int, request_id: int):
-    """A disbursement waiting for (or given) its second signature."""
-    return render_request(get_grant_or_404(grant_id, _user()), request_id)
-
-
-@bp.route("/grants/<int:grant_id>/disbursement-requests/<int:request_id>/approve", methods=["POST"])
-@roles(Role.APPROVER)
-def request_approve(grant_id: int, request_id: int):
-    """An approver, not the requester, signs: the disbursement is recorded."""
-    grant = get_grant_or_404(grant_id, _user())
-    _request_or_404(grant, request_id)
-    try:
-        disbursement = tranches.approve_request(grant, request_id, _user())
-    except LedgerError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
-        return redirect(url_for("grants.disbursement_request", grant_id=grant.id, request_id=request_id))
-    db.session.commit()
-    flash(_("Signed: the disbursement of %(amount)s is recorded.", amount=format_xof(disbursement.amount_xof)),
-          "success")
-    return _back(grant)
-
-
-@bp.route("/grants/<int:grant_id>/disbursement-requests/<int:request_id>/refuse", methods=["POST"])
-@roles(Role.APPROVER)
-def request_refuse(grant_id: int, request_id: int):
-    """An approver refuses a disbursement request, saying why."""
-    grant = get_grant_or_404(grant_id, _user())
-    _request_or_404(grant, request_id)
-    form = NoteForm()
-    if not form.validate_on_submit():
-        return render_request(grant, request_id, form, 400)
-    try:
-        tranches.refuse_request(grant, request_id, _user(), form.note.data)
-    except LedgerError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
-        return redirect(url_for("grants.disbursement_request", grant_id=grant.id, request_id=request_id))
-    db.session.commit()
-    flash(_("The request is refused; the officer who made it has been told."), "success")
-    return _back(grant)
 
 
 # --- the officers' lists ----------------------------------------------------------------------

@@ -12,31 +12,24 @@ signs (four eyes). Every form carries an idempotency key: a form sent twice reco
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date
 from enum import StrEnum
 from typing import Any
 
-from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import BigInteger, cast, func, select
 
-from codev.accounts.models import Role, User
+from codev.accounts.models import Role
 from codev.calls.models import TrancheCondition
 from codev.core import audit
-from codev.core.mail import queue_mail
 from codev.core.money import Ratio, format_xof
 from codev.core.timeutil import utcnow
 from codev.extensions import db
 from codev.grants.ledger import (
     OPEN_STATUSES,
     LedgerError,
-    grant_url,
-    lock_grant,
-    long_date,
     mail_members,
     sums_of,
     verified_by_source,
@@ -339,191 +332,3 @@ def maybe_complete(grant: Grant, user: Any) -> bool:
     db.session.flush()
     mail_members(grant, "disbursement_completed")
     return True
-
-
-# --- disbursements ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Recorded:
-    """What a disbursement form produced: a disbursement or a request, and whether it already existed."""
-
-    disbursement: Disbursement | None = None
-    request: DisbursementRequest | None = None
-    duplicate: bool = False
-
-
-def four_eyes_threshold() -> int:
-    return int(current_app.config.get("FOUR_EYES_THRESHOLD_XOF", DEFAULT_FOUR_EYES_THRESHOLD_XOF))
-
-
-def can_record(user: Any) -> bool:
-    return getattr(user, "is_authenticated", False) and user.role in (Role.OFFICER, Role.APPROVER)
-
-
-def can_sign(user: Any) -> bool:
-    return getattr(user, "is_authenticated", False) and user.role == Role.APPROVER
-
-
-def valid_key(key: str | None) -> bool:
-    try:
-        return key is not None and len(key) == 36 and str(uuid.UUID(key)) == key
-    except ValueError:
-        return False
-
-
-def _already(grant: Grant, key: str) -> Recorded | None:
-    disbursement = db.session.scalar(select(Disbursement).where(Disbursement.idempotency_key == key))
-    request = db.session.scalar(select(DisbursementRequest).where(DisbursementRequest.idempotency_key == key))
-    found = disbursement or request
-    if found is None:
-        return None
-    if found.grant_id != grant.id:
-        raise DisbursementRefused(_("This form has expired: reload the page and fill it in again."))
-    return Recorded(disbursement=disbursement, request=request, duplicate=True)
-
-
-def record_disbursement(
-    grant: Grant, user: User, *, tranche_number: int, amount_xof: int, value_date: date, bank_reference: str,
-    idempotency_key: str, today: date | None = None,
-) -> Recorded:
-    """Record money paid on a tranche, or ask for a second signature above the four-eyes threshold.
-
-    The same idempotency key twice (a form sent twice, two tabs, two workers) records once: the
-    second call returns what the first recorded, marked ``duplicate``.
-    """
-    today = today or utcnow().date()
-    if not can_record(user):
-        raise DisbursementRefused(_("Only a programme officer can record disbursements."))
-    if not valid_key(idempotency_key):
-        raise DisbursementRefused(_("This form has expired: reload the page and fill it in again."))
-    found = _already(grant, idempotency_key)
-    if found:
-        return found
-    bank_reference = (bank_reference or "").strip()
-    if not bank_reference:
-        raise DisbursementRefused(_("Give the bank reference of the transfer."), "bank_reference")
-    if value_date > today:
-        raise DisbursementRefused(_("The value date cannot be in the future."), "value_date")
-    if value_date < grant.approved_at.date():
-        raise DisbursementRefused(_("The value date cannot be before the grant was approved."), "value_date")
-    lock_grant(grant)
-    found = _already(grant, idempotency_key)  # the same form, recorded while we waited for the lock
-    if found:
-        return found
-    facts = money_facts([grant])[grant.id]
-    refusal = disbursement_refusal(grant, facts, tranche_number, amount_xof)
-    if refusal:
-        raise DisbursementRefused(refusal, "amount")
-    values = dict(grant_id=grant.id, tranche_number=tranche_number, amount_xof=amount_xof, value_date=value_date,
-                  bank_reference=bank_reference[:80], idempotency_key=idempotency_key)
-    if amount_xof > four_eyes_threshold():
-        request = DisbursementRequest(requested_by_id=user.id, **values)
-        db.session.add(request)
-        db.session.flush()
-        audit.record("disbursement.requested", request, actor=user, after=_facts_of(request))
-        db.session.flush()
-        _mail_approvers(grant, request, user)
-        return Recorded(request=request)
-    disbursement = _pay(grant, user, values, recorded_by=user, approved_by=None, request=None)
-    return Recorded(disbursement=disbursement)
-
-
-def _facts_of(obj: Disbursement | DisbursementRequest) -> dict:
-    return {"grant_id": obj.grant_id, "tranche": obj.tranche_number, "amount_xof": obj.amount_xof,
-            "value_date": obj.value_date.isoformat(), "bank_reference": obj.bank_reference}
-
-
-def _pay(grant: Grant, actor: User, values: dict, *, recorded_by: User | int, approved_by: User | None,
-         request: DisbursementRequest | None) -> Disbursement:
-    first = grant.status == GrantStatus.AWARDED
-    disbursement = Disbursement(
-        recorded_by_id=getattr(recorded_by, "id", recorded_by), approved_by_id=getattr(approved_by, "id", None),
-        request_id=request.id if request else None, **values,
-    )
-    db.session.add(disbursement)
-    db.session.flush()
-    audit.record("disbursement.recorded", disbursement, actor=actor,
-                 after={**_facts_of(disbursement), "approved_by_id": disbursement.approved_by_id})
-    if first:
-        set_grant_status(grant, GrantStatus.ACTIVE, actor, first_disbursement_id=disbursement.id)
-    db.session.flush()
-    amount, tranche = disbursement.amount_xof, disbursement.tranche_number
-    mail_members(grant, "disbursement_recorded", amount=lambda locale: format_xof(amount, locale), tranche=tranche,
-                 value_date=long_date(disbursement.value_date))
-    maybe_complete(grant, actor)
-    return disbursement
-
-
-def _request(grant: Grant, request_id: int) -> DisbursementRequest:
-    request = db.session.get(DisbursementRequest, request_id)
-    if request is None or request.grant_id != grant.id:
-        raise DisbursementRefused(_("This request does not exist."))
-    return request
-
-
-def approve_request(grant: Grant, request_id: int, user: User) -> Disbursement:
-    """An approver other than the requester signs: the disbursement is recorded (rules checked again)."""
-    if not can_sign(user):
-        raise DisbursementRefused(_("Only an approver can sign a disbursement."))
-    lock_grant(grant)
-    request = _request(grant, request_id)
-    db.session.refresh(request)
-    if request.status != "pending":
-        raise DisbursementRefused(_("This request has already been decided."))
-    if request.requested_by_id == user.id:
-        raise DisbursementRefused(_("You asked for this disbursement: another approver must sign it."))
-    facts = money_facts([grant])[grant.id]
-    facts.pending_by_tranche[request.tranche_number] -= request.amount_xof  # this request is not extra money
-    refusal = disbursement_refusal(grant, facts, request.tranche_number, request.amount_xof)
-    if refusal:
-        raise DisbursementRefused(refusal)
-    request.status = "approved"
-    request.decided_by_id = user.id
-    request.decided_at = utcnow()
-    db.session.flush()
-    audit.record("disbursement.approved", request, actor=user, after={"status": "approved"})
-    values = dict(grant_id=grant.id, tranche_number=request.tranche_number, amount_xof=request.amount_xof,
-                  value_date=request.value_date, bank_reference=request.bank_reference,
-                  idempotency_key=request.idempotency_key)
-    return _pay(grant, user, values, recorded_by=request.requested_by_id, approved_by=user, request=request)
-
-
-def refuse_request(grant: Grant, request_id: int, user: User, note: str) -> DisbursementRequest:
-    """An approver refuses a request, saying why; nothing is paid."""
-    if not can_sign(user):
-        raise DisbursementRefused(_("Only an approver can sign a disbursement."))
-    note = (note or "").strip()
-    if not note:
-        raise DisbursementRefused(_("Say why the disbursement is refused."), "note")
-    lock_grant(grant)
-    request = _request(grant, request_id)
-    db.session.refresh(request)
-    if request.status != "pending":
-        raise DisbursementRefused(_("This request has already been decided."))
-    if request.requested_by_id == user.id:
-        raise DisbursementRefused(_("You asked for this disbursement: another approver must decide on it."))
-    request.status = "refused"
-    request.decided_by_id = user.id
-    request.decided_at = utcnow()
-    request.decision_note = note
-    db.session.flush()
-    audit.record("disbursement.refused", request, actor=user, after={"status": "refused", "note": note})
-    requester = db.session.get(User, request.requested_by_id)
-    if requester is not None and requester.active:
-        queue_mail(requester.email, requester.locale, "disbursement_refused", name=requester.name,
-                   title=grant.project.title, reference=grant.project.reference, url=grant_url(grant),
-                   amount=format_xof(request.amount_xof, requester.locale), tranche=request.tranche_number, note=note)
-    return request
-
-
-def _mail_approvers(grant: Grant, request: DisbursementRequest, requester: User) -> None:
-    approvers = db.session.scalars(
-        select(User).where(User.role == Role.APPROVER, User.active.is_(True), User.id != requester.id)
-        .order_by(User.id)
-    ).all()
-    for person in approvers:
-        queue_mail(person.email, person.locale, "disbursement_request", name=person.name,
-                   title=grant.project.title, reference=grant.project.reference, url=grant_url(grant),
-                   amount=format_xof(request.amount_xof, person.locale), tranche=request.tranche_number,
-                   requester=requester.name)
