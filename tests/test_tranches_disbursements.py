@@ -22,9 +22,10 @@ def count(db, model=Disbursement) -> int:
     return db.session.scalar(db.select(db.func.count(model.id)))
 
 
-def record(grant, user, amount, key, tranche=1):
+def record(grant, user, amount, key, tranche=1, bank_reference=None):
+    """Record through the service; each form (key) is its own bank transfer unless told otherwise."""
     return record_disbursement(grant, user, tranche_number=tranche, amount_xof=amount, value_date=utcnow().date(),
-                               bank_reference="VIR-2026-001", idempotency_key=key)
+                               bank_reference=bank_reference or f"VIR-{key[:8]}", idempotency_key=key)
 
 
 @pytest.fixture
@@ -42,6 +43,16 @@ def test_same_key_twice_records_once(db, users, ready):
     again = record(ready, users["officer"], 5_000_000, key)
     assert not first.duplicate and again.duplicate
     assert again.disbursement.id == first.disbursement.id
+    assert count(db) == 1
+
+
+def test_the_same_bank_transfer_is_recorded_once_whatever_the_form(db, users, ready):
+    """Back in the browser gives the form a new key but the same typed transfer: it is recognised."""
+    first = record(ready, users["officer"], 2_000_000, str(uuid.uuid4()), bank_reference="ORA-2026-9")
+    again = record(ready, users["officer"], 2_000_000, str(uuid.uuid4()), bank_reference=" ora-2026-9 ")
+    assert again.duplicate and again.disbursement.id == first.disbursement.id
+    with pytest.raises(DisbursementRefused, match="ORA-2026-9"):
+        record(ready, users["officer"], 1_000_000, str(uuid.uuid4()), bank_reference="ORA-2026-9")
     assert count(db) == 1
 
 

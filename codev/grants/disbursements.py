@@ -10,7 +10,7 @@ from typing import Any
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from codev.accounts.models import Role, User
 from codev.core import audit
@@ -79,6 +79,32 @@ def _already(grant: Grant, key: str) -> Recorded | None:
     return Recorded(disbursement=disbursement, request=request, duplicate=True)
 
 
+def _same_transfer(grant: Grant, bank_reference: str, tranche_number: int, amount_xof: int) -> Recorded | None:
+    """A bank transfer is recorded once per grant, whatever the form's key.
+
+    Going back in the browser reloads the page (it is never cached) with a new key, while the browser
+    refills what was typed: the same transfer must not be paid twice. The same reference, tranche and
+    amount is that form again; the same reference with other figures is refused with the reason.
+    """
+    reference = bank_reference.strip().casefold()
+    disbursement = db.session.scalar(select(Disbursement).where(
+        Disbursement.grant_id == grant.id, func.lower(Disbursement.bank_reference) == reference))
+    request = db.session.scalar(select(DisbursementRequest).where(
+        DisbursementRequest.grant_id == grant.id, DisbursementRequest.status != "refused",
+        func.lower(DisbursementRequest.bank_reference) == reference))
+    found = disbursement or request
+    if found is None:
+        return None
+    if found.tranche_number == tranche_number and found.amount_xof == amount_xof:
+        return Recorded(disbursement=disbursement, request=None if disbursement else request, duplicate=True)
+    raise DisbursementRefused(
+        _("The transfer %(reference)s is already recorded for this grant (tranche %(n)s, %(amount)s): "
+          "check the bank reference.", reference=found.bank_reference, n=found.tranche_number,
+          amount=format_xof(found.amount_xof)),
+        "bank_reference",
+    )
+
+
 def record_disbursement(
     grant: Grant, user: User, *, tranche_number: int, amount_xof: int, value_date: date, bank_reference: str,
     idempotency_key: str, today: date | None = None,
@@ -105,6 +131,9 @@ def record_disbursement(
         raise DisbursementRefused(_("The value date cannot be before the grant was approved."), "value_date")
     lock_grant(grant)
     found = _already(grant, idempotency_key)  # the same form, recorded while we waited for the lock
+    if found:
+        return found
+    found = _same_transfer(grant, bank_reference, tranche_number, amount_xof)
     if found:
         return found
     facts = money_facts([grant])[grant.id]
