@@ -7,39 +7,33 @@ from __future__ import annotations
 
 import io
 import re
-import threading
 from datetime import timedelta
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from flask import current_app
 from sqlalchemy import func, select
-from werkzeug.serving import make_server
 
-from codev import create_app
 from codev.accounts.models import Role, User
 from codev.calls.models import Call, CallStatus
 from codev.calls.rates import to_xof
 from codev.core.money import xof_in_words
 from codev.core.timeutil import utcnow
-from codev.demo import seed_demo
 from codev.extensions import db
 from codev.grants.approval import approval_facts, approve_grant, awaiting_approval, grant_of
 from codev.grants.models import AwardLetter, ContributionEntry, Disbursement, Grant
 from codev.projects.models import Project, ProjectStatus
 from codev.reviews.committee import DecisionData, SessionData, close_session, create_session, decide
 from codev.reviews.models import ReviewResult
+from tests.browser_support import MARKS, chromium, click, demo_server, sign_in
 from tests.factories_grants import pdf_text
 from tests.factories_projects import ready_project
-from tests.test_browser import ARGS, CHROMIUM, pytestmark, sign_in  # noqa: F401 (pytestmark: same marks)
+
+pytestmark = MARKS
 
 OFFICER, APPROVER = "agent@codev.demo", "ordonnateur@codev.demo"
 RECORD = "Enregistrer le décaissement"
-
-
-def _config(folder) -> dict:
-    return {"ENV_NAME": "test", "SECRET_KEY": "browser-test-key", "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder / 'live.sqlite3'}", "UPLOAD_FOLDER": str(folder / "up")}
 
 
 def pdf_file(name: str) -> dict:
@@ -70,34 +64,26 @@ def committee_approves_a_project() -> Project:
     return project
 
 
+def _awaiting_grant() -> dict:
+    """Facts of a project awaiting its grant (``project_id``, ``reference``, ``title``, its ``member``)."""
+    with current_app.test_request_context(base_url=current_app.config["PUBLIC_BASE_URL"]):
+        project = committee_approves_a_project()
+        member = db.session.scalar(select(User.email).where(User.association_id == project.association_id,
+                                                            User.role == Role.ASSOCIATION).order_by(User.id))
+        return {"project_id": project.id, "reference": project.reference, "title": project.title, "member": member}
+
+
 @pytest.fixture(scope="module")
 def live(tmp_path_factory):
-    """The demo on localhost with a project awaiting its grant (``project_id``, its ``member``'s email)."""
-    folder = tmp_path_factory.mktemp("live-grants")
-    app = create_app(_config(folder))
-    with app.app_context(), app.test_request_context(base_url=app.config["PUBLIC_BASE_URL"]):
-        db.create_all()
-        seed_demo()
-        project = committee_approves_a_project()
-        facts = SimpleNamespace(project_id=project.id, reference=project.reference, title=project.title)
-        facts.member = db.session.scalar(select(User.email).where(User.association_id == project.association_id,
-                                                                 User.role == Role.ASSOCIATION).order_by(User.id))
-        db.session.commit()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield SimpleNamespace(url=f"http://127.0.0.1:{server.server_port}", db=create_app(_config(folder)), **vars(facts))
-    server.shutdown()
-    thread.join(timeout=5)
+    """The demo on localhost with a project awaiting its grant."""
+    with demo_server(tmp_path_factory.mktemp("live-grants"), _awaiting_grant) as live:
+        yield live
 
 
 @pytest.fixture(scope="module")
 def browser():
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+    with chromium() as browser:
         yield browser
-        browser.close()
 
 
 @pytest.fixture
@@ -116,12 +102,6 @@ def people(browser, live):
     yield open_page
     for context in contexts:
         context.close()
-
-
-def click(page, locator):
-    with page.expect_navigation():
-        locator.click()
-    page.wait_for_load_state()
 
 
 def seen(locator) -> str:

@@ -8,56 +8,31 @@ same SQLite file.
 from __future__ import annotations
 
 import re
-import threading
 from datetime import date, timedelta
-from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import func, select
-from werkzeug.serving import make_server
 
-from codev import create_app
 from codev.extensions import db
-from tests.test_browser import ARGS, CHROMIUM, pytestmark, sign_in  # noqa: F401 (pytestmark: same marks)
+from tests.browser_support import MARKS, chromium, click, demo_server, sign_in
+
+pytestmark = MARKS
 
 PDF = b"%PDF-1.4\n% codev browser test\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 SAVE = "Enregistrer et continuer"
 
 
-def _config(folder) -> dict:
-    return {
-        "ENV_NAME": "test", "SECRET_KEY": "browser-test-key", "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
-        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder / 'live.sqlite3'}", "UPLOAD_FOLDER": str(folder / "up"),
-    }
-
-
 @pytest.fixture(scope="module")
 def live(tmp_path_factory):
     """The demo programme served on localhost; ``live.db`` is another app on the same database."""
-    folder = tmp_path_factory.mktemp("live-projects")
-    app = create_app(_config(folder))
-    with app.app_context():
-        db.create_all()
-        from codev.demo import seed_demo
-
-        seed_demo()
-        db.session.commit()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield SimpleNamespace(url=f"http://127.0.0.1:{server.server_port}", db=create_app(_config(folder)))
-    server.shutdown()
-    thread.join(timeout=5)
+    with demo_server(tmp_path_factory.mktemp("live-projects")) as live:
+        yield live
 
 
 @pytest.fixture(scope="module")
 def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+    with chromium() as browser:
         yield browser
-        browser.close()
 
 
 @pytest.fixture
@@ -67,13 +42,6 @@ def page(browser):
     page = context.new_page()
     yield page
     context.close()
-
-
-def click(page, locator):
-    """Click a link or button that loads a page, and wait for that page."""
-    with page.expect_navigation():
-        locator.click()
-    page.wait_for_load_state()
 
 
 def save(page, label=SAVE):

@@ -7,21 +7,19 @@ browser context of their own; ``live.db`` (a second app on the same SQLite file)
 from __future__ import annotations
 
 import re
-import threading
 from contextlib import contextmanager
-from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import select
-from werkzeug.serving import make_server
 
-from codev import create_app
 from codev.calls.models import Call
 from codev.core.models import OutboxMessage
 from codev.extensions import db
 from codev.projects.models import Project
 from codev.reviews.models import Assignment, CommitteeDecision, Screening
-from tests.test_browser import ARGS, CHROMIUM, pytestmark, sign_in  # noqa: F401 (pytestmark: same marks)
+from tests.browser_support import MARKS, chromium, click, demo_server, sign_in
+
+pytestmark = MARKS
 
 expect = pytest.importorskip("playwright.sync_api").expect
 
@@ -38,38 +36,17 @@ MEAN = "81,25"
 REASON = "Projet prioritaire pour la commune ; l'apport de l'association est réuni et le CVD s'engage."
 
 
-def _config(folder) -> dict:
-    return {"ENV_NAME": "test", "SECRET_KEY": "browser-test-key", "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder / 'live.sqlite3'}", "UPLOAD_FOLDER": str(folder / "up")}
-
-
 @pytest.fixture(scope="module")
 def live(tmp_path_factory):
     """The demo programme served on localhost; ``live.db`` is another app on the same database."""
-    folder = tmp_path_factory.mktemp("live-reviews")
-    app = create_app(_config(folder))
-    with app.app_context():
-        db.create_all()
-        from codev.demo import seed_demo
-
-        seed_demo()
-        db.session.commit()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield SimpleNamespace(url=f"http://127.0.0.1:{server.server_port}", db=create_app(_config(folder)))
-    server.shutdown()
-    thread.join(timeout=5)
+    with demo_server(tmp_path_factory.mktemp("live-reviews")) as live:
+        yield live
 
 
 @pytest.fixture(scope="module")
 def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+    with chromium() as browser:
         yield browser
-        browser.close()
 
 
 @contextmanager
@@ -84,13 +61,6 @@ def signed_in(browser, live, email):
         yield page
     finally:
         context.close()
-
-
-def click(page, locator):
-    """Click a link or button that loads a page, and wait for that page."""
-    with page.expect_navigation():
-        locator.click()
-    page.wait_for_load_state()
 
 
 def nav(page, label):

@@ -1,0 +1,84 @@
+"""What the browser tests share: Debian's Chromium driven by Playwright, and the demo programme served
+on 127.0.0.1 by a real server in a thread (``live.db`` is a second app on the same SQLite file, to read
+what the database holds afterwards)."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from types import SimpleNamespace
+
+import pytest
+from werkzeug.serving import make_server
+
+from codev import create_app
+from codev.extensions import db
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+    "--disable-sync", "--no-first-run", "--disable-quic",
+]
+MARKS = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian's chromium is not installed (make system-deps)"),
+]
+
+
+def config(folder) -> dict:
+    return {
+        "ENV_NAME": "test", "SECRET_KEY": "browser-test-key", "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder / 'live.sqlite3'}", "UPLOAD_FOLDER": str(folder / "up"),
+    }
+
+
+@contextmanager
+def demo_server(folder, prepare: Callable[[], dict] | None = None) -> Iterator[SimpleNamespace]:
+    """Serve the demo programme; ``prepare`` (run in the app, after the demo) may add facts to ``live``."""
+    app = create_app(config(folder))
+    with app.app_context():
+        db.create_all()
+        from codev.demo import seed_demo
+
+        seed_demo()
+        facts = prepare() if prepare else {}
+        db.session.commit()
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield SimpleNamespace(url=f"http://127.0.0.1:{server.server_port}", db=create_app(config(folder)), **facts)
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
+
+
+@contextmanager
+def chromium():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def sign_in(page, base, email, password: str | None = None):
+    from codev.demo import DEMO_PASSWORD
+
+    page.goto(f"{base}/account/login")
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password]", password or DEMO_PASSWORD)
+    page.click("button[type=submit].button-primary")
+    page.wait_for_load_state()
+
+
+def click(page, locator):
+    """Click a link or button that loads a page, and wait for that page."""
+    with page.expect_navigation():
+        locator.click()
+    page.wait_for_load_state()
