@@ -153,7 +153,9 @@ def test_ministry_list_filters_and_pages(app, client, db, users, login_as):
 def test_home_cards(client, db, users, login_as, project):
     login_as(english(users["officer"]))
     page = client.get("/").get_data(as_text=True)
-    assert "Submitted projects" in page and "/projects/?status=submitted" in page
+    # Submitted projects wait for screening: the reviews' card counts them (one card, not two).
+    assert "1 project(s) to screen" in page and "/reviews/screening" in page
+    assert "Submitted projects" not in page
     member = login_as(english(member_of(project.association)))
     page = client.get("/").get_data(as_text=True)
     assert "My projects" in page and project.title in page and "The ministry is examining" in page

@@ -24,7 +24,7 @@ from codev.core.templating import home_panel, nav_item
 from codev.extensions import db
 from codev.projects import bp, reading, services
 from codev.projects.forms import FilterForm, ReturnForm, StartForm, WithdrawForm
-from codev.projects.models import Project, ProjectStatus
+from codev.projects.models import Project
 from codev.projects.services import ProjectError, get_own_project_or_404, get_project_or_404
 from codev.projects.sheet import render_sheet
 from codev.projects.workflow import TransitionRefused, available
@@ -212,9 +212,3 @@ def member_panel():
     steps = {project.id: reading.next_step(project) for project in projects}
     return "projects/_panel_member.html", {"projects": projects, "steps": steps}
 
-
-@home_panel(Role.OFFICER)
-def officer_panel():
-    """How many submitted projects wait for the officer."""
-    return "projects/_panel_officer.html", {"count": reading.count_submitted(),
-                                            "status": ProjectStatus.SUBMITTED.value}
