@@ -56,7 +56,8 @@ def _csrf_error(error: CSRFError):
 
 def _conflict(error: Exception):
     """A unique constraint or version check lost a race with a concurrent request: say so, keep nothing."""
-    log.info("concurrent change refused: %s", error.__class__.__name__)
+    # Logged in full: a constraint that fails for another reason than a race is a bug to see.
+    log.warning("change refused by the database (%s): %s", error.__class__.__name__, error)
     db.session.rollback()
     return render_error(409)
 
