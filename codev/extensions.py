@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 from flask_babel import Babel
 from flask_login import LoginManager
 from flask_migrate import Migrate
@@ -23,6 +25,11 @@ class Base(DeclarativeBase):
     """Declarative base whose constraints get stable names (Alembic needs them on SQLite)."""
 
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def sql_values(values: type[StrEnum]) -> str:
+    """An enum's values as an SQL list, for the CHECK constraints that keep states valid."""
+    return ", ".join(f"'{v.value}'" for v in values)
 
 
 db = SQLAlchemy(model_class=Base)

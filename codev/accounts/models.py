@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from codev.core.models import Attachment
 from codev.core.timeutil import UTCDateTime, utcnow
-from codev.extensions import db
+from codev.extensions import db, sql_values
 
 
 class Role(StrEnum):
@@ -63,9 +63,6 @@ class StructureKind(StrEnum):
         return str(_l("State structure") if self is StructureKind.STATE else _l("Non-state structure"))
 
 
-def _in(values: type[StrEnum]) -> str:
-    return ", ".join(f"'{v.value}'" for v in values)
-
 
 class User(db.Model):
     """A person who signs in. Email is stored lower-cased and unique."""
@@ -94,7 +91,7 @@ class User(db.Model):
     partner_structure: Mapped[PartnerStructure | None] = relationship(back_populates="evaluators")
 
     __table_args__ = (
-        CheckConstraint(f"role IN ({_in(Role)})", name="role_valid"),
+        CheckConstraint(f"role IN ({sql_values(Role)})", name="role_valid"),
         CheckConstraint("locale IN ('fr', 'en')", name="locale_valid"),
         CheckConstraint(
             "role <> 'association' OR association_id IS NOT NULL", name="association_member"
@@ -176,7 +173,7 @@ class Association(db.Model):
     verified_by: Mapped[User | None] = relationship(foreign_keys=[verified_by_id])
 
     __table_args__ = (
-        CheckConstraint(f"status IN ({_in(AssociationStatus)})", name="status_valid"),
+        CheckConstraint(f"status IN ({sql_values(AssociationStatus)})", name="status_valid"),
         CheckConstraint(
             "status <> 'verified' OR verified_at IS NOT NULL", name="verified_has_date"
         ),
@@ -229,7 +226,7 @@ class PartnerStructure(db.Model):
         cascade="all, delete-orphan", lazy="selectin", order_by="PartnerSector.sector"
     )
 
-    __table_args__ = (CheckConstraint(f"kind IN ({_in(StructureKind)})", name="kind_valid"),)
+    __table_args__ = (CheckConstraint(f"kind IN ({sql_values(StructureKind)})", name="kind_valid"),)
 
     @property
     def region_codes(self) -> list[str]:

@@ -11,11 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from codev.core.money import Ratio
 from codev.core.timeutil import UTCDateTime, utcnow
-from codev.extensions import db
-
-
-def _in(values: type[StrEnum]) -> str:
-    return ", ".join(f"'{v.value}'" for v in values)
+from codev.extensions import db, sql_values
 
 
 class CallStatus(StrEnum):
@@ -142,7 +138,7 @@ class Call(db.Model):
     )
 
     __table_args__ = (
-        CheckConstraint(f"status IN ({_in(CallStatus)})", name="status_valid"),
+        CheckConstraint(f"status IN ({sql_values(CallStatus)})", name="status_valid"),
         CheckConstraint("envelope_xof >= 0", name="envelope_positive"),
         CheckConstraint("committed_xof >= 0 AND committed_xof <= envelope_xof", name="committed_within"),
         CheckConstraint("ratio_num > 0 AND ratio_den > 0", name="ratio_positive"),
@@ -262,7 +258,7 @@ class CallTranche(db.Model):
     __table_args__ = (
         UniqueConstraint("call_id", "number", name="uq_call_tranches_call_number"),
         CheckConstraint("share_bps BETWEEN 1 AND 10000", name="share_range"),
-        CheckConstraint(f"condition IN ({_in(TrancheCondition)})", name="condition_valid"),
+        CheckConstraint(f"condition IN ({sql_values(TrancheCondition)})", name="condition_valid"),
     )
 
 

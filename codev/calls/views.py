@@ -7,9 +7,8 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user
 
-from codev.accounts.models import Role
+from codev.accounts.models import MINISTRY_ROLES, Role
 from codev.calls import bp, services, workflow
 from codev.calls.forms import CallForm, CommuneSearchForm, OpenCallForm, RateForm
 from codev.calls.models import CallStatus
@@ -18,20 +17,17 @@ from codev.calls.rules import rules_in_words
 from codev.calls.services import CallError, get_call_or_404
 from codev.core import geography
 from codev.core.money import EUR_RATE_MILLIONTHS
-from codev.core.permissions import public, roles
+from codev.core.permissions import current_person, public, roles
 from codev.core.templating import home_panel, nav_item
 from codev.core.timeutil import utcnow
 from codev.extensions import db
 
-MINISTRY = (Role.OFFICER, Role.APPROVER, Role.ADMIN)
+MINISTRY = tuple(sorted(MINISTRY_ROLES))  # officer, approver, admin
 EVERYONE = tuple(Role)
 
 nav_item("calls.public_list", _l("Calls for projects"), *EVERYONE, order=10)
 nav_item("calls.manage", _l("Manage calls"), *MINISTRY, order=40)
 
-
-def _user():
-    return current_user._get_current_object() if current_user.is_authenticated else None
 
 
 def _locale() -> str:
@@ -52,7 +48,7 @@ def public_list():
 @public
 def public_detail(call_id: int):
     """One call as associations read it (drafts exist only for the ministry)."""
-    call = get_call_or_404(call_id, _user())
+    call = get_call_or_404(call_id, current_person())
     return render_template("calls/public_detail.html", call=call, words=rules_in_words(call),
                            locale=_locale(), now=utcnow())
 
@@ -72,8 +68,8 @@ def manage():
 @roles(*MINISTRY)
 def detail(call_id: int):
     """The ministry's page of a call: every setting, and the next steps with why they are not possible yet."""
-    call = get_call_or_404(call_id, _user())
-    steps = [(step, *workflow.can_transition(call, step.target, _user()))
+    call = get_call_or_404(call_id, current_person())
+    steps = [(step, *workflow.can_transition(call, step.target, current_person()))
              for step in workflow.transitions_from(call.status)]
     return render_template("calls/detail.html", call=call, steps=steps, words=rules_in_words(call),
                            problems=workflow.missing_pieces(call) if call.status == CallStatus.DRAFT else [],
@@ -87,7 +83,7 @@ def create():
     form = CallForm() if request.method == "POST" else CallForm.blank()
     if form.validate_on_submit():
         try:
-            call = services.create_call(form.call_data(), _user())
+            call = services.create_call(form.call_data(), current_person())
         except CallError as exc:
             db.session.rollback()
             form.form_errors.extend(exc.problems or [str(exc)])
@@ -103,7 +99,7 @@ def create():
 @roles(Role.OFFICER)
 def edit(call_id: int):
     """Change a draft call entirely; once open, only its description, closing date and envelope."""
-    call = get_call_or_404(call_id, _user())
+    call = get_call_or_404(call_id, current_person())
     if call.status == CallStatus.DRAFT:
         form = CallForm() if request.method == "POST" else CallForm.for_call(call)
         save, template = services.update_call, "calls/form.html"
@@ -117,7 +113,7 @@ def edit(call_id: int):
         return redirect(url_for("calls.detail", call_id=call.id))
     if form.validate_on_submit():
         try:
-            save(call, data(), _user())
+            save(call, data(), current_person())
         except CallError as exc:
             db.session.rollback()
             form.form_errors.extend(exc.problems or [str(exc)])
@@ -133,11 +129,11 @@ def edit(call_id: int):
 @roles(*MINISTRY)
 def transition(call_id: int, to: str):
     """Move the call to its next status (open, close, evaluate, decide, archive)."""
-    call = get_call_or_404(call_id, _user())
+    call = get_call_or_404(call_id, current_person())
     if to not in {s.value for s in CallStatus}:
         abort(404)
     try:
-        workflow.fire(call, to, _user())
+        workflow.fire(call, to, current_person())
     except workflow.WorkflowError as exc:
         db.session.rollback()
         flash(" ".join([str(exc), *exc.problems]), "error")
@@ -161,7 +157,7 @@ def add_rate():
     form = RateForm()
     if form.validate_on_submit():
         try:
-            services.add_rate(form.currency.data, form.rate_millionths, form.valid_from.data, _user())
+            services.add_rate(form.currency.data, form.rate_millionths, form.valid_from.data, current_person())
         except CallError as exc:
             db.session.rollback()
             form.valid_from.errors.append(str(exc))

@@ -41,6 +41,11 @@ def roles(*allowed: str) -> Callable[[Callable], Callable]:
     return mark
 
 
+def current_person() -> Any:
+    """The signed-in user as the real object (services keep it), or None for an anonymous visitor."""
+    return current_user._get_current_object() if current_user.is_authenticated else None
+
+
 def access_rule(app: Flask, endpoint: str) -> Any:
     """The rule declared on ``endpoint``'s view (None when it has none)."""
     if endpoint == "static" or endpoint.endswith(".static"):

@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 
 from codev.accounts.models import Role
 from codev.core.money import format_xof
-from codev.core.permissions import roles
+from codev.core.permissions import current_person, roles
 from codev.extensions import db
 from codev.grants import bp, disbursements, tranches
 from codev.grants.access import get_grant_or_404
@@ -21,7 +21,6 @@ from codev.grants.money_views import (
     MINISTRY,
     _back,
     _names,
-    _user,
     disbursement_form,
     render_money_page,
     tranche_choices,
@@ -40,7 +39,7 @@ def render_disbursement(grant: Grant, form: DisbursementForm | None = None, stat
 @roles(Role.OFFICER, Role.APPROVER)
 def disbursement_new(grant_id: int):
     """Record a disbursement (a request for a second signature above the four-eyes threshold)."""
-    grant = get_grant_or_404(grant_id, _user())
+    grant = get_grant_or_404(grant_id, current_person())
     form = DisbursementForm()
     form.tranche.choices = tranche_choices(tranches.tranche_views(grant, tranches.money_facts([grant])[grant.id]))
     if not form.validate_on_submit():
@@ -48,7 +47,7 @@ def disbursement_new(grant_id: int):
                                    400 if request.method == "POST" else 200)
     try:
         done = disbursements.record_disbursement(
-            grant, _user(), tranche_number=form.tranche.data, amount_xof=form.amount.amount,
+            grant, current_person(), tranche_number=form.tranche.data, amount_xof=form.amount.amount,
             value_date=form.value_date.data, bank_reference=form.bank_reference.data,
             idempotency_key=form.idempotency_key.data)
     except LedgerError as exc:
@@ -79,10 +78,10 @@ def _request_or_404(grant: Grant, request_id: int) -> DisbursementRequest:
 
 def render_request(grant: Grant, request_id: int, form: NoteForm | None = None, status: int = 200):
     found = _request_or_404(grant, request_id)
-    facts = tranches.money_facts([grant])[grant.id]
+    facts, me = tranches.money_facts([grant])[grant.id], current_person()
     return render_money_page(grant, "disbursement_request.html", status, req=found, facts=facts,
                              names=_names({found.requested_by_id, found.decided_by_id} - {None}),
-                             can_sign=disbursements.can_sign(_user()) and found.requested_by_id != _user().id,
+                             can_sign=disbursements.can_sign(me) and found.requested_by_id != me.id,
                              form=form or NoteForm(formdata=None))
 
 
@@ -90,17 +89,17 @@ def render_request(grant: Grant, request_id: int, form: NoteForm | None = None, 
 @roles(*MINISTRY)
 def disbursement_request(grant_id: int, request_id: int):
     """A disbursement waiting for (or given) its second signature."""
-    return render_request(get_grant_or_404(grant_id, _user()), request_id)
+    return render_request(get_grant_or_404(grant_id, current_person()), request_id)
 
 
 @bp.route("/grants/<int:grant_id>/disbursement-requests/<int:request_id>/approve", methods=["POST"])
 @roles(Role.APPROVER)
 def request_approve(grant_id: int, request_id: int):
     """An approver, not the requester, signs: the disbursement is recorded."""
-    grant = get_grant_or_404(grant_id, _user())
+    grant = get_grant_or_404(grant_id, current_person())
     _request_or_404(grant, request_id)
     try:
-        disbursement = disbursements.approve_request(grant, request_id, _user())
+        disbursement = disbursements.approve_request(grant, request_id, current_person())
     except LedgerError as exc:
         db.session.rollback()
         flash(str(exc), "error")
@@ -115,13 +114,13 @@ def request_approve(grant_id: int, request_id: int):
 @roles(Role.APPROVER)
 def request_refuse(grant_id: int, request_id: int):
     """An approver refuses a disbursement request, saying why."""
-    grant = get_grant_or_404(grant_id, _user())
+    grant = get_grant_or_404(grant_id, current_person())
     _request_or_404(grant, request_id)
     form = NoteForm()
     if not form.validate_on_submit():
         return render_request(grant, request_id, form, 400)
     try:
-        disbursements.refuse_request(grant, request_id, _user(), form.note.data)
+        disbursements.refuse_request(grant, request_id, current_person(), form.note.data)
     except LedgerError as exc:
         db.session.rollback()
         flash(str(exc), "error")

@@ -31,12 +31,8 @@ from codev.core.appendonly import make_append_only
 from codev.core.models import Attachment
 from codev.core.money import Ratio
 from codev.core.timeutil import UTCDateTime, utcnow
-from codev.extensions import db
+from codev.extensions import db, sql_values
 from codev.projects.models import Project
-
-
-def _in(values: type[StrEnum]) -> str:
-    return ", ".join(f"'{v.value}'" for v in values)
 
 
 class GrantStatus(StrEnum):
@@ -98,7 +94,7 @@ class Grant(db.Model):
         CheckConstraint("ratio_num > 0 AND ratio_den > 0", name="ratio_positive"),
         CheckConstraint("released_xof >= 0 AND released_xof <= amount_xof", name="released_within"),
         CheckConstraint("required_association_xof >= 0", name="required_positive"),
-        CheckConstraint(f"status IN ({_in(GrantStatus)})", name="status_valid"),
+        CheckConstraint(f"status IN ({sql_values(GrantStatus)})", name="status_valid"),
     )
 
     @property
@@ -173,7 +169,7 @@ class AwardLetter(db.Model):
     __table_args__ = (
         UniqueConstraint("grant_id", "version", "language", name="uq_award_letters_grant_version_language"),
         CheckConstraint("language IN ('fr', 'en')", name="language_valid"),
-        CheckConstraint(f"status IN ({_in(LetterStatus)})", name="status_valid"),
+        CheckConstraint(f"status IN ({sql_values(LetterStatus)})", name="status_valid"),
         CheckConstraint("status <> 'revoked' OR status_reason IS NOT NULL", name="revoked_has_reason"),
     )
 
@@ -211,7 +207,7 @@ class ContributionEntry(db.Model):
     created_by: Mapped[User] = relationship()
 
     __table_args__ = (
-        CheckConstraint(f"kind IN ({_in(EntryKind)})", name="kind_valid"),
+        CheckConstraint(f"kind IN ({sql_values(EntryKind)})", name="kind_valid"),
         CheckConstraint("amount_minor > 0 AND amount_xof > 0 AND rate_millionths > 0", name="amounts_positive"),
         CheckConstraint("(kind = 'declared') = (refers_to_id IS NULL)", name="refers_unless_declared"),
         CheckConstraint("kind IN ('declared', 'verified') OR note IS NOT NULL", name="reason_given"),
@@ -313,8 +309,8 @@ class Report(db.Model):
     attachments: Mapped[list[ReportAttachment]] = relationship(cascade="all, delete-orphan", lazy="selectin")
 
     __table_args__ = (
-        CheckConstraint(f"kind IN ({_in(ReportKind)})", name="kind_valid"),
-        CheckConstraint(f"status IN ({_in(ReportStatus)})", name="status_valid"),
+        CheckConstraint(f"kind IN ({sql_values(ReportKind)})", name="kind_valid"),
+        CheckConstraint(f"status IN ({sql_values(ReportStatus)})", name="status_valid"),
         CheckConstraint("progress_pct BETWEEN 0 AND 100", name="progress_range"),
         CheckConstraint("status <> 'returned' OR review_comment IS NOT NULL", name="returned_has_comment"),
     )

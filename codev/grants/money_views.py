@@ -15,9 +15,9 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from codev.accounts.models import Role, User
+from codev.accounts.models import MINISTRY_ROLES, Role, User
 from codev.core.money import format_bps, format_minor, format_xof, rate_text
-from codev.core.permissions import roles
+from codev.core.permissions import current_person, roles
 from codev.core.storage import UploadError, download
 from codev.core.templating import home_panel
 from codev.core.timeutil import utcnow
@@ -37,14 +37,11 @@ from codev.grants.models import (
 from codev.grants.money_forms import ContributionForm, DisbursementForm, ReasonForm
 from codev.projects.models import FUNDING_SOURCE_LABELS, FundingSource, Project
 
-MINISTRY = (Role.OFFICER, Role.APPROVER, Role.ADMIN)
+MINISTRY = tuple(sorted(MINISTRY_ROLES))  # officer, approver, admin
 # Evaluators may ask, and get the same 404 as anyone the grant is not for.
 VIEWERS = (Role.ASSOCIATION, Role.EVALUATOR, *MINISTRY)
 BAR_WIDTH = 600
 
-
-def _user():
-    return current_user._get_current_object()
 
 
 def _back(grant: Grant):
@@ -97,7 +94,7 @@ def disbursement_form(grant: Grant, views: list[tranches.TrancheView], form: Dis
 
 def grant_money(grant: Grant, **forms: Any) -> dict:
     """Everything the money partial shows, for the person reading (a fixed number of queries)."""
-    user = _user()
+    user = current_person()
     member = ledger.is_member(user, grant)
     entries = ledger.grant_entries(grant.id)
     book = ledger.read_ledger(entries, grant.in_kind_counts_bps)
@@ -164,7 +161,7 @@ def render_money_page(grant: Grant, template: str, status: int = 200, **context:
 @roles(*VIEWERS)
 def ledger_page(grant_id: int):
     """Every entry of the counterpart ledger and every disbursement, in order."""
-    grant = get_grant_or_404(grant_id, _user())
+    grant = get_grant_or_404(grant_id, current_person())
     entries = ledger.grant_entries(grant.id)
     book = ledger.read_ledger(entries, grant.in_kind_counts_bps)
     payments = db.session.scalars(
@@ -179,14 +176,14 @@ def ledger_page(grant_id: int):
 @roles(Role.ASSOCIATION)
 def contribution_new(grant_id: int):
     """The association declares a contribution with its proof."""
-    grant = get_grant_or_404(grant_id, _user())
-    if not ledger.can_declare(_user(), grant):
+    grant = get_grant_or_404(grant_id, current_person())
+    if not ledger.can_declare(current_person(), grant):
         abort(404)
     form = ContributionForm()
     if form.validate_on_submit():
         try:
             entry = ledger.declare_contribution(
-                grant, _user(), source=form.source.data, currency=form.currency.data,
+                grant, current_person(), source=form.source.data, currency=form.currency.data,
                 amount_minor=form.amount_minor, value_date=form.value_date.data, proof=form.proof.data)
         except (LedgerError, UploadError) as exc:
             db.session.rollback()
@@ -213,7 +210,7 @@ def render_entry(grant: Grant, entry_id: int, status: int = 200, **forms: Any):
     return render_money_page(
         grant, "ledger_entry.html", status, entry=entry, state=book.states[entry.id], rate_text=rate_text,
         decision=book.decisions.get(entry.id), reversal=book.reversals.get(entry.id), source_label=source_label,
-        can_decide=ledger.can_decide(_user(), grant) and grant.status in ledger.OPEN_STATUSES,
+        can_decide=ledger.can_decide(current_person(), grant) and grant.status in ledger.OPEN_STATUSES,
         reject_form=forms.get("reject_form") or ReasonForm(formdata=None, prefix="reject"),
         reverse_form=forms.get("reverse_form") or ReasonForm(formdata=None, prefix="reverse"),
         names=_names({e.created_by_id for e in (book.decisions.get(entry.id), book.reversals.get(entry.id)) if e}),
@@ -224,32 +221,32 @@ def render_entry(grant: Grant, entry_id: int, status: int = 200, **forms: Any):
 @roles(*VIEWERS)
 def contribution(grant_id: int, entry_id: int):
     """One declaration: its figures, proof, state, and for officers the decisions."""
-    return render_entry(get_grant_or_404(grant_id, _user()), entry_id)
+    return render_entry(get_grant_or_404(grant_id, current_person()), entry_id)
 
 
 @bp.route("/grants/<int:grant_id>/contributions/<int:entry_id>/proof")
 @roles(*VIEWERS)
 def contribution_proof(grant_id: int, entry_id: int):
     """Download the proof of a declaration (only those who may see the grant)."""
-    entry = _declaration_or_404(get_grant_or_404(grant_id, _user()), entry_id)
+    entry = _declaration_or_404(get_grant_or_404(grant_id, current_person()), entry_id)
     if entry.proof is None:
         abort(404)
     return download(entry.proof)
 
 
 def _decide(grant_id: int, entry_id: int, action: str):
-    grant = get_grant_or_404(grant_id, _user())
+    grant = get_grant_or_404(grant_id, current_person())
     _declaration_or_404(grant, entry_id)
     form = None if action == "verify" else ReasonForm(prefix=action)
     if form is not None and not form.validate_on_submit():
         return render_entry(grant, entry_id, 400, **{f"{action}_form": form})
     try:
         if action == "verify":
-            ledger.verify_contribution(grant, entry_id, _user())
+            ledger.verify_contribution(grant, entry_id, current_person())
         elif action == "reject":
-            ledger.reject_contribution(grant, entry_id, _user(), form.reason.data)
+            ledger.reject_contribution(grant, entry_id, current_person(), form.reason.data)
         else:
-            ledger.reverse_contribution(grant, entry_id, _user(), form.reason.data)
+            ledger.reverse_contribution(grant, entry_id, current_person(), form.reason.data)
     except LedgerError as exc:
         db.session.rollback()
         flash(str(exc), "error")
@@ -347,7 +344,7 @@ def requests_pending():
 def close_lapsed():
     """Lapse the awarded grants whose contribution never arrived; their money returns to the envelopes."""
     try:
-        lapsed = lapse.close_lapsed(_user())
+        lapsed = lapse.close_lapsed(current_person())
     except LedgerError as exc:
         db.session.rollback()
         flash(str(exc), "error")

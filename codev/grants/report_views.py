@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
 from codev.accounts.models import Role
 from codev.core.money import format_xof
-from codev.core.permissions import roles
+from codev.core.permissions import current_person, roles
 from codev.core.storage import UploadError, download
 from codev.core.timeutil import utcnow
 from codev.extensions import db
@@ -22,9 +21,6 @@ from codev.grants.money_views import MINISTRY, VIEWERS, _grants_with_projects, _
 
 FIELDS = ("kind", "period_start", "period_end", "narrative", "progress_pct", "expenses", "files")
 
-
-def _user():
-    return current_user._get_current_object()
 
 
 def _lines(grant: Grant) -> dict:
@@ -45,8 +41,8 @@ def render_new(grant: Grant, form: ReportForm, status: int = 200):
 @roles(Role.ASSOCIATION)
 def report_new(grant_id: int):
     """The association files a progress or final report."""
-    grant = get_grant_or_404(grant_id, _user())
-    if not reports.can_file(_user(), grant):
+    grant = get_grant_or_404(grant_id, current_person())
+    if not reports.can_file(current_person(), grant):
         abort(404)
     if request.method == "GET":
         kind = request.args.get("kind", "progress")
@@ -58,7 +54,7 @@ def report_new(grant_id: int):
         return render_new(grant, form, 400)
     try:
         reports.file_report(
-            grant, _user(), kind=form.kind.data, period_start=form.period_start.data,
+            grant, current_person(), kind=form.kind.data, period_start=form.period_start.data,
             period_end=form.period_end.data, narrative=form.narrative.data, progress_pct=form.progress_pct.data,
             expenses=form.expense_amounts(), files=form.files.data or [])
     except (LedgerError, UploadError) as exc:
@@ -89,7 +85,7 @@ def render_report(grant: Grant, report_id: int, form: CommentForm | None = None,
         "grants/report_detail.html", grant=grant, report=report, lines=lines,
         names=_names({report.submitted_by_id, report.reviewed_by_id} - {None}),
         expenses_total=sum(e["amount_xof"] for e in report.expenses or []),
-        can_review=reports.can_review(_user()) and report.status == "submitted",
+        can_review=reports.can_review(current_person()) and report.status == "submitted",
         form=form or CommentForm(formdata=None), kind_label=reports.kind_label,
         status_label=reports.status_label,
     ), status
@@ -99,14 +95,14 @@ def render_report(grant: Grant, report_id: int, form: CommentForm | None = None,
 @roles(*VIEWERS)
 def report(grant_id: int, report_id: int):
     """A report: narrative, period, progress, expenses per budget line, files, the officer's reading."""
-    return render_report(get_grant_or_404(grant_id, _user()), report_id)
+    return render_report(get_grant_or_404(grant_id, current_person()), report_id)
 
 
 @bp.route("/grants/<int:grant_id>/reports/<int:report_id>/files/<int:file_id>")
 @roles(*VIEWERS)
 def report_file(grant_id: int, report_id: int, file_id: int):
     """Download a photo or document of a report."""
-    report = _report_or_404(get_grant_or_404(grant_id, _user()), report_id)
+    report = _report_or_404(get_grant_or_404(grant_id, current_person()), report_id)
     link = next((a for a in report.attachments if a.id == file_id), None)
     if link is None:
         abort(404)
@@ -117,10 +113,10 @@ def report_file(grant_id: int, report_id: int, file_id: int):
 @roles(Role.OFFICER)
 def report_accept(grant_id: int, report_id: int):
     """An officer accepts a report: the tranches that waited for it can be paid."""
-    grant = get_grant_or_404(grant_id, _user())
+    grant = get_grant_or_404(grant_id, current_person())
     _report_or_404(grant, report_id)
     try:
-        reports.accept_report(grant, report_id, _user())
+        reports.accept_report(grant, report_id, current_person())
     except LedgerError as exc:
         db.session.rollback()
         flash(str(exc), "error")
@@ -134,13 +130,13 @@ def report_accept(grant_id: int, report_id: int):
 @roles(Role.OFFICER)
 def report_return(grant_id: int, report_id: int):
     """An officer returns a report with what to change; the association files a new one."""
-    grant = get_grant_or_404(grant_id, _user())
+    grant = get_grant_or_404(grant_id, current_person())
     _report_or_404(grant, report_id)
     form = CommentForm()
     if not form.validate_on_submit():
         return render_report(grant, report_id, form, 400)
     try:
-        reports.return_report(grant, report_id, _user(), form.comment.data)
+        reports.return_report(grant, report_id, current_person(), form.comment.data)
     except LedgerError as exc:
         db.session.rollback()
         flash(str(exc), "error")

@@ -14,10 +14,10 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, lazyload
 
-from codev.accounts.models import Role
+from codev.accounts.models import MINISTRY_ROLES, Role
 from codev.calls.models import Call
 from codev.core.money import format_xof
-from codev.core.permissions import public, roles
+from codev.core.permissions import current_person, public, roles
 from codev.core.templating import home_panel, nav_item
 from codev.extensions import db
 from codev.grants import approval, bp, letters
@@ -35,15 +35,12 @@ from codev.projects.models import Project
 from codev.projects.services import get_project_or_404
 from codev.projects.workflow import TransitionRefused
 
-MINISTRY = (Role.OFFICER, Role.APPROVER, Role.ADMIN)
+MINISTRY = tuple(sorted(MINISTRY_ROLES))  # officer, approver, admin
 # Evaluators may ask but can_view_grant() answers 404: they may not learn that a grant exists.
 VIEWERS = (Role.ASSOCIATION, Role.EVALUATOR, *MINISTRY)
 
 nav_item("grants.index", _l("Grants"), *MINISTRY, order=45)
 
-
-def _user():
-    return current_user._get_current_object()
 
 
 # --- the ministry's list and the grant page ----------------------------------------------------------
@@ -75,7 +72,7 @@ def index():
 
 def render_detail(grant: Grant, status: int = 200, **forms):
     """The grant page, with any refused form shown where it was typed."""
-    user = _user()
+    user = current_person()
     visible = [letter for letter in letters.letters_of(grant) if user.is_ministry or (
         letter.language == grant.project.association.locale)]
     context = {
@@ -95,7 +92,7 @@ def render_detail(grant: Grant, status: int = 200, **forms):
 @roles(*VIEWERS)
 def detail(grant_id: int):
     """The grant page: amount, status, letters, the rules snapshot (and the money parts)."""
-    return render_detail(get_grant_or_404(grant_id, _user()))
+    return render_detail(get_grant_or_404(grant_id, current_person()))
 
 
 # --- approval ------------------------------------------------------------------------------------------
@@ -105,15 +102,15 @@ def detail(grant_id: int):
 @roles(Role.APPROVER)
 def approve(project_id: int):
     """Approve the grant of a project the committee approved: amount, signatory; letters issued at once."""
-    project = get_project_or_404(project_id, _user())
+    project = get_project_or_404(project_id, current_person())
     if not approval.approvable(project):
         abort(404)
     facts = approval.approval_facts(project)
-    form = ApproveForm(data={"amount": facts.proposed, "signatory_name": _user().name,
-                             "signatory_title": _user().title or ""})
+    form = ApproveForm(data={"amount": facts.proposed, "signatory_name": current_person().name,
+                             "signatory_title": current_person().title or ""})
     if form.validate_on_submit():
         try:
-            grant = approval.approve_grant(project, _user(), form.amount.amount, form.signatory_name.data,
+            grant = approval.approve_grant(project, current_person(), form.amount.amount, form.signatory_name.data,
                                            form.signatory_title.data)
         except (approval.GrantError, TransitionRefused) as exc:
             db.session.rollback()
@@ -139,8 +136,8 @@ def approve(project_id: int):
 @roles(*VIEWERS)
 def letter(grant_id: int, letter_id: int):
     """Download the stored PDF of a letter (the bytes issued, never a new rendering)."""
-    grant = get_grant_or_404(grant_id, _user())
-    item = get_letter_or_404(grant, letter_id, _user())
+    grant = get_grant_or_404(grant_id, current_person())
+    item = get_letter_or_404(grant, letter_id, current_person())
     response = make_response(item.pdf)
     response.headers["Content-Type"] = "application/pdf"
     response.headers["Content-Disposition"] = f'attachment; filename="{item.reference}.pdf"'
@@ -152,12 +149,12 @@ def letter(grant_id: int, letter_id: int):
 @roles(Role.APPROVER, Role.OFFICER)
 def reissue(grant_id: int):
     """Issue version n+1 of the letters (both languages); the current ones become superseded."""
-    grant = get_grant_or_404(grant_id, _user())
+    grant = get_grant_or_404(grant_id, current_person())
     form = ReissueForm()
     if not form.validate_on_submit():
         return render_detail(grant, 400, reissue_form=form)
     try:
-        new = letters.reissue_letters(grant, _user(), form.reason.data)
+        new = letters.reissue_letters(grant, current_person(), form.reason.data)
     except letters.LetterError as exc:
         db.session.rollback()
         flash(str(exc), "error")
@@ -172,12 +169,12 @@ def reissue(grant_id: int):
 @roles(Role.APPROVER)
 def revoke(grant_id: int):
     """Revoke the grant's valid letters, with the reason the verification page will show."""
-    grant = get_grant_or_404(grant_id, _user())
+    grant = get_grant_or_404(grant_id, current_person())
     form = RevokeForm()
     if not form.validate_on_submit():
         return render_detail(grant, 400, revoke_form=form)
     try:
-        letters.revoke_letters(grant, _user(), form.reason.data)
+        letters.revoke_letters(grant, current_person(), form.reason.data)
     except letters.LetterError as exc:
         db.session.rollback()
         flash(str(exc), "error")

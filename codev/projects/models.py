@@ -13,11 +13,7 @@ from codev.accounts.models import Association, User
 from codev.calls.models import Call
 from codev.core.models import Attachment
 from codev.core.timeutil import UTCDateTime, utcnow
-from codev.extensions import db
-
-
-def _in(values: type[StrEnum]) -> str:
-    return ", ".join(f"'{v.value}'" for v in values)
+from codev.extensions import db, sql_values
 
 
 class ProjectStatus(StrEnum):
@@ -174,7 +170,7 @@ class Project(db.Model):
 
     __mapper_args__ = {"version_id_col": version}
     __table_args__ = (
-        CheckConstraint(f"status IN ({_in(ProjectStatus)})", name="status_valid"),
+        CheckConstraint(f"status IN ({sql_values(ProjectStatus)})", name="status_valid"),
         CheckConstraint("requested_grant_xof >= 0", name="grant_positive"),
         # A draft gets its reference at the first submission; a draft may be withdrawn before it has one.
         CheckConstraint(
@@ -216,7 +212,7 @@ class BudgetLine(db.Model):
         CheckConstraint("quantity > 0", name="quantity_positive"),
         CheckConstraint("unit_cost_xof > 0", name="unit_cost_positive"),
         CheckConstraint("amount_xof = quantity * unit_cost_xof", name="amount_is_product"),
-        CheckConstraint(f"category IN ({_in(BudgetCategory)})", name="category_valid"),
+        CheckConstraint(f"category IN ({sql_values(BudgetCategory)})", name="category_valid"),
     )
 
 
@@ -239,7 +235,7 @@ class FinancingLine(db.Model):
 
     __table_args__ = (
         CheckConstraint("amount_minor > 0 AND amount_xof > 0", name="amount_positive"),
-        CheckConstraint(f"source IN ({_in(FundingSource)})", name="source_valid"),
+        CheckConstraint(f"source IN ({sql_values(FundingSource)})", name="source_valid"),
         CheckConstraint("currency IN ('XOF', 'EUR', 'USD', 'CAD', 'GBP', 'CHF')", name="currency_valid"),
     )
 

@@ -11,13 +11,13 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 
-from codev.accounts.models import Role
+from codev.accounts.models import MINISTRY_ROLES, Role
 from codev.calls.models import Call
 from codev.calls.rules import rules_in_words
 from codev.calls.services import accepting_calls, get_call_or_404
 from codev.core.countries import country_choices
 from codev.core.geography import region_choices
-from codev.core.permissions import roles
+from codev.core.permissions import current_person, roles
 from codev.core.sectors import sector_choices
 from codev.core.storage import download
 from codev.core.templating import home_panel, nav_item
@@ -29,7 +29,7 @@ from codev.projects.services import ProjectError, get_own_project_or_404, get_pr
 from codev.projects.sheet import render_sheet
 from codev.projects.workflow import TransitionRefused, available
 
-MINISTRY = (Role.OFFICER, Role.APPROVER, Role.ADMIN)
+MINISTRY = tuple(sorted(MINISTRY_ROLES))  # officer, approver, admin
 # Everyone signed in may ask; can_view() then answers 404 to those the project is not for
 # (evaluators see nothing until they are assigned projects).
 VIEWERS = (Role.ASSOCIATION, Role.EVALUATOR, *MINISTRY)
@@ -37,9 +37,6 @@ VIEWERS = (Role.ASSOCIATION, Role.EVALUATOR, *MINISTRY)
 nav_item("projects.mine", _l("My projects"), Role.ASSOCIATION, order=25)
 nav_item("projects.index", _l("Projects"), *MINISTRY, order=40)
 
-
-def _user():
-    return current_user._get_current_object()
 
 
 def _page(query):
@@ -49,7 +46,7 @@ def _page(query):
 
 def render_detail(project: Project, status: int = 200, **forms):
     """The project page, with any refused form shown where it was typed."""
-    user = _user()
+    user = current_person()
     context = {
         "project": project,
         "plan": reading.plan_summary(project),
@@ -68,12 +65,12 @@ def render_detail(project: Project, status: int = 200, **forms):
 @roles(Role.ASSOCIATION)
 def new(call_id: int):
     """Start a project on an open call: its rules first, then a title creates the draft."""
-    call = get_call_or_404(call_id, _user())
-    problems = services.start_problems(call, _user())
+    call = get_call_or_404(call_id, current_person())
+    problems = services.start_problems(call, current_person())
     form = StartForm()
     if not problems and form.validate_on_submit():
         try:
-            project = services.start_project(call, _user(), form.title.data)
+            project = services.start_project(call, current_person(), form.title.data)
         except ProjectError as exc:
             db.session.rollback()
             form.title.errors.append(str(exc))
@@ -90,16 +87,16 @@ def new(call_id: int):
 @roles(*VIEWERS)
 def detail(project_id: int):
     """The project page: summary, place, budget, plan, files, history — what the person may see."""
-    return render_detail(get_project_or_404(project_id, _user()))
+    return render_detail(get_project_or_404(project_id, current_person()))
 
 
 @bp.route("/<int:project_id>/sheet.pdf")
 @roles(*VIEWERS)
 def sheet(project_id: int):
     """The application as a PDF, in the association's language (ministry users may pick one)."""
-    project = get_project_or_404(project_id, _user())
+    project = get_project_or_404(project_id, current_person())
     locale = project.association.locale
-    if _user().is_ministry and request.args.get("lang") in current_app.config["LANGUAGES"]:
+    if current_person().is_ministry and request.args.get("lang") in current_app.config["LANGUAGES"]:
         locale = request.args["lang"]
     response = make_response(render_sheet(project, locale))
     response.headers["Content-Type"] = "application/pdf"
@@ -112,9 +109,9 @@ def sheet(project_id: int):
 @roles(*VIEWERS)
 def attachment(project_id: int, file_id: int):
     """Download one of the project's documents (always as a download)."""
-    project = get_project_or_404(project_id, _user())
+    project = get_project_or_404(project_id, current_person())
     link = next((a for a in project.attachments if a.id == file_id), None)
-    if link is None or not services.can_download(_user(), project):
+    if link is None or not services.can_download(current_person(), project):
         abort(404)
     return download(link.file)
 
@@ -123,12 +120,12 @@ def attachment(project_id: int, file_id: int):
 @roles(Role.ASSOCIATION)
 def submit(project_id: int):
     """Submit (or resubmit) the application; every problem is listed when it cannot be."""
-    project = get_own_project_or_404(project_id, _user())
+    project = get_own_project_or_404(project_id, current_person())
     if not project.is_editable:
         flash(_("This project has been submitted: it can no longer be changed."), "info")
         return redirect(url_for("projects.detail", project_id=project.id))
     try:
-        services.submit_project(project, _user())
+        services.submit_project(project, current_person())
     except TransitionRefused as exc:
         db.session.rollback()
         from codev.projects.views_steps import render_review
@@ -144,12 +141,12 @@ def submit(project_id: int):
 @roles(Role.OFFICER)
 def return_for_changes(project_id: int):
     """Send a submitted project back to its association with what to change."""
-    project = get_project_or_404(project_id, _user())
+    project = get_project_or_404(project_id, current_person())
     form = ReturnForm()
     if not form.validate_on_submit():
         return render_detail(project, 400, return_form=form)
     try:
-        services.return_project(project, _user(), form.message.data)
+        services.return_project(project, current_person(), form.message.data)
     except ProjectError as exc:
         db.session.rollback()
         flash(str(exc), "error")
@@ -163,12 +160,12 @@ def return_for_changes(project_id: int):
 @roles(Role.ASSOCIATION)
 def withdraw(project_id: int):
     """The association withdraws its project (before any decision)."""
-    project = get_own_project_or_404(project_id, _user())
+    project = get_own_project_or_404(project_id, current_person())
     form = WithdrawForm()
     if not form.validate_on_submit():
         return render_detail(project, 400, withdraw_form=form)
     try:
-        services.withdraw_project(project, _user(), form.reason.data)
+        services.withdraw_project(project, current_person(), form.reason.data)
     except ProjectError as exc:
         db.session.rollback()
         flash(str(exc), "error")
@@ -182,7 +179,7 @@ def withdraw(project_id: int):
 @roles(Role.ASSOCIATION)
 def mine():
     """The association's projects as cards, each with its next step, and the calls open now."""
-    page = _page(reading.association_projects(_user().association_id))
+    page = _page(reading.association_projects(current_person().association_id))
     steps = {project.id: reading.next_step(project) for project in page.items}
     return render_template("projects/mine.html", page=page, steps=steps, calls=accepting_calls())
 

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user
 
 from codev.accounts.models import Role
 from codev.calls.rates import RECORDED_CURRENCIES, rate_for
 from codev.core.geography import commune_by_name, commune_choices
 from codev.core.money import EUR_RATE_MILLIONTHS
-from codev.core.permissions import roles
+from codev.core.permissions import current_person, roles
 from codev.core.sectors import sector_label
 from codev.core.storage import UploadError, discard_file
 from codev.core.timeutil import utcnow
@@ -46,9 +45,6 @@ ORDER = [*Step]
 ENDPOINTS = {step: f"projects.{step.value}" for step in Step}
 
 
-def _user():
-    return current_user._get_current_object()
-
 
 def _form(form_class, data: dict):
     """On GET the saved values; on POST only what was sent (a missing field never falls back silently)."""
@@ -66,7 +62,7 @@ def _side(project: Project, current: str) -> list[dict]:
 
 def _open(project_id: int) -> tuple[Project, object]:
     """The member's project; when it can no longer be edited, the redirect to show instead."""
-    project = get_own_project_or_404(project_id, _user())
+    project = get_own_project_or_404(project_id, current_person())
     if not project.is_editable:
         flash(_("This project has been submitted: it can no longer be changed."), "info")
         return project, redirect(url_for("projects.detail", project_id=project.id))
@@ -98,6 +94,12 @@ def _save(project: Project, step: Step, form, save, **extra):
     return _after_save(project, step)
 
 
+def _save_fields(project: Project, step: Step, form):
+    """Save one of the plain-field steps (general, location, description)."""
+    return _save(project, step, form, lambda: services.save_step(
+        project, step, form.data_for(), current_person(), form.version.data))
+
+
 @bp.route("/<int:project_id>/edit")
 @roles(Role.ASSOCIATION)
 def edit(project_id: int):
@@ -121,8 +123,7 @@ def general(project_id: int):
     form = _form(GeneralForm, {"version": project.version, **services.step_data(project, Step.GENERAL)})
     form.sector.choices = [("", _("Choose…"))] + [(c, sector_label(c)) for c in services.eligible_sectors(project.call)]
     if form.validate_on_submit():
-        return _save(project, Step.GENERAL, form,
-                     lambda: services.save_step(project, Step.GENERAL, form.data_for(), _user(), form.version.data))
+        return _save_fields(project, Step.GENERAL, form)
     return render_step(project, Step.GENERAL, form, 400 if request.method == "POST" else 200)
 
 
@@ -140,8 +141,7 @@ def location(project_id: int):
     form = _form(LocationForm, data)
     form.commune.choices = {"": [("", _("Choose…"))], **commune_choices(project.call.region_codes or None)}
     if form.validate_on_submit():
-        return _save(project, Step.LOCATION, form,
-                     lambda: services.save_step(project, Step.LOCATION, form.data_for(), _user(), form.version.data))
+        return _save_fields(project, Step.LOCATION, form)
     here = url_for("projects.location", project_id=project.id)
     return render_step(project, Step.LOCATION, form, 400 if request.method == "POST" else 200,
                        chooser_url=url_for("calls.communes", next=here), picked=picked)
@@ -156,8 +156,7 @@ def description(project_id: int):
         return closed
     form = _form(DescriptionForm, {"version": project.version, **services.step_data(project, Step.DESCRIPTION)})
     if form.validate_on_submit():
-        return _save(project, Step.DESCRIPTION, form,
-                     lambda: services.save_step(project, Step.DESCRIPTION, form.data_for(), _user(), form.version.data))
+        return _save_fields(project, Step.DESCRIPTION, form)
     return render_step(project, Step.DESCRIPTION, form, 400 if request.method == "POST" else 200)
 
 
@@ -180,7 +179,7 @@ def budget(project_id: int):
         return render_step(project, Step.BUDGET, form)
     if form.validate_on_submit():
         return _save(project, Step.BUDGET, form,
-                     lambda: services.save_budget(project, form.parsed, _user(), form.version.data))
+                     lambda: services.save_budget(project, form.parsed, current_person(), form.version.data))
     if request.method == "GET":
         _pad(form.lines, 3 if project.budget_lines else 5, MAX_BUDGET_LINES)
     return render_step(project, Step.BUDGET, form, 400 if request.method == "POST" else 200)
@@ -208,7 +207,7 @@ def financing(project_id: int):
         return render_step(project, Step.FINANCING, form, **extra)
     if form.validate_on_submit():
         try:
-            checks = services.save_financing(project, form.parsed, form.requested_grant.amount, _user(),
+            checks = services.save_financing(project, form.parsed, form.requested_grant.amount, current_person(),
                                              form.version.data)
         except ProjectError as exc:
             db.session.rollback()
@@ -240,7 +239,7 @@ def attachments(project_id: int):
     form = AttachmentForm()
     if form.validate_on_submit():
         try:
-            link = services.add_attachment(project, form.kind.data, form.file.data, _user())
+            link = services.add_attachment(project, form.kind.data, form.file.data, current_person())
         except (ProjectError, UploadError) as exc:
             db.session.rollback()
             form.file.errors.append(str(exc))
@@ -259,7 +258,7 @@ def delete_attachment(project_id: int, file_id: int):
     if closed:
         return closed
     try:
-        stored = services.delete_attachment(project, file_id, _user())
+        stored = services.delete_attachment(project, file_id, current_person())
     except ProjectError as exc:
         db.session.rollback()
         flash(str(exc), "error")
@@ -279,7 +278,7 @@ def attachments_done(project_id: int):
         return closed
     form = VersionForm()
     try:
-        services.finish_attachments(project, _user(), form.version.data)
+        services.finish_attachments(project, current_person(), form.version.data)
     except ProjectError as exc:
         db.session.rollback()
         flash(str(exc), "error")

@@ -11,13 +11,12 @@ from flask import Blueprint, current_app, flash, make_response, redirect, render
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
-from codev.accounts.models import Role
+from codev.accounts.models import MINISTRY_ROLES, Role
 from codev.calls.models import Call
-from codev.core.permissions import roles
+from codev.core.permissions import current_person, roles
 from codev.core.templating import home_panel, nav_item
 from codev.core.timeutil import utcnow
 from codev.extensions import db
@@ -31,12 +30,9 @@ from codev.reviews.models import CommitteeSession, DecisionOutcome
 from codev.reviews.ranking import TIE_BREAK_LABELS, format_score, parse_tie_breaks, table
 
 bp = Blueprint("committee", __name__, url_prefix="/committee")
-MINISTRY = (Role.OFFICER, Role.APPROVER, Role.ADMIN)
+MINISTRY = tuple(sorted(MINISTRY_ROLES))  # officer, approver, admin
 DECIDERS = (Role.OFFICER, Role.APPROVER)
 
-
-def _user():
-    return current_user._get_current_object()
 
 
 def _locale() -> str:
@@ -86,7 +82,7 @@ def new():
     form.call.choices = [(c.id, c.title_for(_locale())) for c in services.decidable_calls()]
     if form.validate_on_submit():
         try:
-            session = services.create_session(_session_data(form, form.call.data), _user())
+            session = services.create_session(_session_data(form, form.call.data), current_person())
         except CommitteeError as exc:
             db.session.rollback()
             getattr(form, exc.field or "members").errors.append(str(exc))
@@ -103,7 +99,7 @@ def new():
 def edit(session_id: int):
     """Correct the date, place, members, chair or tie-break rules of an open session."""
     session = get_session_or_404(session_id)
-    if not services.can_edit(_user(), session):
+    if not services.can_edit(current_person(), session):
         flash(_("This session is closed: nothing in it can change any more."), "info")
         return redirect(url_for(".session", session_id=session.id))
     form = SessionForm(held_on=session.held_on, place=session.place, chair=session.chair, members=session.members,
@@ -111,7 +107,7 @@ def edit(session_id: int):
     del form.call
     if form.validate_on_submit():
         try:
-            services.update_session(session, _session_data(form, session.call_id), _user())
+            services.update_session(session, _session_data(form, session.call_id), current_person())
         except CommitteeError as exc:
             db.session.rollback()
             getattr(form, exc.field or "members").errors.append(str(exc))
@@ -130,8 +126,8 @@ def render_session(session: CommitteeSession, status: int = 200, minutes_form: M
     labels = {pid: DecisionOutcome(d.outcome).label for pid, d in decisions.items()}
     return render_template(
         "reviews/committee_session.html", session=session, ranking=ranking, decisions=decisions,
-        rows=table(ranking, _locale(), labels), can_decide=services.can_decide(_user(), session),
-        can_edit=services.can_edit(_user(), session),
+        rows=table(ranking, _locale(), labels), can_decide=services.can_decide(current_person(), session),
+        can_edit=services.can_edit(current_person(), session),
         minutes_form=minutes_form or MinutesForm(formdata=None, minutes=session.minutes),
     ), status
 
@@ -155,7 +151,7 @@ def decide(session_id: int, project_id: int):
     if request.method == "POST" and problem is None and form.validate_on_submit():
         data = services.DecisionData(form.outcome.data, form.reason.data, form.conditions.data, form.amount.amount)
         try:
-            decision = services.decide(session, project, data, _user())
+            decision = services.decide(session, project, data, current_person())
         except CommitteeError as exc:
             db.session.rollback()
             if exc.field:
@@ -183,7 +179,7 @@ def minutes(session_id: int):
         return render_session(session, 400, form)
     closing = request.form.get("action") == "close"
     try:
-        (services.close_session if closing else services.save_minutes)(session, form.minutes.data, _user())
+        (services.close_session if closing else services.save_minutes)(session, form.minutes.data, current_person())
     except CommitteeError as exc:
         db.session.rollback()
         flash(str(exc), "error")

@@ -17,12 +17,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from codev.accounts.models import User
 from codev.calls.models import Call, Criterion
 from codev.core.timeutil import UTCDateTime, utcnow
-from codev.extensions import db
+from codev.extensions import db, sql_values
 from codev.projects.models import Project
-
-
-def _in(values: type[StrEnum]) -> str:
-    return ", ".join(f"'{v.value}'" for v in values)
 
 
 class ScreeningOutcome(StrEnum):
@@ -49,7 +45,7 @@ class Screening(db.Model):
     officer: Mapped[User] = relationship()
 
     __table_args__ = (
-        CheckConstraint(f"outcome IN ({_in(ScreeningOutcome)})", name="outcome_valid"),
+        CheckConstraint(f"outcome IN ({sql_values(ScreeningOutcome)})", name="outcome_valid"),
         CheckConstraint("outcome = 'eligible' OR comments IS NOT NULL", name="reasons_given"),
     )
 
@@ -114,7 +110,7 @@ class Assignment(db.Model):
 
     __table_args__ = (
         UniqueConstraint("project_id", "evaluator_id", name="uq_assignments_project_evaluator"),
-        CheckConstraint(f"status IN ({_in(AssignmentStatus)})", name="status_valid"),
+        CheckConstraint(f"status IN ({sql_values(AssignmentStatus)})", name="status_valid"),
         CheckConstraint("status <> 'recused' OR conflict_declared", name="recused_has_conflict"),
     )
 
@@ -209,7 +205,7 @@ class CommitteeSession(db.Model):
         back_populates="session", order_by="CommitteeDecision.rank", lazy="selectin"
     )
 
-    __table_args__ = (CheckConstraint(f"status IN ({_in(SessionStatus)})", name="status_valid"),)
+    __table_args__ = (CheckConstraint(f"status IN ({sql_values(SessionStatus)})", name="status_valid"),)
 
 
 class DecisionOutcome(StrEnum):
@@ -253,7 +249,7 @@ class CommitteeDecision(db.Model):
 
     __table_args__ = (
         UniqueConstraint("session_id", "project_id", name="uq_committee_decisions_session_project"),
-        CheckConstraint(f"outcome IN ({_in(DecisionOutcome)})", name="outcome_valid"),
+        CheckConstraint(f"outcome IN ({sql_values(DecisionOutcome)})", name="outcome_valid"),
         CheckConstraint(
             "outcome <> 'conditionally_approved' OR conditions IS NOT NULL", name="conditions_given"
         ),

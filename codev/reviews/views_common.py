@@ -10,11 +10,11 @@ from flask_babel import get_locale
 from flask_login import current_user
 from sqlalchemy import select
 
-from codev.accounts.models import Role
+from codev.accounts.models import MINISTRY_ROLES
 from codev.calls.models import Call
 from codev.extensions import db
 
-MINISTRY = (Role.OFFICER, Role.APPROVER, Role.ADMIN)
+MINISTRY = tuple(sorted(MINISTRY_ROLES))  # officer, approver, admin
 
 
 def user():

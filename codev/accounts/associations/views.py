@@ -19,22 +19,19 @@ from codev.accounts.associations.forms import (
     StatutesForm,
 )
 from codev.accounts.associations.services import AssociationError, get_association_or_404
-from codev.accounts.models import Association, AssociationDomain, AssociationStatus, Invitation, Role
-from codev.core.permissions import public, roles
+from codev.accounts.models import MINISTRY_ROLES, Association, AssociationDomain, AssociationStatus, Invitation, Role
+from codev.core.permissions import current_person, public, roles
 from codev.core.storage import UploadError, download
 from codev.core.templating import home_panel, nav_item
 from codev.extensions import db
 
-MINISTRY = (Role.OFFICER, Role.APPROVER, Role.ADMIN)
+MINISTRY = tuple(sorted(MINISTRY_ROLES))  # officer, approver, admin
 VIEWERS = (Role.ASSOCIATION, *MINISTRY)
 
 nav_item("associations.mine", _l("My association"), Role.ASSOCIATION, order=20)
 nav_item("associations.pending", _l("Associations to verify"), Role.OFFICER, order=30)
 nav_item("associations.directory", _l("Directory of associations"), *MINISTRY, order=35)
 
-
-def _user():
-    return current_user._get_current_object()
 
 
 def _sign_in(user) -> None:
@@ -46,7 +43,7 @@ def _sign_in(user) -> None:
 
 def _render_detail(association: Association, status: int = 200, **refused_forms):
     """The association page (already checked visible), with a refused form shown where it was typed."""
-    user = _user()
+    user = current_person()
     forms = {
         "invite_form": InviteForm(formdata=None),
         "statutes_form": StatutesForm(formdata=None),
@@ -104,19 +101,19 @@ def mine():
 @roles(*VIEWERS)
 def detail(association_id: int):
     """The association's profile, status, statutes, members and invitations."""
-    return _render_detail(get_association_or_404(association_id, _user()))
+    return _render_detail(get_association_or_404(association_id, current_person()))
 
 
 @bp.route("/<int:association_id>/edit", methods=["GET", "POST"])
 @roles(Role.ASSOCIATION, Role.OFFICER)
 def edit(association_id: int):
     """Edit the profile (members; officers may correct it)."""
-    association = get_association_or_404(association_id, _user())
-    if not services.can_edit(_user(), association):
+    association = get_association_or_404(association_id, current_person())
+    if not services.can_edit(current_person(), association):
         abort(404)
     form = ProfileForm(data=services.profile_data(association))
     if form.validate_on_submit():
-        resubmitted = services.update_profile(association, form.profile_data(), _user())
+        resubmitted = services.update_profile(association, form.profile_data(), current_person())
         db.session.commit()
         flash(_("The profile has been saved."), "success")
         if resubmitted:
@@ -130,13 +127,13 @@ def edit(association_id: int):
 @roles(Role.ASSOCIATION)
 def statutes(association_id: int):
     """Upload (or replace) the association's statutes."""
-    association = get_association_or_404(association_id, _user())
-    if not services.can_manage_members(_user(), association):
+    association = get_association_or_404(association_id, current_person())
+    if not services.can_manage_members(current_person(), association):
         abort(404)
     form = StatutesForm()
     if form.validate_on_submit():
         try:
-            resubmitted = services.replace_statutes(association, form.statutes.data, _user())
+            resubmitted = services.replace_statutes(association, form.statutes.data, current_person())
         except UploadError as exc:
             db.session.rollback()
             form.statutes.errors.append(str(exc))
@@ -153,7 +150,7 @@ def statutes(association_id: int):
 @roles(*VIEWERS)
 def statutes_download(association_id: int):
     """Download the statutes (members of the association and the ministry)."""
-    association = get_association_or_404(association_id, _user())
+    association = get_association_or_404(association_id, current_person())
     if association.statutes is None:
         abort(404)
     return download(association.statutes)
@@ -163,13 +160,13 @@ def statutes_download(association_id: int):
 @roles(Role.ASSOCIATION)
 def invite(association_id: int):
     """Invite a further member by email."""
-    association = get_association_or_404(association_id, _user())
-    if not services.can_manage_members(_user(), association):
+    association = get_association_or_404(association_id, current_person())
+    if not services.can_manage_members(current_person(), association):
         abort(404)
     form = InviteForm()
     if form.validate_on_submit():
         try:
-            invitation = services.invite_member(association, _user(), form.email.data)
+            invitation = services.invite_member(association, current_person(), form.email.data)
         except AssociationError as exc:
             db.session.rollback()
             form.email.errors.append(str(exc))
@@ -184,13 +181,13 @@ def invite(association_id: int):
 @roles(Role.ASSOCIATION)
 def revoke_invitation(association_id: int, invitation_id: int):
     """Withdraw an invitation that has not been answered."""
-    association = get_association_or_404(association_id, _user())
+    association = get_association_or_404(association_id, current_person())
     invitation = db.session.get(Invitation, invitation_id)
-    if (not services.can_manage_members(_user(), association) or invitation is None
+    if (not services.can_manage_members(current_person(), association) or invitation is None
             or invitation.association_id != association.id):
         abort(404)
     try:
-        services.revoke_invitation(invitation, _user())
+        services.revoke_invitation(invitation, current_person())
     except AssociationError as exc:
         db.session.rollback()
         flash(str(exc), "error")
@@ -234,9 +231,9 @@ def accept_invitation(token: str):
 @roles(Role.OFFICER)
 def verify(association_id: int):
     """Verify an association awaiting verification."""
-    association = get_association_or_404(association_id, _user())
+    association = get_association_or_404(association_id, current_person())
     try:
-        services.verify_association(association, _user())
+        services.verify_association(association, current_person())
     except AssociationError as exc:
         db.session.rollback()
         flash(str(exc), "error")
@@ -250,12 +247,12 @@ def verify(association_id: int):
 @roles(Role.OFFICER)
 def reject(association_id: int):
     """Reject an association awaiting verification, with a reason for its members."""
-    association = get_association_or_404(association_id, _user())
+    association = get_association_or_404(association_id, current_person())
     form = RejectForm()
     if not form.validate_on_submit():
         return _render_detail(association, 400, reject_form=form)
     try:
-        services.reject_association(association, _user(), form.reason.data)
+        services.reject_association(association, current_person(), form.reason.data)
     except AssociationError as exc:
         db.session.rollback()
         flash(str(exc), "error")
