@@ -107,3 +107,26 @@ def test_walk_url_map(app, client, db, users, world, login_as, who):
         elif status != 403:
             problems.append(f"{method} {url} [{endpoint}] refused to {who} but → {status}")
     assert problems == [], "\n".join(problems)
+
+
+ODD_QUERY = (
+    "?page=-3&status=%3Cscript%3E&call=abc&region=ZZ&sector=%00&country=xx&q=%27%22%3E&need=x&role=nope"
+    "&active=maybe&lang=zz&action=%25&actor=%00&commune=Nowhere&prefecture=%3C&next=//evil"
+)
+
+
+@pytest.mark.parametrize("who", ["anonymous", *ROLES])
+def test_odd_query_strings_never_give_a_500(app, client, db, users, world, login_as, who):
+    """Filters, pages and choosers given nonsense (markup, NUL, negative pages) answer without an error."""
+    from codev.accounts.models import User
+
+    broken = []
+    for _endpoint, method, url in sample_urls(app, world):
+        if method != "GET":
+            continue
+        if who != "anonymous":
+            login_as(db.session.get(User, users[who].id))
+        status = client.get(url + ODD_QUERY).status_code
+        if status >= 500:
+            broken.append(f"{url} → {status}")
+    assert broken == []
