@@ -109,8 +109,9 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_core(app: Flask) -> None:
-    from codev.core import errors, mail, permissions, security, templating
+    from codev.core import errors, mail, params, permissions, security, templating
 
+    params.init_app(app)  # before any blueprint binds its <int:…> routes
     security.init_app(app)
     permissions.init_app(app)
     errors.init_app(app)

@@ -9,6 +9,7 @@ An endpoint without a rule fails the first test, so a new route cannot escape th
 from __future__ import annotations
 
 import pytest
+from werkzeug.routing import IntegerConverter
 
 from codev.accounts.models import Role
 from codev.core.permissions import PUBLIC, SIGNED_IN, access_rule
@@ -44,8 +45,8 @@ def sample_urls(app, ids):
                 continue
             values = {}
             for arg in rule.arguments:
-                converter = rule._converters[arg].__class__.__name__
-                values[arg] = ids.get(arg, 1) if converter == "IntegerConverter" else "sample-token"
+                numeric = isinstance(rule._converters[arg], IntegerConverter)
+                values[arg] = ids.get(arg, 1) if numeric else "sample-token"
             url = url_for(rule.endpoint, **values)
             for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
                 urls.append((rule.endpoint, method, url))
@@ -130,3 +131,78 @@ def test_odd_query_strings_never_give_a_500(app, client, db, users, world, login
         if status >= 500:
             broken.append(f"{url} → {status}")
     assert broken == []
+
+
+HUGE_IDS = (2**31, 2**63, 10**20)
+
+
+def huge_id_urls(app, huge):
+    """Every rule that takes an id, with every id set to ``huge``."""
+    from flask import url_for
+
+    urls = []
+    with app.test_request_context():
+        for rule in app.url_map.iter_rules():
+            ints = [a for a in rule.arguments if isinstance(rule._converters[a], IntegerConverter)]
+            if not ints:
+                continue
+            values = {a: huge if a in ints else "sample-token" for a in rule.arguments}
+            url = url_for(rule.endpoint, **values)
+            for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+                urls.append((rule.endpoint, method, url))
+    return urls
+
+
+def test_every_id_argument_is_bounded_to_the_database_range(app):
+    """A route cannot take an unbounded <int:…>: the app's converter replaces Werkzeug's."""
+    from codev.core.params import DB_INT_MAX, IdConverter
+
+    for rule in app.url_map.iter_rules():
+        for name, converter in rule._converters.items():
+            if isinstance(converter, IntegerConverter) or converter.regex == r"\d+":
+                assert isinstance(converter, IdConverter), (rule.rule, name)
+                assert converter.max == DB_INT_MAX and converter.min == 1
+
+
+@pytest.mark.backends
+@pytest.mark.parametrize("who", ["anonymous", *ROLES])
+def test_ids_outside_the_database_range_are_not_found(app, client, db, users, login_as, who, backend):
+    """/calls/99999999999999999999 and its like, for every route, method and role: 404, never a 500."""
+    from codev.accounts.models import User
+
+    if who != "anonymous":
+        login_as(db.session.get(User, users[who].id))
+    wrong = []
+    for huge in HUGE_IDS:
+        for endpoint, method, url in huge_id_urls(app, huge):
+            status = request(client, method, url).status_code
+            if status != 404:
+                wrong.append(f"{method} {url} [{endpoint}] → {status}")
+    assert wrong == []
+    # Still the friendly page, in French (the default language).
+    page = client.get("/calls/99999999999999999999")
+    assert page.status_code == 404 and "Page introuvable" in page.get_data(as_text=True)
+
+
+HUGE_PAGES = ("9223372036854775807", "99999999999999999999999", "1000001")
+
+
+@pytest.mark.backends
+@pytest.mark.parametrize("who", ["anonymous", *ROLES])
+def test_huge_page_numbers_show_the_last_page(app, client, db, users, world, login_as, who, backend):
+    """Every GET page given ?page= far past the end answers as it does without it (no 500)."""
+    from codev.accounts.models import User
+
+    if who != "anonymous":
+        login_as(db.session.get(User, users[who].id))
+    wrong = []
+    for _endpoint, method, url in sample_urls(app, world):
+        if method != "GET" or "/logout" in url:
+            continue
+        plain = client.get(url).status_code
+        for huge in HUGE_PAGES:
+            joiner = "&" if "?" in url else "?"
+            status = client.get(f"{url}{joiner}page={huge}&call={huge}&call_id={huge}&structure={huge}").status_code
+            if status >= 500 or status != plain:
+                wrong.append(f"{url}?page={huge} → {status} (without: {plain})")
+    assert wrong == []

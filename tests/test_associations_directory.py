@@ -96,8 +96,11 @@ def test_counts_and_pagination(app, client, db, users, login_as):
     assert len(names_in(first)) == 4
     last = get(client, page=3)
     assert len(names_in(last)) == 2 and "Page 3 of 3" in last
-    assert names_in(get(client, page=99)) == set()  # beyond the end: empty, not an error
-    assert get(client, page="abc")  # a bad page number falls back to the first page
+    for beyond in (4, 99, 9223372036854775807, 10**30):  # beyond the end: the last page, not an error
+        page = get(client, page=beyond)
+        assert names_in(page) == names_in(last) and "Page 3 of 3" in page
+    for odd in ("abc", "-2", "0", "１", "2.5"):  # not a page number: the first page
+        assert names_in(get(client, page=odd)) == names_in(first)
 
 
 def test_bad_filter_values_do_not_fail(client, users, directory, login_as):

@@ -152,7 +152,7 @@ def test_statutes_upload_and_download(app, client, db, login_as):
     )
     assert response.status_code == 302
     db.session.refresh(association)
-    assert association.statutes.original_name == "Statuts_ATL.pdf"
+    assert association.statutes.original_name == "Statuts ATL.pdf"
     assert association.statutes.uploaded_by_id == member.id
     assert audit_rows(db, "association.statutes")[0].after["sha256"] == association.statutes.sha256
 
@@ -162,7 +162,7 @@ def test_statutes_upload_and_download(app, client, db, login_as):
         assert download.headers["Content-Disposition"].startswith("attachment")
         assert download.mimetype == "application/pdf"
     page = client.get(f"/associations/{association.id}").get_data(as_text=True)
-    assert "Statuts_ATL.pdf" in page and "en attente de vérification par le ministère" in page
+    assert "Statuts ATL.pdf" in page and "en attente de vérification par le ministère" in page
 
 
 def test_fake_statutes_refused_on_the_association_page(app, client, db, login_as):

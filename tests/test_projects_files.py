@@ -61,9 +61,9 @@ def test_upload_list_and_delete_while_editable(client, db, project):
     project = reload(db, project)
     assert [a.kind for a in project.attachments] == ["quote", "technical_file"]
     added = project.attachments[1]
-    assert added.file.original_name == "plan_du_forage.pdf" and added.file.size == len(PDF_BYTES)
+    assert added.file.original_name == "plan du forage.pdf" and added.file.size == len(PDF_BYTES)
     page = client.get(f"/projects/{project.id}/attachments").get_data(as_text=True)
-    assert "plan_du_forage.pdf" in page and "Technical file" in page
+    assert "plan du forage.pdf" in page and "Technical file" in page
     stored_name = added.file.stored_name
     quote_id = project.attachments[0].id
     client.post(f"/projects/{project.id}/attachments/{added.id}/delete")

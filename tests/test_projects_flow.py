@@ -95,7 +95,7 @@ def test_happy_path_through_every_step(app, client, db, users, login_as, outbox)
     assert re.fullmatch(r"CODEV-\d{4}-\d{4}", project.reference)
     assert project.reference == f"CODEV-{project.submitted_at.year}-0001"
     page = client.get(base).get_data(as_text=True)
-    assert project.reference in page and "Submitted" in page and "devis_forage.pdf" in page
+    assert project.reference in page and "Submitted" in page and "devis forage.pdf" in page
     actions = [e.action for e in project.events]
     assert actions == ["created", "attachment_added", "submitted"]
     assert db.session.scalars(select(AuditEvent.action).where(AuditEvent.object_id == project.id,

@@ -17,6 +17,7 @@ from codev.calls.rules import rules_in_words
 from codev.calls.services import CallError, get_call_or_404
 from codev.core import geography
 from codev.core.money import EUR_RATE_MILLIONTHS
+from codev.core.params import paginate
 from codev.core.permissions import current_person, public, roles
 from codev.core.templating import home_panel, nav_item
 from codev.core.timeutil import utcnow
@@ -58,7 +59,7 @@ def public_detail(call_id: int):
 def manage():
     """Every call with its status, dates and envelope; filter by status."""
     status = request.args.get("status", "")
-    page = db.paginate(services.manage_query(status), per_page=25, error_out=False)
+    page = paginate(services.manage_query(status), per_page=25)
     projects = services.project_counts([c.id for c in page.items])
     return render_template("calls/manage.html", page=page, status=status, counts=services.status_counts(),
                            projects=projects, statuses=list(CallStatus), locale=_locale())
@@ -170,7 +171,7 @@ def add_rate():
 
 def _render_rates(form: RateForm, status: int = 200):
     currency = request.args.get("currency", "")
-    page = db.paginate(services.rates_query(currency), per_page=50, error_out=False)
+    page = paginate(services.rates_query(currency), per_page=50)
     today = utcnow().date()
     current = {c: rate_for(c, today) for c in RECORDED_CURRENCIES}
     return render_template("calls/rates.html", form=form, page=page, currency=currency, current=current,

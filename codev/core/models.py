@@ -1,4 +1,4 @@
-"""Tables of the shared mechanisms: audit events, the mail outbox, stored files, login attempts."""
+"""Tables of the shared mechanisms: audit events, the mail outbox, stored files, login attempts, throttling."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import JSON, BigInteger, CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from codev.core.filenames import name_for
 from codev.core.timeutil import UTCDateTime, utcnow
 from codev.extensions import db
 
@@ -63,6 +64,11 @@ class Attachment(db.Model):
 
     __table_args__ = (CheckConstraint("size > 0", name="size_positive"),)
 
+    @property
+    def display_name(self) -> str:
+        """The name pages show and downloads carry: cleaned, with the detected format's extension."""
+        return name_for(self.original_name, self.content_type)
+
 
 class LoginAttempt(db.Model):
     """A sign-in attempt, kept in the database so throttling holds across worker processes."""
@@ -79,3 +85,17 @@ class LoginAttempt(db.Model):
         Index("ix_login_attempts_email_at", "email", "at"),
         Index("ix_login_attempts_ip_at", "ip", "at"),
     )
+
+
+class ThrottleCounter(db.Model):
+    """Claims of one limited action by one key in its current window (see ``codev.core.throttle``)."""
+
+    __tablename__ = "throttle_counters"
+
+    scope: Mapped[str] = mapped_column(String(40), primary_key=True)  # e.g. "login.email"
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)  # an email, an address, …
+    hits: Mapped[int] = mapped_column(default=0)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+    __table_args__ = (CheckConstraint("hits >= 0", name="hits_not_negative"),)

@@ -12,19 +12,10 @@ from pathlib import Path
 from flask import Response, current_app, send_file
 from flask_babel import gettext as _
 from werkzeug.datastructures import FileStorage
-from werkzeug.utils import secure_filename
 
+from codev.core.filenames import FORMATS, clean_filename
 from codev.core.models import Attachment
 from codev.extensions import db
-
-# Allowed formats: name → (content type, extension).
-FORMATS = {
-    "pdf": ("application/pdf", "pdf"),
-    "jpeg": ("image/jpeg", "jpg"),
-    "png": ("image/png", "png"),
-    "docx": ("application/vnd.openxmlformats-officedocument.wordprocessingml.document", "docx"),
-    "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "xlsx"),
-}
 
 
 class UploadError(ValueError):
@@ -91,7 +82,7 @@ def store_upload(
     path = upload_folder() / stored_name
     with open(path, "xb") as handle:
         handle.write(data)
-    original = secure_filename(upload.filename or "") or f"document.{extension}"
+    original = clean_filename(upload.filename) or f"document.{extension}"
     attachment = Attachment(
         kind=kind,
         original_name=original[:255],
@@ -114,12 +105,12 @@ def discard_file(attachment: Attachment) -> None:
 
 
 def download(attachment: Attachment) -> Response:
-    """Serve an attachment as a download, never inline."""
+    """Serve an attachment as a download, never inline, named after its detected format."""
     response = send_file(
         upload_folder() / attachment.stored_name,
         mimetype=attachment.content_type,
         as_attachment=True,
-        download_name=attachment.original_name,
+        download_name=attachment.display_name,
         max_age=0,
     )
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"

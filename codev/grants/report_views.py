@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
 
 from codev.accounts.models import Role
 from codev.core.money import format_xof
+from codev.core.params import paginate
 from codev.core.permissions import current_person, roles
 from codev.core.storage import UploadError, download
 from codev.core.timeutil import utcnow
@@ -150,8 +151,7 @@ def report_return(grant_id: int, report_id: int):
 @roles(*MINISTRY)
 def reports_to_read():
     """Reports waiting for an officer's reading, oldest first."""
-    page = db.paginate(reports.to_read_query(), page=request.args.get("page", 1, type=int),
-                       per_page=current_app.config["PAGE_SIZE"], error_out=False)
+    page = paginate(reports.to_read_query())
     grants = _grants_with_projects({r.grant_id for r in page.items})
     return render_template("grants/reports_to_read.html", page=page, grants=grants, kind_label=reports.kind_label)
 

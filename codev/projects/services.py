@@ -368,9 +368,9 @@ def add_attachment(project: Project, kind: str, upload: FileStorage, user: User)
         link = ProjectAttachment(attachment_id=stored.id, kind=kind, file=stored)
         project.attachments.append(link)
         db.session.add(ProjectEvent(project_id=project.id, actor_id=user.id, action="attachment_added",
-                                    message=stored.original_name))
+                                    message=stored.display_name))
         audit.record("project.attachment_added", project, actor=user,
-                     after={"kind": kind, "name": stored.original_name, "sha256": stored.sha256, "size": stored.size})
+                     after={"kind": kind, "name": stored.display_name, "sha256": stored.sha256, "size": stored.size})
         db.session.flush()
     except Exception:
         discard_file(stored)
@@ -397,9 +397,9 @@ def delete_attachment(project: Project, link_id: int, user: User) -> Attachment:
         done = steps_done(project) - {str(Step.ATTACHMENTS)}
         project.steps_done = ",".join(s for s in Step if s in done)
     db.session.add(ProjectEvent(project_id=project.id, actor_id=user.id, action="attachment_deleted",
-                                message=stored.original_name))
+                                message=stored.display_name))
     audit.record("project.attachment_deleted", project, actor=user,
-                 before={"kind": link.kind, "name": stored.original_name, "sha256": stored.sha256})
+                 before={"kind": link.kind, "name": stored.display_name, "sha256": stored.sha256})
     _flush()
     return stored
 

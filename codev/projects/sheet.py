@@ -79,7 +79,7 @@ def sheet_data(project: Project, locale: str) -> dict:
             "max_grant": format_xof(plan["max_grant"], locale),
             "checks": [{"ok": check.ok, "message": check.message} for check in plan["checks"]],
             "attachments": [
-                {"kind": label_of("kind", link.kind), "name": link.file.original_name, "sha256": link.file.sha256}
+                {"kind": label_of("kind", link.kind), "name": link.file.display_name, "sha256": link.file.sha256}
                 for link in project.attachments
             ],
             "events": [

@@ -17,6 +17,7 @@ from codev.calls.rules import rules_in_words
 from codev.calls.services import accepting_calls, get_call_or_404
 from codev.core.countries import country_choices
 from codev.core.geography import region_choices
+from codev.core.params import paginate
 from codev.core.permissions import current_person, roles
 from codev.core.sectors import sector_choices
 from codev.core.storage import download
@@ -40,8 +41,7 @@ nav_item("projects.index", _l("Projects"), *MINISTRY, order=40)
 
 
 def _page(query):
-    return db.paginate(query, page=request.args.get("page", 1, type=int),
-                       per_page=current_app.config["PAGE_SIZE"], error_out=False)
+    return paginate(query)
 
 
 def render_detail(project: Project, status: int = 200, **forms):

@@ -245,7 +245,7 @@ def attachments(project_id: int):
             form.file.errors.append(str(exc))
         else:
             db.session.commit()
-            flash(_("“%(name)s” is attached.", name=link.file.original_name), "success")
+            flash(_("“%(name)s” is attached.", name=link.file.display_name), "success")
             return redirect(url_for("projects.attachments", project_id=project.id))
     return _render_attachments(project, form, 400 if request.method == "POST" else 200)
 
@@ -265,7 +265,7 @@ def delete_attachment(project_id: int, file_id: int):
     else:
         db.session.commit()
         discard_file(stored)  # only once the row is gone for good
-        flash(_("“%(name)s” is removed.", name=stored.original_name), "success")
+        flash(_("“%(name)s” is removed.", name=stored.display_name), "success")
     return redirect(url_for("projects.attachments", project_id=project.id))
 
 

@@ -16,6 +16,7 @@ from sqlalchemy.orm import joinedload
 
 from codev.accounts.models import MINISTRY_ROLES, Role
 from codev.calls.models import Call
+from codev.core.params import int_arg, paginate
 from codev.core.permissions import current_person, roles
 from codev.core.templating import home_panel, nav_item
 from codev.core.timeutil import utcnow
@@ -53,10 +54,9 @@ def _helpers() -> dict:
 @roles(*MINISTRY)
 def sessions():
     """The sessions of each call, newest first, with the projects each call has awaiting a decision."""
-    page = db.paginate(
+    page = paginate(
         select(CommitteeSession).join(Call).options(joinedload(CommitteeSession.call))
-        .order_by(Call.id.desc(), CommitteeSession.held_on.desc(), CommitteeSession.id.desc()),
-        page=request.args.get("page", 1, type=int), per_page=current_app.config["PAGE_SIZE"], error_out=False,
+        .order_by(Call.id.desc(), CommitteeSession.held_on.desc(), CommitteeSession.id.desc())
     )
     groups: dict[int, dict] = {}
     for session in page.items:
@@ -78,7 +78,7 @@ def _session_data(form: SessionForm, call_id: int) -> SessionData:
 @roles(Role.OFFICER)
 def new():
     """Convene a session of the committee for a call."""
-    form = SessionForm(call=request.args.get("call_id", type=int), held_on=utcnow().date())
+    form = SessionForm(call=int_arg("call_id"), held_on=utcnow().date())
     form.call.choices = [(c.id, c.title_for(_locale())) for c in services.decidable_calls()]
     if form.validate_on_submit():
         try:

@@ -5,13 +5,13 @@ from __future__ import annotations
 from decimal import Decimal
 
 from babel.numbers import format_decimal
-from flask import current_app, request
 from flask_babel import get_locale
 from flask_login import current_user
 from sqlalchemy import select
 
 from codev.accounts.models import MINISTRY_ROLES
 from codev.calls.models import Call
+from codev.core.params import paginate
 from codev.extensions import db
 
 MINISTRY = tuple(sorted(MINISTRY_ROLES))  # officer, approver, admin
@@ -22,8 +22,7 @@ def user():
 
 
 def page_of(query):
-    return db.paginate(query, page=request.args.get("page", 1, type=int),
-                       per_page=current_app.config["PAGE_SIZE"], error_out=False)
+    return paginate(query)
 
 
 def call_choices(all_label: str) -> list[tuple[str, str]]:

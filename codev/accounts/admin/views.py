@@ -22,6 +22,7 @@ from codev.accounts.admin.forms import (
 )
 from codev.accounts.admin.services import AdminError
 from codev.accounts.models import PartnerStructure, Role, StructureKind, User
+from codev.core.params import int_arg, paginate
 from codev.core.permissions import access_rule, roles
 from codev.core.templating import home_panel, nav_item
 from codev.extensions import db
@@ -44,10 +45,7 @@ def _actor() -> User:
 
 
 def _page(query):
-    return db.paginate(
-        query, page=request.args.get("page", 1, type=int),
-        per_page=current_app.config["PAGE_SIZE"], error_out=False,
-    )
+    return paginate(query)
 
 
 def _valid(field):
@@ -96,7 +94,7 @@ def users():
 def user_new():
     """Create an account; the person receives an email with a link to choose a password."""
     role = request.args.get("role") if request.args.get("role") in set(Role) else None
-    form = UserCreateForm(role=role, partner_structure_id=request.args.get("structure", type=int))
+    form = UserCreateForm(role=role, partner_structure_id=int_arg("structure"))
     if form.validate_on_submit():
         try:
             user = services.create_account(_actor(), email=form.email.data, **form.user_data())

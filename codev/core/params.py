@@ -1,0 +1,70 @@
+"""Numbers read from web addresses: ids within the database's integer range, page numbers, pages.
+
+An id or a page number comes from whoever typed the address. One outside what the database can hold
+(`/calls/99999999999999999999`, `?page=9223372036854775807`) must not reach SQL, where SQLite raises
+``OverflowError`` and PostgreSQL an out-of-range error: such an id is simply not found (404), such a
+page is the last one.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, current_app, request
+from flask_sqlalchemy.pagination import Pagination
+from werkzeug.routing import IntegerConverter
+
+from codev.extensions import db
+
+# Primary keys are INTEGER: 32-bit signed on PostgreSQL, the tighter of the two backends.
+DB_INT_MAX = 2**31 - 1
+# Far beyond any list's length, small enough that (page - 1) × page size fits a 64-bit OFFSET.
+MAX_PAGE = 10**6
+
+
+class IdConverter(IntegerConverter):
+    """``<int:…>`` in every route: a positive id the database can hold, or no match (404)."""
+
+    def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("min", 1)
+        kwargs.setdefault("max", DB_INT_MAX)
+        super().__init__(map, *args, **kwargs)
+
+
+def int_arg(name: str, default: int | None = None) -> int | None:
+    """The query-string argument ``name`` as an id the database can hold, else ``default``."""
+    raw = request.args.get(name, "")
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 10:
+        return default
+    value = int(raw)
+    return value if 1 <= value <= DB_INT_MAX else default
+
+
+def page_number() -> int:
+    """The ``?page=`` asked for: 1 when missing or not a number, at most :data:`MAX_PAGE`."""
+    raw = request.args.get("page", "")
+    if not (raw.isascii() and raw.isdigit()):
+        return 1
+    return max(1, min(int(raw) if len(raw) <= 7 else MAX_PAGE, MAX_PAGE))
+
+
+def paginate(query: Any, per_page: int | None = None) -> Pagination:
+    """One page of ``query`` for the ``?page=`` asked for; a page past the end shows the last one."""
+    per_page = per_page or current_app.config["PAGE_SIZE"]
+    page = db.paginate(query, page=page_number(), per_page=per_page, error_out=False)
+    if page.total and page.page > page.pages:
+        page = db.paginate(query, page=page.pages, per_page=per_page, error_out=False)
+    return page
+
+
+def slice_page(rows: list, per_page: int | None = None) -> tuple[list, int, int]:
+    """(rows shown, page number, pages) of a list already in memory, with the same bounds."""
+    per_page = per_page or current_app.config["PAGE_SIZE"]
+    pages = max(1, -(-len(rows) // per_page))
+    number = min(page_number(), pages)
+    return rows[(number - 1) * per_page: number * per_page], number, pages
+
+
+def init_app(app: Flask) -> None:
+    """Bound every ``<int:…>`` URL argument; call before the blueprints register their routes."""
+    app.url_map.converters["int"] = IdConverter
