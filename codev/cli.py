@@ -1,4 +1,4 @@
-"""``flask --app codev …`` commands: users, demo data, instance setup, mail."""
+"""``flask --app codev …`` commands: users, demo data, instance setup, mail, throttle pruning."""
 
 from __future__ import annotations
 
@@ -111,12 +111,26 @@ def outbox_command(limit: int) -> None:
         click.echo(f"Subject: {message.subject}\n\n{message.body}")
 
 
+@click.command("prune-throttle")
+@click.option("--keep-days", type=click.IntRange(min=0), default=None,
+              help="Days of the sign-in log to keep (default: LOGIN_ATTEMPTS_KEEP_DAYS).")
+def prune_throttle_command(keep_days: int | None) -> None:
+    """Delete throttle counters whose window is over and sign-in log rows older than the retention."""
+    from codev.accounts.services import prune_login_attempts
+    from codev.core.throttle import prune
+
+    counters = prune()
+    attempts = prune_login_attempts(current_app.config["LOGIN_ATTEMPTS_KEEP_DAYS"] if keep_days is None else keep_days)
+    db.session.commit()
+    click.echo(f"deleted {counters} throttle counter(s) and {attempts} sign-in attempt(s)")
+
+
 def init_app(app: Flask) -> None:
     from codev.grants.lapse import close_lapsed_command
     from codev.grants.reminders import send_reminders_command
 
     for command in (
         create_user_command, seed_demo_command, init_instance_command, send_mail_command, outbox_command,
-        close_lapsed_command, send_reminders_command,
+        close_lapsed_command, send_reminders_command, prune_throttle_command,
     ):
         app.cli.add_command(command)

@@ -42,10 +42,20 @@ class Defaults:
     ACCOUNT_SETUP_MAX_AGE = 72 * 3600  # the first password link of an account made by an admin
     INVITATION_MAX_AGE = 14 * 24 * 3600
 
-    # Login throttling, counted in the database so it holds across worker processes.
-    LOGIN_MAX_FAILURES_PER_EMAIL = 5
-    LOGIN_MAX_FAILURES_PER_IP = 30
+    # Throttling, counted in the database (codev/core/throttle.py) so it holds across worker processes
+    # and under bursts. A key's window opens at its first attempt; a window may also be given in seconds.
+    # Old rows go with `flask --app codev prune-throttle` (from cron).
+    LOGIN_MAX_FAILURES_PER_EMAIL = 5  # wrong passwords for one email (a success gives its slot back)
+    LOGIN_MAX_FAILURES_PER_IP = 30  # wrong passwords from one address
     LOGIN_THROTTLE_WINDOW = timedelta(minutes=15)
+    PASSWORD_RESET_MAX_PER_EMAIL = 3  # reset links asked for one address, whether it has an account or not
+    PASSWORD_RESET_MAX_PER_IP = 20
+    PASSWORD_RESET_THROTTLE_WINDOW = timedelta(hours=1)
+    SIGNUP_MAX_PER_IP = 20  # sign-up forms sent, valid or not (the form tells whether an email is taken)
+    SIGNUP_THROTTLE_WINDOW = timedelta(hours=1)
+    LETTER_VERIFY_MAX_PER_IP = 30  # files checked against letters on the public verification pages
+    LETTER_VERIFY_THROTTLE_WINDOW = timedelta(minutes=15)
+    LOGIN_ATTEMPTS_KEEP_DAYS = 90  # prune-throttle deletes older rows of the sign-in log (login_attempts)
 
     # Languages.
     LANGUAGES = ("fr", "en")

@@ -1,8 +1,10 @@
-"""Sign-in, sign-out, sessions, throttling, password reset and change, language, open redirects."""
+"""Sign-in, sign-out, sessions, throttling, timing, password reset and change, language, open redirects."""
 
 from __future__ import annotations
 
 import re
+import statistics
+import time
 
 import pytest
 
@@ -102,6 +104,28 @@ def test_throttling_counts_per_address(client, users, app, db):
     for n in range(3):
         login(client, f"nobody{n}@example.org", "whatever pass")
     assert login(client, users["officer"].email, PASSWORD).status_code == 429
+
+
+def test_a_wrong_password_takes_as_long_whether_the_account_exists_or_not(client, app, db):
+    """Unknown and inactive emails are checked against a dummy hash of the configured (costly) method."""
+    from codev.accounts.passwords import hash_password
+
+    app.config.update(PASSWORD_HASH_METHOD="pbkdf2:sha256:200000", LOGIN_MAX_FAILURES_PER_EMAIL=100,
+                      LOGIN_MAX_FAILURES_PER_IP=100)
+    real = UserFactory(officer=True, password_hash=hash_password(PASSWORD))
+    inactive = UserFactory(officer=True, active=False, password_hash=hash_password(PASSWORD))
+    db.session.commit()
+    emails = {"real": real.email, "unknown": "nobody-at-all@example.org", "inactive": inactive.email}
+    login(client, "warm@example.org", "wrong password")  # the dummy hash is made once per process
+    times = {kind: [] for kind in emails}
+    for _ in range(15):  # interleaved, so that a busy moment of the machine weighs on every kind alike
+        for kind, email in emails.items():
+            started = time.perf_counter()
+            assert login(client, email, "wrong password").status_code == 200
+            times[kind].append(time.perf_counter() - started)
+    medians = {kind: statistics.median(values) for kind, values in times.items()}
+    for kind in ("unknown", "inactive"):
+        assert 0.5 < medians[kind] / medians["real"] < 2, medians
 
 
 def test_inactive_user_cannot_sign_in(client, db):

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import secrets
+from functools import lru_cache
+
 from flask import current_app
 from flask_babel import gettext as _
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -18,8 +21,20 @@ def hash_password(password: str) -> str:
     return generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
 
 
+@lru_cache(maxsize=8)
+def _dummy_hash(method: str) -> str:
+    """A hash of a random secret made with ``method``, once per process (per method)."""
+    return generate_password_hash(secrets.token_urlsafe(16), method=method)
+
+
 def verify_password(password_hash: str | None, password: str) -> bool:
+    """Whether ``password`` matches; without a hash (no account, no password yet) always False.
+
+    Without a hash the password is still checked against a dummy hash of the configured method, so
+    that a wrong password takes as long for an email nobody uses as for a real account.
+    """
     if not password_hash:
+        check_password_hash(_dummy_hash(current_app.config["PASSWORD_HASH_METHOD"]), password)
         return False
     return check_password_hash(password_hash, password)
 

@@ -6,15 +6,16 @@ Services check, mutate, write the audit event and flush; they never commit or re
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import func, select
+from sqlalchemy import delete, select
 
 from codev.accounts.models import Role, User
 from codev.accounts.passwords import hash_password, verify_password
-from codev.core import audit
+from codev.core import audit, throttle
 from codev.core.models import LoginAttempt
 from codev.core.timeutil import utcnow
 from codev.extensions import db
@@ -36,45 +37,60 @@ def email_taken(email: str) -> bool:
     return find_user_by_email(email) is not None
 
 
+# Limits, each with its own settings (codev/config.py); see codev.core.throttle.
+LOGIN_BY_EMAIL = throttle.Rule("login.email", "LOGIN_MAX_FAILURES_PER_EMAIL", "LOGIN_THROTTLE_WINDOW")
+LOGIN_BY_IP = throttle.Rule("login.ip", "LOGIN_MAX_FAILURES_PER_IP", "LOGIN_THROTTLE_WINDOW")
+RESET_BY_EMAIL = throttle.Rule("reset.email", "PASSWORD_RESET_MAX_PER_EMAIL", "PASSWORD_RESET_THROTTLE_WINDOW")
+RESET_BY_IP = throttle.Rule("reset.ip", "PASSWORD_RESET_MAX_PER_IP", "PASSWORD_RESET_THROTTLE_WINDOW")
+SIGNUP_BY_IP = throttle.Rule("signup.ip", "SIGNUP_MAX_PER_IP", "SIGNUP_THROTTLE_WINDOW")
+
+
 @dataclass(frozen=True)
 class LoginResult:
     user: User | None
-    throttled: bool = False
-
-
-def is_throttled(email: str, ip: str | None) -> bool:
-    """Too many recent failures for this email or from this address (counted in the database)."""
-    config = current_app.config
-    since = utcnow() - config["LOGIN_THROTTLE_WINDOW"]
-    failures = select(func.count(LoginAttempt.id)).where(
-        LoginAttempt.success.is_(False), LoginAttempt.at >= since
-    )
-    by_email = db.session.scalar(failures.where(LoginAttempt.email == normalize_email(email)))
-    if by_email >= config["LOGIN_MAX_FAILURES_PER_EMAIL"]:
-        return True
-    if ip:
-        by_ip = db.session.scalar(failures.where(LoginAttempt.ip == ip))
-        if by_ip >= config["LOGIN_MAX_FAILURES_PER_IP"]:
-            return True
-    return False
+    throttled: throttle.Claim | None = None  # the refused claim, when too many failures
 
 
 def authenticate(email: str, password: str, ip: str | None) -> LoginResult:
-    """Check credentials unless throttled; every attempt is recorded."""
+    """Check credentials if a slot is free for this email and address; each checked attempt is recorded.
+
+    The slot is taken before the password is checked (so parallel attempts cannot all pass a check
+    made before any of them counted) and given back on success: the limits count failures.
+    """
     email = normalize_email(email)
-    if is_throttled(email, ip):
+    claim = throttle.claim((LOGIN_BY_EMAIL, email), (LOGIN_BY_IP, throttle.address(ip)))
+    if not claim:
         audit.record("login.throttled", after={"email": email})
-        return LoginResult(None, throttled=True)
+        return LoginResult(None, throttled=claim)
     user = find_user_by_email(email)
-    ok = user is not None and user.active and verify_password(user.password_hash, password)
+    usable = user is not None and user.active
+    # Unknown and inactive accounts are checked against a dummy hash: the same time as a real one.
+    ok = verify_password(user.password_hash if usable else None, password) and usable
     db.session.add(LoginAttempt(email=email, ip=ip, success=ok))
     if not ok:
         audit.record("login.failed", user, after={"email": email})
         return LoginResult(None)
+    claim.release()
     user.last_login_at = utcnow()
     audit.record("login", user, actor=user)
     db.session.flush()
     return LoginResult(user)
+
+
+def claim_reset_request(email: str, ip: str | None) -> throttle.Claim:
+    """A slot to send a reset link for ``email`` from ``ip`` (counted whether the account exists or not)."""
+    return throttle.claim((RESET_BY_EMAIL, normalize_email(email)), (RESET_BY_IP, throttle.address(ip)))
+
+
+def claim_signup(ip: str | None) -> throttle.Claim:
+    """A slot to send the association sign-up form from ``ip``."""
+    return throttle.claim((SIGNUP_BY_IP, throttle.address(ip)))
+
+
+def prune_login_attempts(keep_days: int) -> int:
+    """Delete sign-in log rows older than ``keep_days``; how many (the caller commits)."""
+    since = utcnow() - timedelta(days=keep_days)
+    return db.session.execute(delete(LoginAttempt).where(LoginAttempt.at < since)).rowcount
 
 
 def end_sessions(user: User) -> None:

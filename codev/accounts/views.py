@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_user, logout_user
 
 from codev.accounts import bp, services
 from codev.accounts.forms import ChangePasswordForm, LoginForm, ProfileForm, ResetForm, ResetRequestForm
 from codev.accounts.models import User
 from codev.accounts.passwords import verify_password
-from codev.core import audit
+from codev.core import audit, throttle
 from codev.core.mail import queue_mail
 from codev.core.permissions import public, signed_in
 from codev.core.urls import safe_next
@@ -39,11 +40,14 @@ def login():
     if form.validate_on_submit():
         result = services.authenticate(form.email.data, form.password.data, request.remote_addr)
         db.session.commit()
-        if result.throttled:
-            form.password.errors.append(
-                _("Too many failed attempts. Wait 15 minutes or reset your password.")
-            )
-            return render_template("accounts/login.html", form=form), 429
+        if result.throttled is not None:
+            minutes = result.throttled.minutes
+            form.password.errors.append(ngettext(
+                "Too many failed attempts. Wait %(num)d minute or reset your password.",
+                "Too many failed attempts. Wait %(num)d minutes or reset your password.", minutes,
+            ))
+            headers = throttle.retry_after_header(result.throttled)
+            return render_template("accounts/login.html", form=form), 429, headers
         if result.user is None:
             form.password.errors.append(_("Wrong email or password."))
             return render_template("accounts/login.html", form=form), 200
@@ -70,9 +74,13 @@ def logout():
 @bp.route("/reset", methods=["GET", "POST"])
 @public
 def reset_request():
-    """Ask for a password reset link by email (the answer never says whether the email exists)."""
+    """Ask for a password reset link by email (never says whether the email exists; throttled)."""
     form = ResetRequestForm()
     if form.validate_on_submit():
+        claim = services.claim_reset_request(form.email.data, request.remote_addr)
+        if not claim:
+            form.email.errors.append(throttle.wait_message(claim))
+            return render_template("accounts/reset_request.html", form=form), 429, throttle.retry_after_header(claim)
         user = services.find_user_by_email(form.email.data)
         if user is not None and user.active:
             token = services.make_reset_token(user)

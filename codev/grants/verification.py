@@ -2,7 +2,8 @@
 
 Anyone may look a letter up by its reference (printed on it, in its QR code). The page shows the
 letter's status and key facts — association, project, commune, amount — and both fingerprints; no
-personal data. A file is "the letter" when its SHA-256 equals the stored PDF's.
+personal data. A file is "the letter" when its SHA-256 equals the stored PDF's. Checks are throttled
+per address (LETTER_VERIFY_MAX_PER_IP per LETTER_VERIFY_THROTTLE_WINDOW).
 """
 
 from __future__ import annotations
@@ -14,10 +15,15 @@ from typing import IO
 
 from flask import current_app
 
+from codev.core import throttle
 from codev.grants.models import AwardLetter, LetterStatus
 
 CHUNK = 64 * 1024
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
+
+
+# Hashing an upload costs; anyone may ask, so each address gets so many checks per window.
+CHECK_BY_IP = throttle.Rule("verify.ip", "LETTER_VERIFY_MAX_PER_IP", "LETTER_VERIFY_THROTTLE_WINDOW")
 
 
 @dataclass(frozen=True)
@@ -36,6 +42,11 @@ def file_sha256(stream: IO[bytes], max_bytes: int) -> tuple[str, bool]:
             return "", True
         digest.update(chunk)
     return digest.hexdigest(), False
+
+
+def claim_check(ip: str | None) -> throttle.Claim:
+    """A slot to check one uploaded file from ``ip``."""
+    return throttle.claim((CHECK_BY_IP, throttle.address(ip)))
 
 
 def check_file(letter: AwardLetter, stream: IO[bytes]) -> FileCheck:

@@ -16,6 +16,7 @@ from sqlalchemy.orm import joinedload, lazyload
 
 from codev.accounts.models import MINISTRY_ROLES, Role
 from codev.calls.models import Call
+from codev.core import throttle
 from codev.core.money import format_xof
 from codev.core.permissions import current_person, public, roles
 from codev.core.templating import home_panel, nav_item
@@ -30,7 +31,7 @@ from codev.grants.access import (
 )
 from codev.grants.forms import ApproveForm, GrantFilterForm, ReissueForm, RevokeForm, VerifyFileForm
 from codev.grants.models import AwardLetter, Grant, LetterStatus
-from codev.grants.verification import check_file, public_facts
+from codev.grants.verification import check_file, claim_check, public_facts
 from codev.projects.models import Project
 from codev.projects.services import get_project_or_404
 from codev.projects.workflow import TransitionRefused
@@ -215,6 +216,10 @@ def verify_file(reference: str):
     form = VerifyFileForm()
     if not form.validate_on_submit():
         return render_verify(item, form, status=400)
+    if not (claim := claim_check(request.remote_addr)):
+        form.file.errors.append(throttle.wait_message(claim))
+        page, status = render_verify(item, form, status=429)
+        return page, status, throttle.retry_after_header(claim)
     result = check_file(item, form.file.data.stream)
     if result.too_large:
         form.file.errors.append(_("This file is far larger than a letter: it cannot be the letter."))

@@ -20,6 +20,8 @@ from codev.accounts.associations.forms import (
 )
 from codev.accounts.associations.services import AssociationError, get_association_or_404
 from codev.accounts.models import MINISTRY_ROLES, Association, AssociationDomain, AssociationStatus, Invitation, Role
+from codev.accounts.services import claim_signup
+from codev.core import throttle
 from codev.core.permissions import current_person, public, roles
 from codev.core.storage import UploadError, download
 from codev.core.templating import home_panel, nav_item
@@ -70,6 +72,11 @@ def signup():
         flash(_("You are already signed in."), "info")
         return redirect(url_for("core.home"))
     form = SignupForm()
+    if request.method == "POST" and not (claim := claim_signup(request.remote_addr)):
+        # Counted before validation: the form says whether an email is taken.
+        flash(throttle.wait_message(claim), "error")
+        page = render_template("associations/signup.html", form=form, file_lost=bool(request.files.get("statutes")))
+        return page, 429, throttle.retry_after_header(claim)
     if form.validate_on_submit():
         try:
             association, user = services.register_association(
