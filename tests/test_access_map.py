@@ -116,8 +116,9 @@ ODD_QUERY = (
 )
 
 
+@pytest.mark.backends
 @pytest.mark.parametrize("who", ["anonymous", *ROLES])
-def test_odd_query_strings_never_give_a_500(app, client, db, users, world, login_as, who):
+def test_odd_query_strings_never_give_a_500(app, client, db, users, world, login_as, who, backend):
     """Filters, pages and choosers given nonsense (markup, NUL, negative pages) answer without an error."""
     from codev.accounts.models import User
 
