@@ -98,7 +98,7 @@ def test_the_form_has_fixed_rows_and_says_dates_are_utc(client, officer):
         ({"tranches-2-share": "10"}, "Choose when this tranche is paid."),
         ({"closes_date": "2027-01-01"}, "The closing date must come after the opening date."),
         ({"closes_date": "2027-02-30"}, "Not a valid date value."),
-        ({"qualification_threshold": "abc"}, "Not a valid integer value."),
+        ({"qualification_threshold": "abc"}, "Enter a whole number from 0 to 100."),
         ({"min_evaluators": "0"}, "Enter a whole number from 1 to 10."),
         ({"sectors": ["water", "casino"]}, "is not a valid choice"),
     ],

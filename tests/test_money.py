@@ -17,6 +17,7 @@ from codev.core.money import (
     share_bps,
     xof_in_words,
 )
+from codev.core.numbers import NumberError, parse_id, parse_percent, parse_whole
 
 
 @pytest.mark.parametrize("typed", ["2 500 000", "2500000", "2.500.000", "2\u202f500\u202f000", " 2500000 F CFA"])
@@ -75,3 +76,55 @@ def test_match_ratio_rounds_down_for_the_state():
     assert Ratio(1, 1).apply(4_000_000) == 4_000_000
     assert Ratio(2, 1).apply(3) == 6
     assert Ratio(1, 2).apply(3) == 1
+
+
+# One rule for every number typed (issue 8): the same inputs, the same answer from every parser.
+PARSERS = {"parse_xof": (parse_xof, 1), "parse_minor": (parse_minor, 100), "parse_rate": (parse_rate, 1_000_000),
+           "parse_whole": (parse_whole, 1), "parse_percent": (parse_percent, 100)}
+
+
+@pytest.mark.parametrize("parser", PARSERS)
+@pytest.mark.parametrize(("typed", "kind"), [
+    ("１２３", "digits"), ("١٢٣", "digits"), ("²", "digits"), ("۱۲۳", "digits"), ("1２3", "digits"), ("Ⅻ", "digits"),
+    ("9" * 40, "range"), ("1" + "0" * 5000, "range"), ("-1", "negative"), ("\u22121", "negative"),
+    ("1e5", "format"), ("0x10", "format"), ("NaN", "format"), ("inf", "format"), ("+5", "format"), ("", "empty"),
+])
+def test_every_parser_refuses_the_same_inputs_for_the_same_reason(app, parser, typed, kind):
+    parse, _scale = PARSERS[parser]
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        with pytest.raises(NumberError) as refused:
+            parse(typed)
+    assert refused.value.kind == kind
+    if kind == "digits":
+        assert str(refused.value).startswith("Type the digits 0 to 9")
+
+
+@pytest.mark.parametrize("parser", PARSERS)
+def test_spaces_between_groups_are_only_spaces_for_every_parser(app, parser):
+    parse, scale = PARSERS[parser]
+    with app.test_request_context():
+        try:
+            outcome = parse(" 1 000 ")
+        except NumberError as exc:
+            outcome = exc.kind
+        try:
+            plain = parse("1000")
+        except NumberError as exc:
+            plain = exc.kind
+    assert outcome == plain and plain in (1000 * scale, "range")
+
+
+def test_the_digits_message_is_french_by_default(app):
+    with app.test_request_context(), pytest.raises(NumberError) as refused:
+        parse_xof("１２３")
+    assert str(refused.value).startswith("Tapez les chiffres de 0 à 9")
+
+
+def test_whole_numbers_and_ids_stay_within_their_columns(app):
+    with app.test_request_context():
+        assert parse_whole("2 147 483 647") == 2**31 - 1
+        with pytest.raises(NumberError):
+            parse_whole(str(2**31))
+        assert parse_percent("33,5") == 3350 and parse_percent("70 %") == 7000
+    assert parse_id("12") == 12 and parse_id(str(2**63 - 1)) == 2**63 - 1
+    assert [parse_id(v) for v in ("１２", "²", "-1", "0", str(2**63), "1e3", None, "", True)] == [None] * 9

@@ -15,9 +15,7 @@ from flask_babel import lazy_gettext as _l
 from wtforms import (
     DateField,
     FieldList,
-    Form,
     FormField,
-    IntegerField,
     SelectField,
     SelectMultipleField,
     StringField,
@@ -25,7 +23,7 @@ from wtforms import (
     TimeField,
     ValidationError,
 )
-from wtforms.validators import InputRequired, NumberRange, Optional
+from wtforms.validators import InputRequired, Optional, StopValidation
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from codev.calls.models import AttachmentKind, TrancheCondition
@@ -38,9 +36,18 @@ from codev.calls.services import (
     grid_problems,
     tranche_problems,
 )
-from codev.core.forms import BaseForm, max_length, no_control_characters, required
+from codev.core.forms import (
+    BaseForm,
+    RowForm,
+    WholeNumberField,
+    max_length,
+    no_control_characters,
+    required,
+    required_input,
+)
 from codev.core.geography import region_choices
 from codev.core.money import MoneyError, parse_rate, parse_xof
+from codev.core.numbers import NumberError, parse_percent, parse_whole
 from codev.core.sectors import sector_choices
 
 CRITERIA_ROWS = 8
@@ -63,6 +70,8 @@ def _spaced(n: int) -> str:
 class XofField(StringField):
     """An amount in francs typed as text; ``amount`` is the parsed integer (None when left empty)."""
 
+    checks_its_own_text = True
+
     def __init__(self, label=None, validators=None, *, optional: bool = False, allow_zero: bool = False, **kwargs):
         super().__init__(label, validators, **kwargs)
         self.optional, self.allow_zero, self.amount = optional, allow_zero, None
@@ -78,14 +87,13 @@ class XofField(StringField):
         try:
             self.amount = parse_xof(self.data, allow_zero=self.allow_zero)
         except MoneyError as exc:
-            raise ValidationError(str(exc)) from exc
-
-
-_PERCENT = re.compile(r"(\d{1,3})(?:[.,](\d{1,2}))?")
+            raise StopValidation(str(exc)) from exc
 
 
 class PercentField(StringField):
     """A share typed as a percentage ("70", "33,5", "70 %"); ``bps`` holds basis points."""
+
+    checks_its_own_text = True
 
     def __init__(self, label=None, validators=None, *, optional: bool = False, minimum: int = 0, **kwargs):
         super().__init__(label, validators, **kwargs)
@@ -100,26 +108,18 @@ class PercentField(StringField):
 
     def pre_validate(self, form) -> None:
         self.bps = None
-        raw = (self.data or "").replace("%", "").replace(" ", "").strip() if isinstance(self.data, str) else self.data
-        if raw in ("", None):
-            if self.optional:
-                return
-            raise ValidationError(_l("Enter a percentage, for example 70."))
-        if isinstance(raw, int):
-            value = raw
-        else:
-            match = _PERCENT.fullmatch(raw)
-            if not match:
-                raise ValidationError(_l("Enter a percentage between 0 and 100, for example 70 or 33,5."))
-            value = int(match.group(1)) * 100 + int((match.group(2) or "").ljust(2, "0"))
-        if value < self.minimum or value > 10_000:
-            low = "0" if self.minimum == 0 else "0,01"
-            raise ValidationError(_l("Enter a percentage between %(low)s and 100.", low=low))
-        self.bps = value
+        if self.optional and (self.data is None or (isinstance(self.data, str) and not self.data.strip())):
+            return
+        try:
+            self.bps = parse_percent(self.data, minimum=self.minimum)
+        except NumberError as exc:
+            raise StopValidation(str(exc)) from exc
 
 
 class RatioField(StringField):
     """The match: state francs per association franc, "1", "2", "3" or "1:2"; ``ratio`` is (num, den)."""
+
+    checks_its_own_text = True
 
     def _value(self) -> str:
         if isinstance(self.data, tuple):
@@ -129,22 +129,23 @@ class RatioField(StringField):
 
     def pre_validate(self, form) -> None:
         self.ratio = None
-        raw = re.sub(r"\s", "", self.data or "") if isinstance(self.data, str) else self._value()
-        match = re.fullmatch(r"(\d{1,3})(?:[:/](\d{1,3}))?", raw)
-        if not match:
-            raise ValidationError(_l("Enter the state francs for one franc of the association: 1, 2, 3 or 1:2."))
-        num, den = int(match.group(1)), int(match.group(2) or 1)
-        if not (1 <= num <= 100 and 1 <= den <= 100):
-            raise ValidationError(_l("Each side of the ratio is a whole number between 1 and 100."))
+        raw = self.data if isinstance(self.data, str) else self._value()
+        sides = re.split(r"[:/]", raw)
+        unclear = str(_l("Enter the state francs for one franc of the association: 1, 2, 3 or 1:2."))
+        out_of_range = str(_l("Each side of the ratio is a whole number between 1 and 100."))
+        if len(sides) > 2 or not raw.strip():
+            raise StopValidation(unclear)
+        try:
+            num, den = (parse_whole(side, minimum=1, maximum=100, message=unclear, range_message=out_of_range)
+                        for side in (sides if len(sides) == 2 else [sides[0], "1"]))
+        except NumberError as exc:
+            raise StopValidation(str(exc)) from exc
         divisor = gcd(num, den)
         self.ratio = (num // divisor, den // divisor)
 
 
-class _RowForm(Form):
-    """A row of a grid inside the call form (no CSRF of its own; texts trimmed like BaseForm)."""
-
-    class Meta:
-        bind_field = BaseForm.Meta.bind_field
+class _RowForm(RowForm):
+    """A row of a grid inside the call form (no CSRF of its own; texts trimmed and checked like BaseForm)."""
 
     def is_blank(self) -> bool:
         return all(not (f.raw_data and str(f.raw_data[0]).strip()) and f.data in (None, "", []) for f in self)
@@ -152,11 +153,9 @@ class _RowForm(Form):
 
 def _small_int(label, low: int, high: int, *, optional: bool = True, **kwargs):
     """A whole number typed in a range (0 is a value, not an empty field)."""
-    first = Optional() if optional else InputRequired(message=_l("This field is required."))
-    return IntegerField(
-        label, validators=[first, NumberRange(low, high, message=_l("Enter a whole number from %(min)s to %(max)s."))],
-        **kwargs,
-    )
+    first = Optional() if optional else required_input()
+    return WholeNumberField(label, validators=[first], minimum=low, maximum=high,
+                            message=_l("Enter a whole number from %(min)s to %(max)s.", min=low, max=high), **kwargs)
 
 
 class CriterionRow(_RowForm):

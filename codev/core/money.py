@@ -1,12 +1,14 @@
 """Money is whole XOF in integers. Parsing, formatting, conversion and words all live here.
 
+Amounts and rates are read by the one parser of :mod:`codev.core.numbers` (digits 0 to 9 only, so that
+"１２３" is refused, never stored as 123).
+
 Foreign amounts are held in minor units (cents) and exchange rates in millionths of a franc per unit,
 so every conversion is integer arithmetic with one half-up rounding to the franc.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from babel.numbers import format_currency, format_decimal
@@ -14,75 +16,63 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from num2words import num2words
 
+from codev.core.numbers import GROUP_SEPARATORS, NumberError, Wording, parse_number
+
 # 1 EUR = 655.957 XOF, fixed by law (the CFA franc's peg).
 EUR_RATE_MILLIONTHS = 655_957_000
 CURRENCIES = ("XOF", "EUR", "USD", "CAD", "GBP", "CHF")
 MAX_XOF = 10**15  # far above any programme's envelope; refuses absurd input before it reaches SQL
-_SPACES = re.compile(r"[\s\u00a0\u202f\u2009_']")
+MAX_RATE_MILLIONTHS = 10**13 - 1  # 9 999 999.999999 francs for one unit
 
 
-class MoneyError(ValueError):
-    """Input that is not an acceptable amount; the message is translated for the person."""
+# One error for every number a person types (amounts, rates, shares, counts): see core/numbers.
+MoneyError = NumberError
 
 
 def parse_xof(text: str | int | None, *, allow_zero: bool = False) -> int:
     """A whole number of francs from what a person typed: "2 500 000", "2500000", "2.500.000"."""
     if isinstance(text, bool):
         raise MoneyError(_("Enter an amount in francs CFA, for example 2 500 000."))
+    wording = Wording(
+        format=_("Enter the amount in digits only, for example 2 500 000."),
+        empty=_("Enter an amount in francs CFA, for example 2 500 000."),
+        negative=_("The amount cannot be negative."),
+        decimals=_("Francs CFA have no cents: enter a whole number of francs."),
+        too_small=_("The amount must be greater than zero."),
+        too_large=_("This amount is too large."),
+    )
+    minimum = 0 if allow_zero else 1
     if isinstance(text, int):
-        value = text
-    else:
-        raw = _SPACES.sub("", (text or "").strip())
-        raw = raw.removesuffix("FCFA").removesuffix("XOF").removesuffix("F").strip()
-        if not raw:
-            raise MoneyError(_("Enter an amount in francs CFA, for example 2 500 000."))
-        if re.fullmatch(r"\d{1,3}([.,]\d{3})+", raw):  # thousands separators
-            raw = re.sub(r"[.,]", "", raw)
-        if re.fullmatch(r"-\d+([.,]\d+)?", raw):
-            raise MoneyError(_("The amount cannot be negative."))
-        if re.fullmatch(r"\d+[.,]\d+", raw):
-            raise MoneyError(_("Francs CFA have no cents: enter a whole number of francs."))
-        if not raw.isdigit() or not raw.isascii():
-            raise MoneyError(_("Enter the amount in digits only, for example 2 500 000."))
-        value = int(raw)
-    if value < 0:
-        raise MoneyError(_("The amount cannot be negative."))
-    if value == 0 and not allow_zero:
-        raise MoneyError(_("The amount must be greater than zero."))
-    if value > MAX_XOF:
-        raise MoneyError(_("This amount is too large."))
-    return value
+        if text < 0:
+            raise MoneyError(wording.negative, "negative")
+        if text < minimum or text > MAX_XOF:
+            raise MoneyError(wording.too_small if text < minimum else wording.too_large, "range")
+        return text
+    raw = GROUP_SEPARATORS.sub("", text or "")
+    raw = raw.removesuffix("FCFA").removesuffix("XOF").removesuffix("F")
+    return parse_number(raw, minimum=minimum, maximum=MAX_XOF, wording=wording)
 
 
 def parse_minor(text: str | None) -> int:
     """An amount in a currency with cents ("1 250,50", "1250.5") as an integer of cents."""
-    raw = _SPACES.sub("", (text or "").strip())
-    if not raw:
-        raise MoneyError(_("Enter an amount, for example 1 500."))
-    if raw.startswith("-"):
-        raise MoneyError(_("The amount cannot be negative."))
-    match = re.fullmatch(r"(\d+)(?:[.,](\d{1,2}))?", raw)
-    if not match:
-        raise MoneyError(_("Enter the amount in digits, with at most two decimals."))
-    units, cents = match.group(1), (match.group(2) or "").ljust(2, "0")
-    value = int(units) * 100 + int(cents)
-    if value == 0:
-        raise MoneyError(_("The amount must be greater than zero."))
-    if value > MAX_XOF * 100:
-        raise MoneyError(_("This amount is too large."))
-    return value
+    wording = Wording(
+        format=_("Enter the amount in digits, with at most two decimals."),
+        empty=_("Enter an amount, for example 1 500."),
+        negative=_("The amount cannot be negative."),
+        too_small=_("The amount must be greater than zero."),
+        too_large=_("This amount is too large."),
+    )
+    return parse_number(text, places=2, minimum=1, maximum=MAX_XOF * 100, wording=wording)
 
 
 def parse_rate(text: str | None) -> int:
     """An exchange rate ("655.957", "610,5") as millionths of a franc per unit."""
-    raw = _SPACES.sub("", (text or "").strip())
-    match = re.fullmatch(r"(\d{1,7})(?:[.,](\d{1,6}))?", raw)
-    if not match:
-        raise MoneyError(_("Enter the rate as a number of francs CFA, for example 610.25."))
-    value = int(match.group(1)) * 1_000_000 + int((match.group(2) or "").ljust(6, "0"))
-    if value == 0:
-        raise MoneyError(_("The rate must be greater than zero."))
-    return value
+    wording = Wording(
+        format=_("Enter the rate as a number of francs CFA, for example 610.25."),
+        negative=_("The rate must be greater than zero."),
+        too_small=_("The rate must be greater than zero."),
+    )
+    return parse_number(text, places=6, minimum=1, maximum=MAX_RATE_MILLIONTHS, wording=wording)
 
 
 def convert_to_xof(amount_minor: int, rate_millionths: int) -> int:

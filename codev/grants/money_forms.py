@@ -13,20 +13,19 @@ from flask_wtf.file import FileField, MultipleFileField
 from wtforms import (
     DateField,
     FieldList,
-    Form,
     FormField,
     HiddenField,
-    IntegerField,
     SelectField,
     StringField,
     TextAreaField,
     ValidationError,
 )
-from wtforms.validators import InputRequired, NumberRange, Optional
+from wtforms.validators import InputRequired, Optional
 
 from codev.calls.forms import XofField
-from codev.core.forms import BaseForm, max_length, no_control_characters, required
+from codev.core.forms import BaseForm, RowForm, WholeNumberField, choice_id, max_length, no_control_characters, required
 from codev.core.money import CURRENCIES, MoneyError, parse_minor, parse_xof
+from codev.core.numbers import parse_id
 from codev.grants.models import ReportKind
 from codev.grants.reports import REPORT_KIND_LABELS
 from codev.projects.models import FUNDING_SOURCE_LABELS, FundingSource
@@ -46,7 +45,7 @@ class ContributionForm(BaseForm):
                          description=_l("Only the association's money (in cash, and in kind as far as the call "
                                         "counts it) counts toward the match; the others are recorded too."))
     currency = SelectField(_l("Currency"), choices=[(c, c) for c in CURRENCIES], default="XOF")
-    amount = StringField(_l("Amount"), render_kw={"inputmode": "decimal"},
+    amount = StringField(_l("Amount"), validators=[max_length(40)], render_kw={"inputmode": "decimal"},
                          description=_l("In the currency chosen; foreign amounts are converted at the rate of the "
                                         "value date, and both figures are kept."))
     value_date = DateField(_l("Value date"), validators=[_date_required()],
@@ -74,7 +73,7 @@ class DisbursementForm(BaseForm):
     """An officer records money paid on a tranche (a request for a second signature above the threshold)."""
 
     idempotency_key = HiddenField()
-    tranche = SelectField(_l("Tranche"), coerce=int, choices=[])
+    tranche = SelectField(_l("Tranche"), coerce=choice_id, choices=[])
     amount = XofField(_l("Amount paid (F CFA)"))
     value_date = DateField(_l("Value date"), validators=[_date_required()])
     bank_reference = StringField(_l("Bank reference"), validators=[required(), max_length(80), no_control_characters])
@@ -90,7 +89,7 @@ class NoteForm(BaseForm):
     note = TextAreaField(_l("Why it is refused"), validators=[required(), max_length(2000), no_control_characters])
 
 
-class ExpenseForm(Form):
+class ExpenseForm(RowForm):
     """The amount spent on one budget line of the project during the period."""
 
     line_id = HiddenField()
@@ -104,9 +103,9 @@ class ReportForm(BaseForm):
     narrative = TextAreaField(_l("What was done"), validators=[required(), max_length(LONG_TEXT),
                                                                 no_control_characters],
                               description=_l("Activities carried out, results, difficulties, next steps."))
-    progress_pct = IntegerField(_l("Physical progress (%)"), validators=[
-        InputRequired(message=_l("Enter a percentage between 0 and 100.")),
-        NumberRange(0, 100, message=_l("Enter a percentage between 0 and 100."))])
+    progress_pct = WholeNumberField(_l("Physical progress (%)"), maximum=100,
+                                    message=_l("Enter a percentage between 0 and 100."),
+                                    validators=[InputRequired(message=_l("Enter a percentage between 0 and 100."))])
     expenses = FieldList(FormField(ExpenseForm))
     files = MultipleFileField(_l("Photos and documents"), validators=[Optional()],
                               description=_l("PDF, JPEG, PNG, Word or Excel; at most 10 files."))
@@ -114,9 +113,8 @@ class ReportForm(BaseForm):
     def expense_amounts(self) -> dict[int, int]:
         amounts = {}
         for entry in self.expenses.entries:
-            try:
-                line_id = int(entry.form.line_id.data)
-            except (TypeError, ValueError):
+            line_id = parse_id(entry.form.line_id.data)
+            if line_id is None:
                 continue
             amounts[line_id] = entry.form.amount.amount or 0
         return amounts

@@ -8,6 +8,7 @@ from sqlalchemy.orm import selectinload
 
 from codev.accounts.models import Role
 from codev.core.money import format_xof
+from codev.core.numbers import parse_id
 from codev.core.params import paginate
 from codev.core.permissions import current_person, roles
 from codev.core.storage import UploadError, download
@@ -31,7 +32,7 @@ def _lines(grant: Grant) -> dict:
 def render_new(grant: Grant, form: ReportForm, status: int = 200):
     lines = _lines(grant)
     for entry in form.expenses.entries:  # each amount is labelled with its budget line
-        line = lines.get(int(entry.form.line_id.data)) if str(entry.form.line_id.data).isdigit() else None
+        line = lines.get(parse_id(entry.form.line_id.data))  # "²".isdigit(), yet int("²") fails
         if line is not None:
             entry.form.amount.label.text = _("%(line)s (budgeted: %(amount)s)", line=line.description,
                                              amount=format_xof(line.amount_xof))

@@ -8,8 +8,6 @@ JavaScript ("Add lines" only shows more empty rows).
 
 from __future__ import annotations
 
-import re
-
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField, FileRequired
@@ -17,7 +15,6 @@ from wtforms import (
     BooleanField,
     DateField,
     FieldList,
-    Form,
     FormField,
     HiddenField,
     SelectField,
@@ -30,7 +27,15 @@ from wtforms.validators import Length, Optional
 from codev.calls.forms import XofField
 from codev.calls.models import ATTACHMENT_KIND_LABELS, AttachmentKind
 from codev.calls.rules import to_xof
-from codev.core.forms import BaseForm, max_length, no_control_characters, required
+from codev.core.forms import (
+    BaseForm,
+    RowForm,
+    WholeNumberField,
+    max_length,
+    no_control_characters,
+    required,
+    required_input,
+)
 from codev.core.money import CURRENCIES, MAX_XOF, MoneyError, minor_text, parse_minor, parse_xof
 from codev.core.timeutil import utcnow
 from codev.projects.models import (
@@ -49,7 +54,7 @@ from codev.projects.services import (
 )
 
 LONG_TEXT = 5000
-_SPACES = re.compile(r"[\s\u00a0\u202f]")
+MAX_BENEFICIARIES = 10_000_000
 
 PARTNER_KINDS = [
     ("commune", _l("The commune")),
@@ -67,32 +72,6 @@ def text(label, n: int, *, optional: bool = False, **kwargs):
 def long_text(label, *, optional: bool = False, **kwargs):
     first = Optional() if optional else required()
     return TextAreaField(label, validators=[first, max_length(LONG_TEXT), no_control_characters], **kwargs)
-
-
-class WholeNumberField(StringField):
-    """A count typed as text ("1 200"); ``number`` is the parsed integer (None when left empty)."""
-
-    def __init__(self, label=None, validators=None, *, minimum: int = 0, maximum: int = 10_000_000, **kwargs):
-        super().__init__(label, validators, **kwargs)
-        self.minimum, self.maximum, self.number = minimum, maximum, None
-        self.render_kw = {"inputmode": "numeric", **(self.render_kw or {})}
-
-    def _value(self) -> str:
-        return str(self.data) if isinstance(self.data, int) else (self.data or "")
-
-    def pre_validate(self, form) -> None:
-        self.number = None
-        raw = _SPACES.sub("", self.data) if isinstance(self.data, str) else self.data
-        if raw in ("", None):
-            return
-        if isinstance(raw, str) and not (raw.isascii() and raw.isdigit()):
-            raise ValidationError(_l("Enter a whole number, in digits."))
-        value = int(raw)
-        if not self.minimum <= value <= self.maximum:
-            raise ValidationError(
-                _l("Enter a number between %(low)s and %(high)s.", low=self.minimum, high=self.maximum)
-            )
-        self.number = value
 
 
 class StartForm(BaseForm):
@@ -136,11 +115,15 @@ class DescriptionForm(BaseForm):
     problem = long_text(_l("The problem the project solves"))
     objectives = long_text(_l("Objectives"))
     activities = long_text(_l("Activities"), description=_l("The main activities, in the order they happen."))
-    beneficiaries_total = WholeNumberField(_l("Beneficiaries in all"), validators=[required()], minimum=1)
-    beneficiaries_women = WholeNumberField(_l("Of whom women"), validators=[required()])
-    beneficiaries_youth = WholeNumberField(_l("Of whom young people (15–35)"), validators=[required()])
+    beneficiaries_total = WholeNumberField(_l("Beneficiaries in all"), validators=[required_input()], minimum=1,
+                                           maximum=MAX_BENEFICIARIES)
+    beneficiaries_women = WholeNumberField(_l("Of whom women"), validators=[required_input()],
+                                           maximum=MAX_BENEFICIARIES)
+    beneficiaries_youth = WholeNumberField(_l("Of whom young people (15–35)"), validators=[required_input()],
+                                           maximum=MAX_BENEFICIARIES)
     start_date = DateField(_l("Planned start"), validators=[required()])
-    duration_months = WholeNumberField(_l("Duration in months"), validators=[required()], minimum=1, maximum=120)
+    duration_months = WholeNumberField(_l("Duration in months"), validators=[required_input()], minimum=1,
+                                       maximum=120)
 
     def validate_beneficiaries_women(self, field) -> None:
         _within_total(self, field)
@@ -164,7 +147,7 @@ def _within_total(form, field) -> None:
         raise ValidationError(_l("Cannot be more than the total number of beneficiaries."))
 
 
-class BudgetLineForm(Form):
+class BudgetLineForm(RowForm):
     """One budget line; a row left empty is ignored."""
 
     category = SelectField(_l("Category"), choices=[(c.value, BUDGET_CATEGORY_LABELS[c]) for c in BudgetCategory])
@@ -175,8 +158,7 @@ class BudgetLineForm(Form):
     remove = BooleanField(_l("Remove this line"))
 
     def is_blank(self) -> bool:
-        values = (self.description.data, self.quantity.data, self.unit_cost.data)
-        return all(v is None or (isinstance(v, str) and not v.strip()) for v in values)
+        return all(not field._value().strip() for field in (self.description, self.quantity, self.unit_cost))
 
     def validate(self, extra_validators=None) -> bool:
         self.line = None
@@ -214,14 +196,14 @@ class BudgetForm(BaseForm):
         return ok
 
 
-class FinancingLineForm(Form):
+class FinancingLineForm(RowForm):
     """One source of the financing plan; a row left empty is ignored."""
 
     source = SelectField(_l("Source"), choices=[(s.value, FUNDING_SOURCE_LABELS[s]) for s in FundingSource])
     description = StringField(_l("Who exactly"), validators=[Optional(), Length(max=300, message=_l(
         "At most %(max)d characters.", max=300)), no_control_characters])
     currency = SelectField(_l("Currency"), choices=[(c, c) for c in CURRENCIES], default="XOF")
-    amount = StringField(_l("Amount"), render_kw={"inputmode": "decimal"})
+    amount = StringField(_l("Amount"), validators=[max_length(40)], render_kw={"inputmode": "decimal"})
     remove = BooleanField(_l("Remove this line"))
 
     def is_blank(self) -> bool:

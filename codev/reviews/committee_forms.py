@@ -7,7 +7,7 @@ from wtforms import DateField, SelectField, StringField, TextAreaField, Validati
 from wtforms.validators import Optional
 
 from codev.calls.forms import MultiCheckboxField, XofField
-from codev.core.forms import BaseForm, max_length, no_control_characters, required
+from codev.core.forms import BaseForm, choice_id, max_length, no_control_characters, required
 from codev.reviews.models import DECISION_OUTCOME_LABELS, DecisionOutcome
 from codev.reviews.ranking import TIE_BREAK_LABELS, TIE_BREAKS
 
@@ -18,7 +18,7 @@ MINUTES_TEXT = 50_000
 class SessionForm(BaseForm):
     """A sitting of the committee: when, where, who, and how ties are broken."""
 
-    call = SelectField(_l("Call"), coerce=int, validators=[required()], choices=[])
+    call = SelectField(_l("Call"), coerce=choice_id, validators=[required()], choices=[])
     held_on = DateField(_l("Date of the session"), validators=[required()])
     place = StringField(_l("Place"), validators=[Optional(), max_length(200), no_control_characters])
     chair = StringField(_l("Chair"), validators=[Optional(), max_length(200), no_control_characters],

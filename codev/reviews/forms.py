@@ -7,21 +7,19 @@ scale of 10 get a clear message beside the field rather than a generic one. The 
 
 from __future__ import annotations
 
-import re
-
 from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, DateField, RadioField, SelectField, StringField, TextAreaField, ValidationError
 from wtforms.validators import InputRequired, Optional
 
 from codev.calls.models import Criterion
-from codev.core.forms import BaseForm, max_length, no_control_characters, required
+from codev.core.forms import BaseForm, WholeNumberField, max_length, no_control_characters, required
+from codev.core.numbers import parse_id
 from codev.core.timeutil import utcnow
 from codev.reviews.evaluations import EvaluationData
 from codev.reviews.models import RECOMMENDATION_LABELS, Evaluation
 from codev.reviews.screening import ITEMS, Confirmation
 
 LONG_TEXT = 5000
-_SPACES = re.compile(r"[\s\u00a0\u202f]")
 
 
 def _optional_text(label, n: int = LONG_TEXT, **kwargs):
@@ -115,30 +113,12 @@ class DeclarationForm(BaseForm):
                           description=_l("For a conflict: your link with the association or the project."))
 
 
-class ScoreField(StringField):
+class ScoreField(WholeNumberField):
     """A score typed as text; ``number`` is the parsed whole number from 0 to ``maximum`` (None when empty)."""
 
     def __init__(self, label=None, validators=None, *, maximum: int = 10, **kwargs):
-        super().__init__(label, validators, **kwargs)
-        self.maximum, self.number = maximum, None
-
-    def _value(self) -> str:
-        return str(self.data) if isinstance(self.data, int) else (self.data or "")
-
-    def pre_validate(self, form) -> None:
-        self.number = None
-        raw = _SPACES.sub("", self.data) if isinstance(self.data, str) else self.data
-        if raw in ("", None):
-            return
-        if isinstance(raw, int):
-            value = raw
-        elif raw.isascii() and raw.isdigit():
-            value = int(raw)
-        else:
-            raise ValidationError(_l("Enter a whole number from 0 to %(max)s.", max=self.maximum))
-        if not 0 <= value <= self.maximum:
-            raise ValidationError(_l("Enter a whole number from 0 to %(max)s.", max=self.maximum))
-        self.number = value
+        message = _l("Enter a whole number from 0 to %(max)s.", max=maximum)
+        super().__init__(label, validators, minimum=0, maximum=maximum, message=message, **kwargs)
 
 
 class EvaluationFormBase(BaseForm):
@@ -202,8 +182,7 @@ class CallFilterForm(BaseForm):
     call = SelectField(_l("Call"), choices=[], validators=[Optional()])
 
     def call_id(self) -> int | None:
-        value = self.call.data
-        return int(value) if value and not self.call.errors and str(value).isdigit() else None
+        return parse_id(self.call.data) if not self.call.errors else None
 
 
 NEEDS = [("", _l("All")), ("assign", _l("Evaluators to assign")), ("late", _l("Evaluations late"))]

@@ -19,7 +19,7 @@ from codev.accounts.admin import services
 from codev.accounts.forms import LANGUAGE_CHOICES
 from codev.accounts.models import Role, StructureKind
 from codev.accounts.services import email_taken
-from codev.core.forms import BaseForm, email_address, max_length, no_control_characters, required
+from codev.core.forms import BaseForm, choice_id, email_address, max_length, no_control_characters, required
 from codev.core.geography import region_choices
 from codev.core.sectors import sector_choices
 
@@ -28,7 +28,7 @@ def optional_int(value):
     """Coerce a select's value to an id, the empty choice to None (a bad value fails validation)."""
     if value in (None, "", "None"):
         return None
-    return int(value)
+    return choice_id(value)
 
 
 def role_choices() -> list[tuple[str, str]]:

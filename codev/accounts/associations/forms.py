@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Any
-from urllib.parse import urlsplit
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
     EmailField,
-    IntegerField,
     SelectField,
     SelectMultipleField,
     StringField,
@@ -25,8 +23,18 @@ from codev.accounts.forms import LANGUAGE_CHOICES, new_password_fields
 from codev.accounts.services import email_taken
 from codev.core.countries import country_choices, is_country
 from codev.core.embassies import embassy_choices
-from codev.core.forms import BaseForm, email_address, max_length, no_control_characters, required
+from codev.core.forms import (
+    BaseForm,
+    WholeNumberField,
+    email_address,
+    max_length,
+    no_control_characters,
+    required,
+    text_problem,
+    web_address,
+)
 from codev.core.geography import region_choices
+from codev.core.numbers import digits_message, has_foreign_digits
 from codev.core.sectors import sector_choices
 
 STATUTES_HELP = _l("PDF, JPEG, PNG or Word (DOCX) file. You may also add it later.")
@@ -55,23 +63,10 @@ def _founding_year(form, field) -> None:
         raise ValidationError(_l("A year between 1900 and %(year)s.", year=this_year))
 
 
-def _web_address(value: Any) -> Any:
-    """Accept "www.example.org" by adding the scheme people usually leave out."""
-    if isinstance(value, str) and value and "://" not in value:
-        return "https://" + value
-    return value
-
-
-def _http_url(form, field) -> None:
-    if not field.data:
-        return
-    parts = urlsplit(field.data)
-    if parts.scheme not in ("http", "https") or "." not in (parts.hostname or "") or " " in field.data:
-        raise ValidationError(_l("Enter a web address, like www.example.org."))
-
-
 def _phone(form, field) -> None:
-    if field.data and not all(c.isdigit() or c in " +-.()/" for c in field.data):
+    if field.data and has_foreign_digits(field.data):
+        raise ValidationError(digits_message())
+    if field.data and not all(c in "0123456789 +-.()/" for c in field.data):
         raise ValidationError(_l("Only digits, spaces and + - . ( ) are allowed."))
 
 
@@ -101,18 +96,18 @@ class AssociationFields(BaseForm):
         _l("Registration authority"), 200,
         description=_l("The office that registered the association (prefecture, court, registrar…)."),
     )
-    founded_year = IntegerField(
-        _l("Year founded"), validators=[Optional(), _founding_year]
+    founded_year = WholeNumberField(
+        _l("Year founded"), validators=[Optional(), _founding_year], maximum=9999
     )
-    members_count = IntegerField(
-        _l("Number of members"),
-        validators=[Optional(), NumberRange(min=1, max=10_000_000, message=_l("At least 1."))],
+    members_count = WholeNumberField(
+        _l("Number of members"), maximum=10_000_000,
+        validators=[Optional(), NumberRange(min=1, message=_l("At least 1."))],
     )
     contact_phone = StringField(
         _l("Contact phone"), validators=[Optional(), max_length(40), _phone]
     )
     website = StringField(
-        _l("Website"), filters=[_web_address], validators=[Optional(), max_length(200), _http_url]
+        _l("Website"), validators=[Optional(), max_length(200), web_address(200)]
     )
     description = TextAreaField(
         _l("Description"),
@@ -265,3 +260,6 @@ class DirectoryFilterForm(BaseForm):
         self.country.choices = [("", _l("All countries")), *country_choices()]
         self.embassy.choices = [("", _l("All jurisdictions")), *embassy_choices()]
         self.domain.choices = [("", _l("All domains")), *sector_choices()]
+        for select_field in (self.country, self.embassy, self.domain):
+            if isinstance(select_field.data, str) and text_problem(select_field.data, max_chars=100):
+                select_field.data = ""  # a forged link (NUL, control characters) filters nothing

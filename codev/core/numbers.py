@@ -1,0 +1,132 @@
+"""Numbers typed by people: one parser and one rule for every amount, rate, share, score, count and id.
+
+The rule, the same in every form: the digits 0 to 9, with spaces (or, in a whole number, "." or "," every
+three digits) between groups; at most ``places`` decimals after "." or ","; no sign, no exponent, no
+hexadecimal, no "NaN". Other digits — full-width (１２３), Arabic-Indic (١٢٣), superscripts (²) — are
+refused on purpose, with a message that says so: what is stored is then always what the person sees they
+typed. Every result lies within the bounds the caller gives, chosen to fit its column.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from flask_babel import gettext as _
+
+INT32_MAX = 2**31 - 1  # an Integer column
+INT64_MAX = 2**63 - 1  # a BigInteger column
+MAX_DIGITS = 18  # before the decimal mark: below 2^63, and far below what int() parses quickly
+GROUP_SEPARATORS = re.compile(r"[\s\u00a0\u202f\u2009_']")
+_NUMBER = re.compile(r"([0-9]+)(?:[.,]([0-9]+))?")
+_THOUSANDS = re.compile(r"[0-9]{1,3}(?:[.,][0-9]{3})+")
+_MINUS = ("-", "\u2212", "\u2012", "\u2013")
+
+
+class NumberError(ValueError):
+    """Typed text that is not an acceptable number; the message is translated for the person.
+
+    ``kind`` says which rule refused it: "empty", "digits" (not the digits 0 to 9), "format",
+    "negative", "decimals" or "range".
+    """
+
+    def __init__(self, message: str, kind: str = "format") -> None:
+        super().__init__(str(message))
+        self.kind = kind
+
+
+def digits_message() -> str:
+    return _("Type the digits 0 to 9: other digits (full-width, Arabic-Indic, superscript…) are not accepted.")
+
+
+def has_foreign_digits(text: str) -> bool:
+    """Whether ``text`` holds a digit or numeral other than 0 to 9 ("１", "١", "²", "½", "Ⅻ")."""
+    return any(not c.isascii() and (c.isnumeric() or unicodedata.category(c) == "Nd") for c in text)
+
+
+@dataclass(frozen=True)
+class Wording:
+    """What the refusals of one kind of number say (each defaults to ``format``)."""
+
+    format: str
+    empty: str | None = None
+    negative: str | None = None
+    decimals: str | None = None
+    too_small: str | None = None
+    too_large: str | None = None
+
+
+def parse_number(text: str | None, *, places: int = 0, minimum: int = 0, maximum: int, wording: Wording) -> int:
+    """``text`` as an integer count of 10^-``places`` units ("1 250,50" with 2 places → 125050).
+
+    Raises :class:`NumberError` (with ``wording``'s message) unless the value lies in [minimum, maximum].
+    """
+    if not isinstance(text, str):
+        raise NumberError(wording.empty or wording.format, "empty" if text is None else "format")
+    raw = GROUP_SEPARATORS.sub("", text)
+    if not raw:
+        raise NumberError(wording.empty or wording.format, "empty")
+    if has_foreign_digits(raw):
+        raise NumberError(digits_message(), "digits")
+    negative = raw.startswith(_MINUS)
+    if negative:
+        raw = raw[1:]
+    if places == 0 and _THOUSANDS.fullmatch(raw):
+        raw = re.sub(r"[.,]", "", raw)
+    match = _NUMBER.fullmatch(raw)
+    if not match:
+        raise NumberError(wording.format, "format")
+    if negative:
+        raise NumberError(wording.negative or wording.format, "negative")
+    units, fraction = match.group(1).lstrip("0") or "0", match.group(2) or ""
+    if len(units) > MAX_DIGITS:
+        raise NumberError(wording.too_large or wording.format, "range")
+    if len(fraction) > places:
+        raise NumberError(wording.decimals or wording.format, "decimals")
+    value = int(units) * 10**places + int(fraction.ljust(places, "0") or "0")
+    if value < minimum:
+        raise NumberError(wording.too_small or wording.format, "range")
+    if value > maximum:
+        raise NumberError(wording.too_large or wording.format, "range")
+    return value
+
+
+def parse_whole(
+    text: str | int | None, *, minimum: int = 0, maximum: int = INT32_MAX, message: str | None = None,
+    range_message: str | None = None,
+) -> int:
+    """A whole number ("1 200", "1.200") from ``minimum`` to ``maximum`` (a count, a score, a year)."""
+    low, high = minimum, maximum
+    in_range = range_message or _("Enter a number between %(low)s and %(high)s.", low=low, high=high)
+    wording = Wording(format=message or _("Enter a whole number, in digits."), too_small=in_range,
+                      too_large=in_range)
+    if isinstance(text, int) and not isinstance(text, bool):
+        if not low <= text <= high:
+            raise NumberError(in_range, "range")
+        return text
+    return parse_number(text, minimum=low, maximum=high, wording=wording)
+
+
+def parse_percent(text: str | int | None, *, minimum: int = 0) -> int:
+    """A share typed as a percentage ("70", "33,5", "70 %") in basis points, from ``minimum`` to 10 000."""
+    low = "0" if minimum == 0 else "0,01"
+    in_range = _("Enter a percentage between %(low)s and 100.", low=low)
+    if isinstance(text, int) and not isinstance(text, bool):
+        if not minimum <= text <= 10_000:
+            raise NumberError(in_range, "range")
+        return text
+    wording = Wording(format=_("Enter a percentage between 0 and 100, for example 70 or 33,5."),
+                      empty=_("Enter a percentage, for example 70."), too_small=in_range, too_large=in_range)
+    raw = text.replace("%", "") if isinstance(text, str) else text
+    return parse_number(raw, places=2, minimum=minimum, maximum=10_000, wording=wording)
+
+
+def parse_id(value: object) -> int | None:
+    """An id read from a form or a query string ("12"), or None: digits 0 to 9 only, within a BigInteger."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value if 0 < value <= INT64_MAX else None
+    if not isinstance(value, str) or not re.fullmatch(r"[0-9]{1,19}", value.strip()):
+        return None
+    number = int(value.strip())
+    return number if 0 < number <= INT64_MAX else None
