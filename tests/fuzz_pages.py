@@ -1,0 +1,195 @@
+"""The fuzz tests' reading of pages and writing of posts: the POST forms of a page's HTML (each field
+with what a browser would send and the choices it offers), the pages its filter forms lead to, and
+request bodies built by hand, so that NULs and lone surrogates (sent as the bytes a careless client
+would send) reach the server.
+"""
+
+from __future__ import annotations
+
+import re
+import urllib.parse
+from dataclasses import dataclass
+from html.parser import HTMLParser
+
+from werkzeug.routing import RequestRedirect
+
+REDIRECTS = {301, 302, 303, 307, 308}
+BOUNDARY = "----codev-fuzz-7e3f1c9a5b2d4e6f"
+
+# --- forms read from the pages ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Field:
+    """One name of a form: its kind, what the page sends by default, and the values it offers."""
+
+    name: str
+    kind: str  # text, hidden, textarea, select, checkbox, radio, submit, file, ...
+    default: tuple[str, ...]
+    options: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class FormSpec:
+    """A POST form as a page shows it."""
+
+    page: str
+    action: str
+    endpoint: str
+    multipart: bool
+    fields: tuple[Field, ...]
+
+
+class _FormParser(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.forms: list[dict] = []
+        self.form: dict | None = None
+        self.select: dict | None = None
+        self.option: dict | None = None
+        self.textarea: dict | None = None
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        a = {k: (v if v is not None else "") for k, v in attrs}
+        if tag == "form":
+            self.form = {"method": a.get("method", "get").lower(), "action": a.get("action"),
+                         "multipart": "multipart" in a.get("enctype", ""), "inputs": []}
+            self.forms.append(self.form)
+            return
+        if self.form is None or "disabled" in a:
+            return
+        name = a.get("name")
+        if tag in ("input", "button") and name:
+            kind = a.get("type", "submit" if tag == "button" else "text").lower()
+            if kind in ("reset", "image") or (tag == "button" and kind == "button"):
+                return
+            value = a.get("value", "on" if kind in ("checkbox", "radio") else "")
+            sends = kind not in ("checkbox", "radio", "submit", "file") or "checked" in a
+            self.form["inputs"].append((name, kind, value, sends))
+        elif tag == "select" and name:
+            self.select = {"name": name, "options": [], "selected": [], "multiple": "multiple" in a}
+        elif tag == "option" and self.select is not None:
+            self.option = {"value": a.get("value"), "text": "", "selected": "selected" in a}
+        elif tag == "textarea" and name:
+            self.textarea = {"name": name, "text": ""}
+
+    def handle_data(self, data: str) -> None:
+        if self.option is not None:
+            self.option["text"] += data
+        if self.textarea is not None:
+            self.textarea["text"] += data
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "option" and self.select is not None and self.option is not None:
+            self._end_option()
+        elif tag == "select" and self.select is not None and self.form is not None:
+            if self.option is not None:
+                self._end_option()
+            s = self.select
+            chosen = s["selected"] or ([] if s["multiple"] or not s["options"] else s["options"][:1])
+            self.form["inputs"].append((s["name"], "select", tuple(chosen), tuple(s["options"])))
+            self.select = None
+        elif tag == "textarea" and self.textarea is not None and self.form is not None:
+            text = re.sub(r"^\r?\n", "", self.textarea["text"])  # the newline after the tag, as a browser drops it
+            self.form["inputs"].append((self.textarea["name"], "textarea", text, True))
+            self.textarea = None
+        elif tag == "form":
+            self.form = None
+
+    def _end_option(self) -> None:
+        option = self.option
+        value = option["value"] if option["value"] is not None else option["text"].strip()
+        self.select["options"].append(value)
+        if option["selected"]:
+            self.select["selected"].append(value)
+        self.option = None
+
+
+def _fields(inputs: list) -> tuple[Field, ...]:
+    """Group the inputs by name (radio groups, checkbox lists and submit buttons share one)."""
+    grouped: dict[str, list] = {}
+    for item in inputs:
+        grouped.setdefault(item[0], []).append(item)
+    fields = []
+    for name, items in grouped.items():
+        kind = items[0][1]
+        if kind == "select":
+            fields.append(Field(name, kind, items[0][2], items[0][3]))
+        elif kind in ("checkbox", "radio", "submit"):
+            options = tuple(dict.fromkeys(i[2] for i in items))
+            default = tuple(i[2] for i in items if i[3])
+            if kind == "submit":
+                default = options[:1]
+            fields.append(Field(name, kind, default, options))
+        else:
+            fields.append(Field(name, kind, tuple(i[2] for i in items if i[3]) if kind != "file" else ()))
+    return tuple(fields)
+
+
+def parse_forms(page: str, html: str, adapter) -> list[FormSpec]:
+    """The POST forms of one page, each with the endpoint its action reaches."""
+    return [f for f in _parse(page, html, adapter) if f.endpoint]
+
+
+def filter_links(page: str, html: str) -> list[str]:
+    """The pages a page's filter forms (method GET) lead to, one offered choice at a time."""
+    links = []
+    for form in _parse(page, html, None):
+        for f in form.fields:
+            links += [f"{form.action}?{urllib.parse.urlencode({f.name: option})}" for option in f.options if option]
+    return links
+
+
+def _parse(page: str, html: str, adapter) -> list[FormSpec]:
+    parser = _FormParser()
+    parser.feed(html)
+    found = []
+    for form in parser.forms:
+        if (form["method"] == "post") != (adapter is not None):
+            continue
+        target = urllib.parse.urljoin(page, form["action"] or page)
+        split = urllib.parse.urlsplit(target)
+        action = split.path + (f"?{split.query}" if split.query else "")
+        endpoint = ""
+        if adapter is not None:
+            try:
+                endpoint, _args = adapter.match(split.path, method="POST")
+            except RequestRedirect:
+                continue
+        found.append(FormSpec(page, action, endpoint, form["multipart"], _fields(form["inputs"])))
+    return found
+
+
+# --- request bodies -----------------------------------------------------------------------------------
+
+
+def encode(value: str) -> bytes:
+    """UTF-8, with lone surrogates sent as the (invalid) bytes a careless client would send."""
+    return value.encode("utf-8", "surrogatepass")
+
+
+def body_of(pairs: list[tuple[str, str]], files: list[tuple[str, str, bytes]], multipart: bool) -> tuple[bytes, str]:
+    """A urlencoded or multipart body of ``pairs`` and ``files`` (name, filename, content)."""
+    if not multipart:
+        return urllib.parse.urlencode([(encode(k), encode(v)) for k, v in pairs]).encode("ascii"), \
+            "application/x-www-form-urlencoded"
+    boundary = BOUNDARY
+    chunks = []
+
+    def quoted(text: str) -> bytes:
+        return encode(text).replace(b'"', b"%22").replace(b"\r", b"%0D").replace(b"\n", b"%0A")
+
+    for name, value in pairs:
+        chunks.append(b"--" + boundary.encode() + b'\r\nContent-Disposition: form-data; name="' + quoted(name)
+                      + b'"\r\n\r\n' + encode(value) + b"\r\n")
+    for name, filename, content in files:
+        chunks.append(b"--" + boundary.encode() + b'\r\nContent-Disposition: form-data; name="' + quoted(name)
+                      + b'"; filename="' + quoted(filename) + b'"\r\nContent-Type: application/octet-stream\r\n\r\n'
+                      + content + b"\r\n")
+    chunks.append(b"--" + boundary.encode() + b"--\r\n")
+    return b"".join(chunks), f"multipart/form-data; boundary={boundary}"
+
+
+def baseline(form: FormSpec) -> dict[str, list[str]]:
+    """What a browser sends for the form untouched (the first submit button pressed)."""
+    return {f.name: list(f.default) for f in form.fields if f.kind != "file"}
