@@ -7,7 +7,7 @@ grant page includes their partial ``grants/_money.html`` when it exists.
 
 from __future__ import annotations
 
-from flask import abort, current_app, flash, make_response, redirect, render_template, request, url_for
+from flask import abort, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -18,6 +18,7 @@ from codev.accounts.models import MINISTRY_ROLES, Role
 from codev.calls.models import Call
 from codev.core import throttle
 from codev.core.money import format_xof
+from codev.core.params import paginate
 from codev.core.permissions import current_person, public, roles
 from codev.core.templating import home_panel, nav_item
 from codev.extensions import db
@@ -64,8 +65,7 @@ def index():
         query = query.where(Grant.call_id == int(filters["call"]))
     if filters.get("status"):
         query = query.where(Grant.status == filters["status"])
-    page = db.paginate(query, page=request.args.get("page", 1, type=int),
-                       per_page=current_app.config["PAGE_SIZE"], error_out=False)
+    page = paginate(query)
     awaiting, awaiting_count = approval.awaiting_approval(limit=20)
     return render_template("grants/index.html", form=form, page=page, awaiting=awaiting,
                            awaiting_count=awaiting_count)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask import abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user
@@ -22,6 +22,7 @@ from codev.accounts.associations.services import AssociationError, get_associati
 from codev.accounts.models import MINISTRY_ROLES, Association, AssociationDomain, AssociationStatus, Invitation, Role
 from codev.accounts.services import claim_signup
 from codev.core import throttle
+from codev.core.params import paginate
 from codev.core.permissions import current_person, public, roles
 from codev.core.storage import UploadError, download
 from codev.core.templating import home_panel, nav_item
@@ -278,8 +279,7 @@ def pending():
         .where(Association.status == AssociationStatus.PENDING)
         .order_by(Association.created_at, Association.id)
     )
-    page = db.paginate(query, page=request.args.get("page", 1, type=int),
-                       per_page=current_app.config["PAGE_SIZE"], error_out=False)
+    page = paginate(query)
     return render_template("associations/pending.html", page=page)
 
 
@@ -303,9 +303,7 @@ def directory():
         query = query.where(or_(Association.name.icontains(q, autoescape=True),
                                 Association.acronym.icontains(q, autoescape=True),
                                 Association.city.icontains(q, autoescape=True)))
-    page = db.paginate(query.order_by(Association.name, Association.id),
-                       page=request.args.get("page", 1, type=int),
-                       per_page=current_app.config["PAGE_SIZE"], error_out=False)
+    page = paginate(query.order_by(Association.name, Association.id))
     return render_template("associations/directory.html", form=form, page=page)
 
 
