@@ -84,9 +84,12 @@ class Defaults:
     # Pagination.
     PAGE_SIZE = 25
 
-    # Grants' money. A disbursement above this amount (XOF) needs an approver's second signature
-    # (four eyes); at or below it, the officer's record is enough.
+    # Grants' money, four eyes: a disbursement needs an approver's second signature when it brings the
+    # amount paid on its tranche, or on the grant within the last FOUR_EYES_PERIOD_DAYS days (counted by
+    # recording date), above this amount (XOF); requests awaiting a signature count as paid. At or below
+    # it, the officer's record is enough.
     FOUR_EYES_THRESHOLD_XOF = 10_000_000
+    FOUR_EYES_PERIOD_DAYS = 30
     # Days before a grant's contribution deadline when the association is reminded (once each).
     REMINDER_DAYS = (30, 7)
 

@@ -1,8 +1,10 @@
-"""Disbursements of a grant: recording a tranche payment, and the approver's second signature above the threshold."""
+"""Disbursements of a grant: recording a tranche payment, and the approver's second signature when four eyes
+require it (:func:`codev.grants.disbursements.four_eyes`)."""
 
 from __future__ import annotations
 
 from flask import abort, flash, redirect, request, url_for
+from flask_babel import format_datetime
 from flask_babel import gettext as _
 
 from codev.accounts.models import Role
@@ -19,10 +21,13 @@ from codev.grants.models import (
 from codev.grants.money_forms import DisbursementForm, NoteForm
 from codev.grants.money_views import (
     MINISTRY,
+    AlreadyRecorded,
     _back,
     _names,
+    already_recorded,
     disbursement_form,
     render_money_page,
+    sent_again,
     tranche_choices,
 )
 
@@ -30,9 +35,33 @@ from codev.grants.money_views import (
 def render_disbursement(grant: Grant, form: DisbursementForm | None = None, status: int = 200):
     facts = tranches.money_facts([grant])[grant.id]
     views = tranches.tranche_views(grant, facts)
-    return render_money_page(grant, "disbursement_new.html", status, facts=facts, tranches=views,
-                             form=disbursement_form(grant, views, form),
-                             threshold=disbursements.four_eyes_threshold())
+    form = disbursement_form(grant, views, form)
+    return render_money_page(grant, "disbursement_new.html", status, facts=facts, tranches=views, form=form,
+                             four_eyes=disbursements.four_eyes_hint(grant, views) if form.tranche.choices else [])
+
+
+def what_was_recorded(grant: Grant, done: disbursements.Recorded) -> AlreadyRecorded:
+    """A disbursement form's first sending, in words, with a link: the payment in the ledger, or the request."""
+    paid, asked = done.disbursement, done.request
+    if paid is not None:
+        return AlreadyRecorded(
+            _("The disbursement of %(amount)s on tranche %(n)s (bank reference %(ref)s) was recorded on %(date)s.",
+              amount=format_xof(paid.amount_xof), n=paid.tranche_number, ref=paid.bank_reference,
+              date=format_datetime(paid.recorded_at, "medium")),
+            url_for("grants.ledger", grant_id=grant.id, _anchor=f"disbursement-{paid.id}"),
+            _("See the disbursement in the ledger"))
+    state = _("it was refused") if asked.status == "refused" else _("it awaits a second signature")
+    return AlreadyRecorded(
+        _("The request for a disbursement of %(amount)s on tranche %(n)s (bank reference %(ref)s) was made on "
+          "%(date)s: %(state)s.", amount=format_xof(asked.amount_xof), n=asked.tranche_number,
+          ref=asked.bank_reference, date=format_datetime(asked.requested_at, "medium"), state=state),
+        url_for("grants.disbursement_request", grant_id=grant.id, request_id=asked.id),
+        _("See the request"))
+
+
+def disbursement_sent_before(grant: Grant, key: str | None) -> AlreadyRecorded | None:
+    done = disbursements.recorded_with_key(grant, key)
+    return what_was_recorded(grant, done) if done else None
 
 
 @bp.route("/grants/<int:grant_id>/disbursements/new", methods=["GET", "POST"])
@@ -40,6 +69,8 @@ def render_disbursement(grant: Grant, form: DisbursementForm | None = None, stat
 def disbursement_new(grant_id: int):
     """Record a disbursement (a request for a second signature above the four-eyes threshold)."""
     grant = get_grant_or_404(grant_id, current_person())
+    if again := sent_again(grant, disbursement_sent_before):
+        return again
     form = DisbursementForm()
     form.tranche.choices = tranche_choices(tranches.tranche_views(grant, tranches.money_facts([grant])[grant.id]))
     if not form.validate_on_submit():
@@ -56,16 +87,14 @@ def disbursement_new(grant_id: int):
                 ).errors.append(str(exc))
         return render_disbursement(grant, form, 400)
     db.session.commit()
-    obj = done.disbursement or done.request
-    if done.duplicate:
-        flash(_("This form was already sent: the disbursement of %(amount)s (bank reference %(ref)s) is recorded "
-                "once.", amount=format_xof(obj.amount_xof), ref=obj.bank_reference), "info")
-    elif done.request is not None:
-        flash(_("Above %(threshold)s a disbursement needs a second signature: the request is sent to the approvers.",
-                threshold=format_xof(disbursements.four_eyes_threshold())), "success")
-    else:
-        flash(_("The disbursement of %(amount)s is recorded; the association has been told.",
-                amount=format_xof(obj.amount_xof)), "success")
+    if done.duplicate:  # the same bank transfer, sent again with a new key (Back reloads the form)
+        return already_recorded(grant, what_was_recorded(grant, done))
+    if done.request is not None:
+        flash(_("A second signature is needed: %(reason)s. The request is sent to the approvers.",
+                reason=done.four_eyes.reason), "success")
+        return redirect(url_for("grants.disbursement_request", grant_id=grant.id, request_id=done.request.id))
+    flash(_("The disbursement of %(amount)s is recorded; the association has been told.",
+            amount=format_xof(done.disbursement.amount_xof)), "success")
     return _back(grant)
 
 
@@ -79,7 +108,8 @@ def _request_or_404(grant: Grant, request_id: int) -> DisbursementRequest:
 def render_request(grant: Grant, request_id: int, form: NoteForm | None = None, status: int = 200):
     found = _request_or_404(grant, request_id)
     facts, me = tranches.money_facts([grant])[grant.id], current_person()
-    return render_money_page(grant, "disbursement_request.html", status, req=found, facts=facts,
+    why = disbursements.four_eyes(grant, found.tranche_number, found.amount_xof, request=found).reason
+    return render_money_page(grant, "disbursement_request.html", status, req=found, facts=facts, why=why,
                              names=_names({found.requested_by_id, found.decided_by_id} - {None}),
                              can_sign=disbursements.can_sign(me) and found.requested_by_id != me.id,
                              form=form or NoteForm(formdata=None))

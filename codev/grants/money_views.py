@@ -3,10 +3,15 @@
 The grant page includes ``grants/_money.html``, which reads :func:`grant_money` (offered to every
 template by the context processor below): the match at a glance, the bar of money in and out, each
 tranche's state and what it waits for, and the actions of the person reading.
+
+A form that carries an idempotency key, sent again (a double click, Back, a retry), is answered by
+:func:`sent_again` before it is validated: "already recorded", with a link to what was.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
@@ -46,6 +51,37 @@ BAR_WIDTH = 600
 
 def _back(grant: Grant):
     return redirect(url_for("grants.detail", grant_id=grant.id) + "#money")
+
+
+# --- forms sent again -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AlreadyRecorded:
+    """What a form sent again had recorded the first time: a sentence, and a link to it."""
+
+    sentence: str
+    url: str
+    link_text: str
+
+
+def already_recorded(grant: Grant, found: AlreadyRecorded):
+    """The answer to a form already recorded: it says so, and links to what was recorded; nothing changes."""
+    flash(_("This form was already sent: it is already recorded, nothing new was saved."), "info")
+    return render_money_page(grant, "already_recorded.html", 200, found=found)
+
+
+def sent_again(grant: Grant, lookup: Callable[[Grant, str | None], AlreadyRecorded | None]):
+    """Before a form with an idempotency key is validated: the "already recorded" answer if its key was used.
+
+    ``lookup`` finds what the key recorded on the grant (None when nothing): checked first, because what
+    the form chose (a tranche now paid, say) may no longer be offered, and the person must not read
+    that nothing was saved. Returns None when the form is new.
+    """
+    if request.method != "POST":
+        return None
+    found = lookup(grant, request.form.get("idempotency_key"))
+    return None if found is None else already_recorded(grant, found)
 
 
 def _page(query):
@@ -108,6 +144,7 @@ def grant_money(grant: Grant, **forms: Any) -> dict:
     ).all()
     requesters = _names({r.requested_by_id for r in requests})
     can_record = disbursements.can_record(user) and grant.status in ledger.OPEN_STATUSES
+    form = disbursement_form(grant, views, forms.get("disbursement_form")) if can_record else None
     return {
         "member": member,
         "ministry": bool(getattr(user, "is_ministry", False)),
@@ -131,7 +168,8 @@ def grant_money(grant: Grant, **forms: Any) -> dict:
         "can_record": can_record,
         "can_sign": disbursements.can_sign(user),
         "can_review": reports.can_review(user),
-        "disbursement_form": disbursement_form(grant, views, forms.get("disbursement_form")) if can_record else None,
+        "disbursement_form": form,
+        "four_eyes": disbursements.four_eyes_hint(grant, views) if form is not None and form.tranche.choices else [],
         "source_label": source_label,
         "kind_label": reports.kind_label,
         "report_status_label": reports.status_label,

@@ -6,8 +6,10 @@ and tranches are paid in order. :func:`money_facts` reads the figures of many gr
 of queries; :func:`tranche_views` and :func:`disbursement_refusal` are pure functions of those figures,
 so the pages, the services and the tests read the same rules.
 
-Above ``FOUR_EYES_THRESHOLD_XOF`` a disbursement is first a request that another person, an approver,
-signs (four eyes). Every form carries an idempotency key: a form sent twice records once.
+A disbursement that brings what is paid on its tranche, or on the grant within a period, above
+``FOUR_EYES_THRESHOLD_XOF`` is first a request that another person, an approver, signs (four eyes; the
+rule is :func:`codev.grants.disbursements.four_eyes`). Every form carries an idempotency key: a form
+sent twice records once, and the second answer says it is already recorded.
 """
 
 from __future__ import annotations
