@@ -59,6 +59,8 @@ class _FormParser(HTMLParser):
         if self.form is None or "disabled" in a:
             return
         name = a.get("name")
+        if tag in ("input", "button") and not name and a.get("type", "submit" if tag == "button" else "") == "submit":
+            self.form["plain_submit"] = True  # the main button: pressed, it sends no name
         if tag in ("input", "button") and name:
             kind = a.get("type", "submit" if tag == "button" else "text").lower()
             if kind in ("reset", "image") or (tag == "button" and kind == "button"):
@@ -105,7 +107,7 @@ class _FormParser(HTMLParser):
         self.option = None
 
 
-def _fields(inputs: list) -> tuple[Field, ...]:
+def _fields(inputs: list, plain_submit: bool) -> tuple[Field, ...]:
     """Group the inputs by name (radio groups, checkbox lists and submit buttons share one)."""
     grouped: dict[str, list] = {}
     for item in inputs:
@@ -119,7 +121,7 @@ def _fields(inputs: list) -> tuple[Field, ...]:
             options = tuple(dict.fromkeys(i[2] for i in items))
             default = tuple(i[2] for i in items if i[3])
             if kind == "submit":
-                default = options[:1]
+                default = () if plain_submit else options[:1]
             fields.append(Field(name, kind, default, options))
         else:
             fields.append(Field(name, kind, tuple(i[2] for i in items if i[3]) if kind != "file" else ()))
@@ -156,7 +158,8 @@ def _parse(page: str, html: str, adapter) -> list[FormSpec]:
                 endpoint, _args = adapter.match(split.path, method="POST")
             except RequestRedirect:
                 continue
-        found.append(FormSpec(page, action, endpoint, form["multipart"], _fields(form["inputs"])))
+        fields = _fields(form["inputs"], form.get("plain_submit", False))
+        found.append(FormSpec(page, action, endpoint, form["multipart"], fields))
     return found
 
 
@@ -193,3 +196,55 @@ def body_of(pairs: list[tuple[str, str]], files: list[tuple[str, str, bytes]], m
 def baseline(form: FormSpec) -> dict[str, list[str]]:
     """What a browser sends for the form untouched (the first submit button pressed)."""
     return {f.name: list(f.default) for f in form.fields if f.kind != "file"}
+
+
+# What a person types into an empty field, by the field's name (the first pattern that matches), so that
+# the rest of a new form can pass while one field is fuzzed. Dates are days from today.
+NUMBERS = [
+    (r"phone", "+33 6 12 34 56 78"), (r"website", "https://example.org"), (r"^max_score$", "10"),
+    (r"eliminatory", ""), (r"^weight$|^share$", "100"), (r"year", "2015"),
+    (r"members_count|beneficiaries_total", "120"), (r"beneficiaries_", "40"),
+    (r"pct|share|threshold|score_gap|min_association", "50"), (r"score", "3"), (r"ratio", "1:1"),
+    (r"^rate$", "600"), (r"months|days|min_evaluators|max_files", "6"), (r"quantity", "2"),
+    (r"envelope|amount|max_|unit_cost|requested_grant", "500 000"),
+]
+DATES = [(r"due|held|closes|period_end", 30), (r"period_start", -30), (r"", 0)]
+CHECKED = re.compile(r"^(accept|domains|regions|sectors|tie_breaks|required_kinds|confirm_.*)$")
+PASSWORD = "Fuzz-correct-horse-2026"
+ROW = re.compile(r"^(?P<prefix>\w+)-(?P<index>\d+)-(?P<name>\w+)$")
+
+
+def filled(form: FormSpec, today, person: tuple[str, str]) -> dict[str, list[str]]:
+    """The form as a person would complete it: the page's values, and plausible ones where it is empty
+    (``person``'s email and password where they sign in or confirm who they are)."""
+    from datetime import timedelta
+
+    values = baseline(form)
+    for f in form.fields:
+        if f.kind == "file" or any(values.get(f.name, [])):
+            continue
+        row = ROW.match(f.name)
+        if row and row["index"] != "0":
+            continue  # one line of a grid, a budget or a plan is enough
+        name = row["name"] if row else f.name
+        if f.kind in ("select", "radio"):
+            options = [o for o in f.options if o]
+            values[f.name] = options[:1]
+        elif f.kind == "checkbox":
+            values[f.name] = list(f.options[:1]) if CHECKED.match(name) else []
+        elif f.kind == "password":
+            signs_in = name == "current_password" or form.endpoint == "accounts.login"
+            values[f.name] = [person[1] if signs_in else PASSWORD]
+        elif f.kind == "email":
+            values[f.name] = [person[0] if form.endpoint == "accounts.login" else "fuzz.person@example.org"]
+        elif f.kind == "date":
+            days = next(d for pattern, d in DATES if re.search(pattern, name))
+            values[f.name] = [(today + timedelta(days=days)).isoformat()]
+        elif f.kind == "time":
+            values[f.name] = ["12:00"]
+        elif f.kind in ("text", "textarea", "number", "tel", "url"):
+            number = next((v for pattern, v in NUMBERS if re.search(pattern, name)), None)
+            if number is None:
+                number = f"Texte de {name}." if f.kind == "textarea" else f"Fuzz {name}"[:10]
+            values[f.name] = [number] if number else []
+    return values

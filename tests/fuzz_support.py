@@ -27,8 +27,9 @@ from werkzeug.test import Client
 
 from codev import create_app
 from codev.core.permissions import PUBLIC, SIGNED_IN, access_rule
+from codev.core.timeutil import utcnow
 from codev.extensions import db
-from tests.fuzz_pages import REDIRECTS, FormSpec, filter_links, parse_forms
+from tests.fuzz_pages import REDIRECTS, FormSpec, filled, filter_links, parse_forms
 from tests.fuzz_world import candidate_values, config, seed_world
 
 ANONYMOUS = "anonymous"
@@ -124,6 +125,7 @@ class Harness:
         self.upload_files = self._files(self.uploads)
         self.fingerprint0 = self.fingerprint()
         self.dirty = False
+        self.today = utcnow().date()
         self.errors: list[str] = []
         self.error_log = _ErrorLog(self.errors)
 
@@ -134,6 +136,13 @@ class Harness:
         for user in db.session.scalars(db.select(User).order_by(User.id)):
             accounts[user.email] = Account(user.email, str(user.role), user.id, user.get_id())
         return accounts
+
+    def completed(self, account: Account, form: FormSpec) -> dict[str, list[str]]:
+        """``form`` as ``account`` would complete it (signing in, an anonymous visitor uses a member's account)."""
+        from codev.demo import DEMO_PASSWORD
+
+        email = account.key if account.user_id is not None else "association@codev.demo"
+        return filled(form, self.today, (email, DEMO_PASSWORD))
 
     def of_role(self, who: str) -> list[Account]:
         return [a for a in self.accounts.values() if a.role == who]

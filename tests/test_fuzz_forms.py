@@ -7,10 +7,12 @@ huge and negative numbers, impossible dates, very long strings, choices that do 
 twice or missing, the page's hidden version and idempotency key altered, files of any name and
 content. The answer is never a 500, and a refused form (no redirect) leaves the database and the
 upload folder as they were, but for the refused attempts counted on purpose (``ALLOWED_TABLES``).
-Derandomized: CI runs the same examples every time.
+Derandomized: CI runs the same examples every time (``CODEV_FUZZ_EXAMPLES`` runs more of them).
 """
 
 from __future__ import annotations
+
+import os
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -19,7 +21,8 @@ from hypothesis import strategies as st
 from tests.fuzz_pages import Field, FormSpec, body_of
 from tests.fuzz_support import other_ids, post_cases, shared_harness, targets
 
-EXAMPLES = 12  # per (endpoint, role): about 80 pairs, a few seconds each
+# Per (endpoint, role), about 80 pairs; CODEV_FUZZ_EXAMPLES=500 searches longer on a developer's machine.
+EXAMPLES = int(os.environ.get("CODEV_FUZZ_EXAMPLES", "12"))
 
 NASTY = ["http://[evil.example", "https://evil／example.org", "１２３", "99999999999999999999", "-1", "\x00",
          "a" * 10_000]
@@ -52,10 +55,10 @@ file_contents = st.one_of(st.just(PDF), st.just(b""), st.binary(max_size=300),
 
 
 def field_values(f: Field) -> st.SearchStrategy[list[str]]:
-    """What one field sends: the page's value (most often, so that the rest of the form can pass), none,
-    one or two values a careless person or an attacker chose, another offered choice, or one not offered."""
-    chosen = [st.just(list(f.default))] * 3 + [st.just([]), values.map(lambda v: [v]),
-                                               st.lists(values, min_size=2, max_size=2)]
+    """What one altered field sends: the page's own value (often empty), none, one or two values a
+    careless person or an attacker chose, another offered choice, several, or one not offered."""
+    chosen = [st.just(list(f.default)), st.just([]), values.map(lambda v: [v]), values.map(lambda v: [v]),
+              st.lists(values, min_size=2, max_size=2)]
     if f.options:
         chosen.append(st.sampled_from(f.options).map(lambda v: [v]))
         chosen.append(st.lists(st.sampled_from(f.options), max_size=3))
@@ -63,15 +66,26 @@ def field_values(f: Field) -> st.SearchStrategy[list[str]]:
 
 
 @st.composite
-def submissions(draw, form: FormSpec):
-    """The (name, value) pairs and files of one post of ``form``."""
+def submissions(draw, form: FormSpec, completed: dict[str, list[str]]):
+    """The (name, value) pairs and files of one post of ``form``: one field altered, a few, or all (the
+    others as a person completes them, the page's hidden version and idempotency key included, so that
+    the rest of the form can pass and the view's own code meets the value)."""
+    indices = list(range(len(form.fields)))
+    how = draw(st.sampled_from(["one", "few", "all"])) if indices else "all"
+    if how == "one":
+        altered = {draw(st.sampled_from(indices))}
+    elif how == "few":
+        altered = set(draw(st.lists(st.sampled_from(indices), min_size=1, max_size=3)))
+    else:
+        altered = set(indices)
     pairs, files = [], []
-    for f in form.fields:
+    for i, f in enumerate(form.fields):
         if f.kind == "file":
-            if draw(st.integers(0, 3)):
-                files.append((f.name, draw(file_names), draw(file_contents)))
+            altered_file = (draw(file_names), draw(file_contents)) if i in altered else ("piece.pdf", PDF)
+            files.append((f.name, *altered_file))
             continue
-        pairs += [(f.name, v) for v in draw(field_values(f))]
+        sent = draw(field_values(f)) if i in altered else completed[f.name]
+        pairs += [(f.name, v) for v in sent]
     if draw(st.integers(0, 9)) == 0:
         pairs.append((draw(st.sampled_from(["lines-99-amount", "id", "status", "role", "amount", "x\x00"])),
                       draw(values)))
@@ -97,7 +111,7 @@ def test_fuzzed_form_never_errs_and_a_refusal_changes_nothing(harness, endpoint,
     @given(data=st.data())
     def post(data):
         account, form = reachable[data.draw(st.integers(0, len(reachable) - 1), label="form")]
-        pairs, files = data.draw(submissions(form), label="fields")
+        pairs, files = data.draw(submissions(form, harness.completed(account, form)), label="fields")
         action = form.action
         if data.draw(st.integers(0, 5), label="other ids") == 0:
             action = other_ids(harness, form, lambda _arg, ids: data.draw(st.sampled_from(ids)))
