@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -22,6 +22,7 @@ from sqlalchemy.orm import joinedload
 
 from codev.accounts.models import MINISTRY_ROLES, Role, User
 from codev.core.money import format_bps, format_minor, format_xof, rate_text
+from codev.core.params import paginate, slice_page
 from codev.core.permissions import current_person, roles
 from codev.core.storage import UploadError, download
 from codev.core.templating import home_panel
@@ -85,8 +86,7 @@ def sent_again(grant: Grant, lookup: Callable[[Grant, str | None], AlreadyRecord
 
 
 def _page(query):
-    return db.paginate(query, page=request.args.get("page", 1, type=int),
-                       per_page=current_app.config["PAGE_SIZE"], error_out=False)
+    return paginate(query)
 
 
 def source_label(source: str) -> str:
@@ -358,10 +358,7 @@ def due_tranches() -> list[tuple[Grant, tranches.TrancheView]]:
 def tranches_due():
     """Tranches whose conditions are met and that wait to be paid."""
     rows = due_tranches()
-    page_number = max(1, request.args.get("page", 1, type=int))
-    size = current_app.config["PAGE_SIZE"]
-    shown = rows[(page_number - 1) * size: page_number * size]
-    pages = max(1, -(-len(rows) // size))
+    shown, page_number, pages = slice_page(rows)
     return render_template("grants/tranches_due.html", rows=shown, total=len(rows), page_number=page_number,
                            pages=pages)
 
