@@ -40,7 +40,7 @@ translations: setup
 	$(BIN)/pybabel compile --statistics -d codev/translations -D messages
 
 extract-messages: setup
-	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k _ -k gettext -k ngettext:1,2 \
+	$(BIN)/pybabel extract -F babel.cfg --ignore-dirs=".*" -k _l -k lazy_gettext -k _ -k gettext -k ngettext:1,2 \
 		--no-location --sort-output -o codev/translations/messages.pot .
 
 update-messages: extract-messages
