@@ -9,21 +9,31 @@ request signed or refused, the tranche paid off), and checks the answer and the 
 from __future__ import annotations
 
 import html
+import io
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask_wtf import FlaskForm
 
 from codev.calls.models import TrancheCondition
+from codev.core.models import Attachment, AuditEvent
+from codev.core.storage import upload_folder
 from codev.core.timeutil import utcnow
+from codev.extensions import db as _db
 from codev.grants.disbursements import approve_request, record_disbursement, refuse_request
-from codev.grants.models import Disbursement, DisbursementRequest
-from codev.grants.money_forms import DisbursementForm
-from tests.factories_ledger import make_grant, verified
+from codev.grants.ledger import LedgerError, Sent, declare_contribution, declare_from_form, verify_contribution
+from codev.grants.models import ContributionEntry, Disbursement, DisbursementRequest, Grant, GrantStatus, Report
+from codev.grants.money_forms import ContributionForm, DisbursementForm, ReportForm
+from codev.grants.reports import file_report_from_form, return_report
+from tests.factories_ledger import make_grant, proof, verified
+from tests.factories_projects import PDF_BYTES
 
 M = 1_000_000
 TEMPLATES = Path(__file__).resolve().parent.parent / "codev" / "templates"
@@ -81,9 +91,48 @@ class Page:
     template: str
 
 
+@dataclass(frozen=True)
+class Case:
+    """A keyed form: the pages that show it, who sends it, what it records and where, what a person types."""
+
+    pages: tuple[Page, ...]
+    role: str
+    model: type
+    link: str  # the record's page, formatted with the grant's id and the record's
+    typed: Callable[[Grant], dict]  # a fresh dict each time: files are read once
+
+
+TODAY = utcnow().date()
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+
+def typed_disbursement(grant) -> dict:
+    return {"tranche": "1", "amount": "1 000 000", "bank_reference": "VIR-ONCE"}
+
+
+def typed_declaration(grant) -> dict:
+    return {"source": "association_cash", "currency": "XOF", "amount": "1 250 000", "value_date": TODAY.isoformat(),
+            "proof": (io.BytesIO(PDF_BYTES), "recu.pdf")}
+
+
+def typed_report(grant) -> dict:
+    return {"kind": "progress", "period_start": (TODAY - timedelta(days=60)).isoformat(),
+            "period_end": TODAY.isoformat(), "narrative": "Le forage est creusé.", "progress_pct": "40",
+            "expenses-0-amount": "2 000 000",
+            "files": [(io.BytesIO(PNG), "chantier.png"), (io.BytesIO(PDF_BYTES), "factures.pdf")]}
+
+
 DISBURSEMENT_PAGES = (Page("/grants/{grant}/disbursements/new", "grants/disbursement_new.html"),
                       Page("/grants/{grant}", "grants/_money.html"))
-CASES = {DisbursementForm: DISBURSEMENT_PAGES}
+CASES = {
+    DisbursementForm: Case(DISBURSEMENT_PAGES, "officer", Disbursement, "/grants/{grant}/ledger#disbursement-{id}",
+                           typed_disbursement),
+    ContributionForm: Case((Page("/grants/{grant}/contributions/new", "grants/ledger_declare.html"),),
+                           "association", ContributionEntry, "/grants/{grant}/contributions/{id}", typed_declaration),
+    ReportForm: Case((Page("/grants/{grant}/reports/new", "grants/report_new.html"),), "association", Report,
+                     "/grants/{grant}/reports/{id}", typed_report),
+}
+SENDINGS = [(form, page) for form, case in CASES.items() for page in case.pages]
 
 
 def all_subclasses(cls):
@@ -98,7 +147,47 @@ def test_every_form_with_an_idempotency_key_has_a_case(app):
     assert keyed == set(CASES)
     rendering = {str(path.relative_to(TEMPLATES)) for path in TEMPLATES.rglob("*.html")
                  if re.search(r"\bidempotency_key\b", path.read_text(encoding="utf-8"))}
-    assert rendering == {page.template for pages in CASES.values() for page in pages}
+    assert rendering == {page.template for case in CASES.values() for page in case.pages}
+
+
+def stored_files() -> set[str]:
+    return {path.name for path in upload_folder().iterdir()} if upload_folder().exists() else set()
+
+
+def keyed_rows(db, model, key: str) -> list:
+    return db.session.scalars(db.select(model).where(model.idempotency_key == key)).all()
+
+
+def counts(db, outbox) -> tuple[int, int, int]:
+    """(audit events, attachments, messages): what a sending leaves besides its record."""
+    def count(model):
+        return db.session.scalar(db.select(db.func.count()).select_from(model))
+
+    return count(AuditEvent), count(Attachment), len(outbox())
+
+
+@pytest.mark.backends
+@pytest.mark.parametrize(("form_class", "page"), SENDINGS, ids=lambda x: getattr(x, "template", None) or x.__name__)
+def test_every_keyed_form_sent_twice_records_once(client, db, users, login_as, grant, outbox, form_class, page,
+                                                  backend):
+    """Taken from its page and sent twice as it was: recorded once, then "already recorded" with the link."""
+    case = CASES[form_class]
+    login_as(users[case.role])
+    address = page.address.format(grant=grant.id)
+    form = keyed_form(client.get(address).get_data(as_text=True))
+    assert uuid.UUID(form["fields"]["idempotency_key"])
+    key, files_before = form["fields"]["idempotency_key"], stored_files()
+    assert send(client, address, form, {**form["fields"], **case.typed(grant)}).status_code == 302
+    [row] = keyed_rows(db, case.model, key)
+    link = case.link.format(grant=grant.id, id=row.id)
+    files, left = stored_files(), counts(db, outbox)
+    assert len(files - files_before) == {"grants/ledger_declare.html": 1, "grants/report_new.html": 2}.get(
+        page.template, 0)
+    for _ in range(2):  # a double click, then Back and send again
+        assert_already_recorded(send(client, address, form, {**form["fields"], **case.typed(grant)}), link)
+        assert keyed_rows(db, case.model, key) == [row]
+        assert stored_files() == files and counts(db, outbox) == left
+    assert client.get(link.split("#")[0]).status_code == 200
 
 
 # --- the disbursement form, in every state it can be sent again in -----------------------------------
@@ -125,7 +214,7 @@ def rows(db, key: str) -> tuple[int, int, int]:
 
 
 def send(client, address: str, form: dict, data: dict):
-    return client.post(form["action"] or address, data=data)
+    return client.post(form["action"] or address, data=data, content_type="multipart/form-data")
 
 
 def assert_already_recorded(response, link: str, *words: str) -> None:
@@ -231,3 +320,111 @@ def test_the_same_transfer_with_a_new_key_is_already_recorded_too(client, db, us
     again = client.post(form["action"], data={**data, "idempotency_key": _key()})
     assert_already_recorded(again, f"/grants/{grant.id}/ledger#disbursement-{paid.id}", "ORA-2026-9")
     assert rows(db, data["idempotency_key"])[2] == 1
+
+
+# --- the declaration and the report forms, sent again once things moved on ---------------------------
+
+
+@dataclass
+class Sending:
+    """A keyed form taken from its page and sent once; ``again()`` sends it again as it was."""
+
+    client: Any
+    grant: Grant
+    case: Case
+    address: str
+    form: dict
+    row: Any
+
+    def again(self):
+        return send(self.client, self.address, self.form, {**self.form["fields"], **self.case.typed(self.grant)})
+
+
+def first_sending(client, users, login_as, grant, form_class) -> Sending:
+    case = CASES[form_class]
+    login_as(users[case.role])
+    address = case.pages[0].address.format(grant=grant.id)
+    form = keyed_form(client.get(address).get_data(as_text=True))
+    assert send(client, address, form, {**form["fields"], **case.typed(grant)}).status_code == 302
+    [row] = keyed_rows(_db, case.model, form["fields"]["idempotency_key"])
+    return Sending(client, grant, case, address, form, row)
+
+
+def test_a_declaration_sent_again_once_verified_and_once_the_grant_is_closed(client, db, users, login_as, grant):
+    """Verified since, then the grant completed (the page is gone): still "already recorded", never a 404."""
+    sending = first_sending(client, users, login_as, grant, ContributionForm)
+    link = f"/grants/{grant.id}/contributions/{sending.row.id}"
+    assert_already_recorded(sending.again(), link, "1 250 000 F CFA", "À vérifier")
+    verify_contribution(grant, sending.row.id, users["officer"])
+    db.session.commit()
+    assert_already_recorded(sending.again(), link, "Vérifiée")
+    grant.status = GrantStatus.COMPLETED
+    db.session.commit()
+    assert client.get(sending.address).status_code == 404
+    assert_already_recorded(sending.again(), link)
+    declared = db.select(db.func.count(ContributionEntry.id)).where(ContributionEntry.kind == "declared")
+    assert db.session.scalar(declared) == 2  # the fixture's 12 000 000, and this one
+
+
+def test_a_report_sent_again_while_it_is_read_and_once_returned(client, db, users, login_as, grant, outbox):
+    """Waiting to be read (a new one of that kind would be refused), then returned (a new one is welcome)."""
+    sending = first_sending(client, users, login_as, grant, ReportForm)
+    link, mails = f"/grants/{grant.id}/reports/{sending.row.id}", len(outbox())
+    answer = sending.again()
+    assert_already_recorded(answer, link, "Rapport d'avancement", "En attente de lecture")
+    assert "déjà en attente de lecture" not in plain(answer)  # what the form said before: no report was lost
+    return_report(grant, sending.row.id, users["officer"], "Joindre les factures")
+    db.session.commit()
+    assert_already_recorded(sending.again(), link, "Renvoyé pour modifications")
+    assert db.session.scalars(db.select(Report)).all() == [sending.row]
+    assert len(outbox()) == mails + 1  # the association told of the return; the officers not told again
+
+
+@pytest.mark.parametrize("form_class", [ContributionForm, ReportForm], ids=lambda f: f.__name__)
+def test_a_key_of_another_grant_or_no_key_refuses_the_form(client, db, users, login_as, grant, form_class):
+    """The key only answers for its own grant; elsewhere, or malformed, the form expired: nothing is stored."""
+    sending = first_sending(client, users, login_as, grant, form_class)
+    other = make_grant(users["association"])
+    db.session.commit()
+    case, files = sending.case, stored_files()
+    elsewhere = case.pages[0].address.format(grant=other.id)
+    fields = keyed_form(client.get(elsewhere).get_data(as_text=True))["fields"]
+    key = sending.form["fields"]["idempotency_key"]
+    for sent in (key, "", "not-a-key", key.upper(), key + " "):
+        answer = send(client, elsewhere, {"action": None}, {**fields, **case.typed(other), "idempotency_key": sent})
+        page = plain(answer)
+        assert answer.status_code == 400 and "Ce formulaire a expiré : rechargez la page" in page, sent
+        assert "Déjà enregistré" not in page
+        shown = keyed_form(answer.get_data(as_text=True))["fields"]["idempotency_key"]
+        assert shown == sent if sent.strip() else uuid.UUID(shown)  # a form without a key gets one
+    assert db.session.scalars(db.select(case.model)).all()[-1] == sending.row and stored_files() == files
+    assert db.session.scalar(db.select(db.func.count(case.model.id)).where(case.model.grant_id == other.id)) == 0
+
+
+@pytest.mark.backends
+def test_the_services_record_once_per_key(db, users, grant, backend):
+    """A second call returns the first record marked duplicate, its files not stored again; no key, no check."""
+    member, key = users["association"], _key()
+    facts = dict(source="association_cash", currency="XOF", amount_minor=500_000, value_date=TODAY)
+    first = declare_from_form(grant, member, **facts, proof=proof(), idempotency_key=key)
+    files = stored_files()
+    second = declare_from_form(grant, member, **facts, proof=proof(), idempotency_key=key)
+    assert (first.duplicate, second.duplicate, second.record) == (False, True, first.record)
+    assert stored_files() == files
+    report_facts = dict(kind="progress", period_start=TODAY, period_end=TODAY, narrative="Travaux", progress_pct=10,
+                        expenses={}, files=[proof()])
+    filed = file_report_from_form(grant, member, **report_facts, idempotency_key=key)
+    assert filed.record.attachments and not filed.duplicate
+    files = stored_files()
+    assert file_report_from_form(grant, member, **report_facts, idempotency_key=key) == Sent(filed.record, True)
+    assert stored_files() == files
+    other = make_grant(member)
+    with pytest.raises(LedgerError, match="expiré|expired"):
+        declare_from_form(other, member, **facts, proof=proof(), idempotency_key=key)
+    with pytest.raises(LedgerError, match="expiré|expired"):
+        file_report_from_form(other, member, **report_facts, idempotency_key=key)
+    keyless = [declare_contribution(grant, member, **facts, proof=proof()) for _ in range(2)]  # the demo's way
+    assert keyless[0].id != keyless[1].id and keyless[0].idempotency_key is None
+    db.session.commit()
+    for model in (ContributionEntry, Report):
+        assert len(keyed_rows(db, model, key)) == 1

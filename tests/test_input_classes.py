@@ -7,6 +7,8 @@ them with a message in the reader's language (and keeps what was typed) or keeps
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 from sqlalchemy import func, select
 from wtforms import EmailField, HiddenField, PasswordField, StringField, TextAreaField
@@ -371,7 +373,7 @@ def test_a_contribution_in_dollars_takes_only_the_digits_0_to_9(client, db, logi
     login_as(member)
     response = client.post(f"/grants/{grant.id}/contributions/new", content_type="multipart/form-data", data={
         "source": "association_cash", "currency": "USD", "amount": typed, "value_date": "2026-01-05",
-        "proof": (io.BytesIO(PDF_BYTES), "recu.pdf"),
+        "proof": (io.BytesIO(PDF_BYTES), "recu.pdf"), "idempotency_key": str(uuid.uuid4()),
     })
     amounts = db.session.scalars(select(ContributionEntry.amount_minor)).all()
     if stored is None:
@@ -417,7 +419,8 @@ def test_a_report_with_other_digits_is_refused_with_the_form(client, db, login_a
     today, line = utcnow().date(), grant.project.budget_lines[0]
     data = {"kind": "progress", "period_start": (today - timedelta(days=90)).isoformat(),
             "period_end": today.isoformat(), "narrative": "Le forage est creusé.", "progress_pct": "60",
-            "expenses-0-line_id": str(line.id), "expenses-0-amount": "3 500 000", field: value}
+            "expenses-0-line_id": str(line.id), "expenses-0-amount": "3 500 000", field: value,
+            "idempotency_key": str(uuid.uuid4())}
     response = client.post(f"/grants/{grant.id}/reports/new", data=data)
     reports = db.session.scalars(select(Report)).all()
     if field == "expenses-0-line_id":  # a forged line is ignored: nothing is spent on a line that is not there

@@ -20,7 +20,8 @@ from tests.factories_projects import EXE_BYTES, PDF_BYTES
 
 def declaration_form(**overrides):
     data = {"source": "association_cash", "currency": "XOF", "amount": "1 250 000",
-            "value_date": utcnow().date().isoformat(), "proof": (io.BytesIO(PDF_BYTES), "recu.pdf")}
+            "value_date": utcnow().date().isoformat(), "proof": (io.BytesIO(PDF_BYTES), "recu.pdf"),
+            "idempotency_key": str(uuid.uuid4())}
     data.update(overrides)
     return data
 

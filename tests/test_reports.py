@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -25,7 +26,7 @@ def report_form(grant, **overrides):
             "period_end": TODAY.isoformat(), "narrative": "Le forage est creusé; la pompe est posée.",
             "progress_pct": "60",
             "expenses-0-line_id": str(lines[0].id), "expenses-0-amount": "3 500 000",
-            "expenses-1-line_id": str(lines[1].id), "expenses-1-amount": ""}
+            "expenses-1-line_id": str(lines[1].id), "expenses-1-amount": "", "idempotency_key": str(uuid.uuid4())}
     data.update(overrides)
     return data
 

@@ -11,7 +11,6 @@ the value date is typed by the officer and could be moved back to spread payment
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -32,6 +31,7 @@ from codev.grants.ledger import (
     lock_grant,
     long_date,
     mail_members,
+    valid_key,
 )
 from codev.grants.models import (
     Disbursement,
@@ -176,13 +176,6 @@ def can_record(user: Any) -> bool:
 
 def can_sign(user: Any) -> bool:
     return getattr(user, "is_authenticated", False) and user.role == Role.APPROVER
-
-
-def valid_key(key: str | None) -> bool:
-    try:
-        return key is not None and len(key) == 36 and str(uuid.UUID(key)) == key
-    except ValueError:
-        return False
 
 
 def _by_key(key: str) -> Recorded | None:

@@ -8,15 +8,20 @@ it) and :func:`verified_sums` aggregates the same in SQL for the pages.
 
 V = Σ verified, not reversed, association cash + ⌊Σ same for in kind × in_kind_counts_bps / 10 000⌋;
 the community's, the commune's and other partners' money is recorded but does not count toward V.
+
+Forms sent once: the declaration form carries an idempotency key (as do the report and disbursement
+forms). :func:`keyed_record` finds what a key recorded on a grant; the form's service records once per
+key (:class:`Sent` says whether the record is new), and a key of another grant is refused.
 """
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -286,6 +291,67 @@ def lock_grant(grant: Grant) -> None:
     db.session.refresh(grant)
 
 
+# --- forms sent once ---------------------------------------------------------------------------
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Sent(Generic[T]):
+    """What a form with an idempotency key recorded, and whether an earlier sending had recorded it."""
+
+    record: T
+    duplicate: bool = False
+
+
+def valid_key(key: str | None) -> bool:
+    """An idempotency key as the forms make them: a UUID, written the way :mod:`uuid` writes it."""
+    try:
+        return key is not None and len(key) == 36 and str(uuid.UUID(key)) == key
+    except ValueError:
+        return False
+
+
+def form_expired() -> LedgerError:
+    """The refusal of a form whose key is no key, or belongs to another grant."""
+    return LedgerError(_("This form has expired: reload the page and fill it in again."), "idempotency_key")
+
+
+def keyed_record(model: Any, grant: Grant, key: str | None) -> Any | None:
+    """The row of ``model`` that the idempotency ``key`` recorded on ``grant`` (None if nothing, or no key).
+
+    What the views read before a form is validated, to answer "already recorded".
+    """
+    if not valid_key(key):
+        return None
+    found = db.session.scalar(select(model).where(model.idempotency_key == key))
+    return found if found is not None and found.grant_id == grant.id else None
+
+
+def sent_before(model: Any, grant: Grant, key: str) -> Any | None:
+    """What ``key`` already recorded on ``grant`` (None if nothing); a malformed key or one of another grant
+    is refused (:func:`form_expired`)."""
+    if not valid_key(key):
+        raise form_expired()
+    found = db.session.scalar(select(model).where(model.idempotency_key == key))
+    if found is not None and found.grant_id != grant.id:
+        raise form_expired()
+    return found
+
+
+def claim_key(model: Any, grant: Grant, key: str | None) -> Any | None:
+    """Before a keyed form records anything: the grant is locked, then what the key recorded is read again.
+
+    Two sendings at once (a double click, two workers) both pass the first look; the second waits for
+    the lock, then finds the first one's record. Returns that record, or None when the form is new (and
+    nothing when there is no key: the demo and scripts record without one).
+    """
+    if key is None:
+        return None
+    lock_grant(grant)
+    return sent_before(model, grant, key)
+
+
 # --- services -----------------------------------------------------------------------------------
 
 
@@ -304,14 +370,26 @@ def declare_contribution(
     grant: Grant, user: User, *, source: str, currency: str, amount_minor: int, value_date: date,
     proof: FileStorage | None, today: date | None = None,
 ) -> ContributionEntry:
+    """Declare a contribution outside any form (the demo, scripts, tests): see :func:`declare_from_form`."""
+    return declare_from_form(grant, user, source=source, currency=currency, amount_minor=amount_minor,
+                             value_date=value_date, proof=proof, idempotency_key=None, today=today).record
+
+
+def declare_from_form(
+    grant: Grant, user: User, *, source: str, currency: str, amount_minor: int, value_date: date,
+    proof: FileStorage | None, idempotency_key: str | None, today: date | None = None,
+) -> Sent[ContributionEntry]:
     """The association declares money it brought, with a proof; an officer will verify it.
 
     ``amount_minor`` is francs for XOF and cents for the other currencies; the amount is converted at
-    the value date's rate and both figures are kept.
+    the value date's rate and both figures are kept. Once per idempotency key: the form sent again
+    returns the first declaration, marked duplicate, and its proof is not stored a second time.
     """
     today = today or utcnow().date()
     if not is_member(user, grant):
         raise LedgerError(_("Only the members of the association can declare its contributions."))
+    if idempotency_key is not None and (found := sent_before(ContributionEntry, grant, idempotency_key)):
+        return Sent(found, duplicate=True)
     if grant.status not in OPEN_STATUSES:
         raise LedgerError(_("This grant is “%(state)s”: contributions can no longer be declared.",
                             state=GrantStatus(grant.status).label))
@@ -333,13 +411,15 @@ def declare_contribution(
         raise LedgerError(_("This amount is too large."), "amount")
     if proof is None or not proof.filename:
         raise LedgerError(_("Attach the proof of this contribution (receipt, bank statement, photo)."), "proof")
+    if found := claim_key(ContributionEntry, grant, idempotency_key):
+        return Sent(found, duplicate=True)
     stored = store_upload(proof, kind="proof_of_payment", allowed=PROOF_FORMATS, max_bytes=proof_max_bytes(),
                           uploaded_by_id=user.id)
     try:
         entry = ContributionEntry(
             grant_id=grant.id, kind=EntryKind.DECLARED, source=source, currency=currency,
             amount_minor=amount_minor, rate_millionths=rate, amount_xof=amount_xof, value_date=value_date,
-            proof_id=stored.id, created_by_id=user.id,
+            proof_id=stored.id, created_by_id=user.id, idempotency_key=idempotency_key,
         )
         db.session.add(entry)
         db.session.flush()
@@ -348,7 +428,7 @@ def declare_contribution(
     except Exception:
         discard_file(stored)
         raise
-    return entry
+    return Sent(entry)
 
 
 def _entry_facts(entry: ContributionEntry) -> dict:

@@ -200,6 +200,8 @@ class ContributionEntry(db.Model):
     value_date: Mapped[date] = mapped_column(Date)
     proof_id: Mapped[int | None] = mapped_column(ForeignKey("attachments.id"))
     note: Mapped[str | None] = mapped_column(Text)  # reason of a rejection or reversal
+    # The declaration form's key (a declaration is recorded once per key); None on decisions and reversals.
+    idempotency_key: Mapped[str | None] = mapped_column(String(64))
     created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -223,6 +225,8 @@ class ContributionEntry(db.Model):
             sqlite_where=db.text("kind = 'reversal'"),
             postgresql_where=db.text("kind = 'reversal'"),
         ),
+        # A unique index, not a constraint: SQLite adds it without rebuilding the table (and its triggers).
+        Index("uq_contribution_entries_idempotency_key", "idempotency_key", unique=True),
     )
 
 
@@ -305,6 +309,7 @@ class Report(db.Model):
     reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     review_comment: Mapped[str | None] = mapped_column(Text)
+    idempotency_key: Mapped[str | None] = mapped_column(String(64))  # the form's: a report is filed once per key
 
     attachments: Mapped[list[ReportAttachment]] = relationship(cascade="all, delete-orphan", lazy="selectin")
 
@@ -313,6 +318,7 @@ class Report(db.Model):
         CheckConstraint(f"status IN ({sql_values(ReportStatus)})", name="status_valid"),
         CheckConstraint("progress_pct BETWEEN 0 AND 100", name="progress_range"),
         CheckConstraint("status <> 'returned' OR review_comment IS NOT NULL", name="returned_has_comment"),
+        Index("uq_reports_idempotency_key", "idempotency_key", unique=True),
     )
 
 

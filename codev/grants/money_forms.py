@@ -1,7 +1,8 @@
 """Forms of a grant's money: contributions, decisions on them, disbursements, signatures, reports.
 
 Amounts are typed as text: francs with ``parse_xof``, other currencies in cents with ``parse_minor``.
-The disbursement form carries a hidden idempotency key (a fresh UUID each time the form is shown).
+The forms that record something once (a declaration, a disbursement, a report) carry a hidden
+idempotency key (:class:`SentOnce`: a fresh UUID each time the form is shown).
 """
 
 from __future__ import annotations
@@ -37,7 +38,21 @@ def _date_required():
     return InputRequired(message=_l("Enter a date."))
 
 
-class ContributionForm(BaseForm):
+class SentOnce:
+    """A hidden idempotency key, fresh each time the form is shown: sent again, the form records nothing new.
+
+    A mixin, not a form: the forms that record something once list it before their base form.
+    """
+
+    idempotency_key = HiddenField()
+
+    def fresh_key(self) -> None:
+        """A new key for a form being shown; a form shown again with its errors keeps the key it was sent with."""
+        if not self.idempotency_key.data:
+            self.idempotency_key.data = str(uuid.uuid4())
+
+
+class ContributionForm(SentOnce, BaseForm):
     """The association declares money it brought, with its proof."""
 
     source = SelectField(_l("Who brought this money"),
@@ -69,18 +84,13 @@ class ReasonForm(BaseForm):
                            description=_l("The association reads this."))
 
 
-class DisbursementForm(BaseForm):
+class DisbursementForm(SentOnce, BaseForm):
     """An officer records money paid on a tranche (a request for a second signature above the threshold)."""
 
-    idempotency_key = HiddenField()
     tranche = SelectField(_l("Tranche"), coerce=choice_id, choices=[])
     amount = XofField(_l("Amount paid (F CFA)"))
     value_date = DateField(_l("Value date"), validators=[_date_required()])
     bank_reference = StringField(_l("Bank reference"), validators=[required(), max_length(80), no_control_characters])
-
-    def fresh_key(self) -> None:
-        if not self.idempotency_key.data:
-            self.idempotency_key.data = str(uuid.uuid4())
 
 
 class NoteForm(BaseForm):
@@ -96,7 +106,9 @@ class ExpenseForm(RowForm):
     amount = XofField(_l("Spent (F CFA)"), optional=True, allow_zero=True)
 
 
-class ReportForm(BaseForm):
+class ReportForm(SentOnce, BaseForm):
+    """The association files a progress or final report: the period, what was done, expenses, files."""
+
     kind = SelectField(_l("Kind of report"), choices=[(k.value, REPORT_KIND_LABELS[k]) for k in ReportKind])
     period_start = DateField(_l("Period from"), validators=[_date_required()])
     period_end = DateField(_l("Period to"), validators=[_date_required()])

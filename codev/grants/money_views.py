@@ -4,8 +4,10 @@ The grant page includes ``grants/_money.html``, which reads :func:`grant_money` 
 template by the context processor below): the match at a glance, the bar of money in and out, each
 tranche's state and what it waits for, and the actions of the person reading.
 
-A form that carries an idempotency key, sent again (a double click, Back, a retry), is answered by
-:func:`sent_again` before it is validated: "already recorded", with a link to what was.
+A form that carries an idempotency key (a declaration, a disbursement, a report), sent again (a double
+click, Back, a retry), is answered by :func:`sent_again` before it is validated: "already recorded", with
+a link to what was. Two sendings at once are serialised by the grant's lock in the service, and the
+second one gets the same answer (:func:`already_recorded`).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import format_date, format_datetime
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -75,9 +78,10 @@ def already_recorded(grant: Grant, found: AlreadyRecorded):
 def sent_again(grant: Grant, lookup: Callable[[Grant, str | None], AlreadyRecorded | None]):
     """Before a form with an idempotency key is validated: the "already recorded" answer if its key was used.
 
-    ``lookup`` finds what the key recorded on the grant (None when nothing): checked first, because what
-    the form chose (a tranche now paid, say) may no longer be offered, and the person must not read
-    that nothing was saved. Returns None when the form is new.
+    ``lookup`` finds what the key recorded on the grant (None when nothing): checked first, before the
+    form is validated and before the page checks that it may still be sent, because what the form chose
+    (a tranche now paid, a report kind already waiting) may no longer be offered, or the grant closed
+    since, and the person must not read that nothing was saved. Returns None when the form is new.
     """
     if request.method != "POST":
         return None
@@ -210,27 +214,52 @@ def ledger_page(grant_id: int):
                            names=names, source_label=source_label, sums=ledger.verified_sums([grant])[grant.id])
 
 
+def what_was_declared(grant: Grant, entry: ContributionEntry) -> AlreadyRecorded:
+    """A declaration form's first sending, in words, with a link to the declaration's page."""
+    state = ledger.read_ledger(ledger.grant_entries(grant.id), grant.in_kind_counts_bps).states[entry.id]
+    return AlreadyRecorded(
+        _("The contribution of %(amount)s (%(source)s, value date %(value_date)s) was declared on %(date)s. "
+          "Its state: %(state)s.", amount=format_xof(entry.amount_xof), source=source_label(entry.source),
+          value_date=format_date(entry.value_date, "long"), date=format_datetime(entry.created_at, "medium"),
+          state=state.label),
+        url_for("grants.contribution", grant_id=grant.id, entry_id=entry.id),
+        _("See the declaration"))
+
+
+def declaration_sent_before(grant: Grant, key: str | None) -> AlreadyRecorded | None:
+    """The "already recorded" of a declaration form whose key was used on this grant (for :func:`sent_again`)."""
+    entry = ledger.keyed_record(ContributionEntry, grant, key)
+    return what_was_declared(grant, entry) if entry is not None else None
+
+
 @bp.route("/grants/<int:grant_id>/contributions/new", methods=["GET", "POST"])
 @roles(Role.ASSOCIATION)
 def contribution_new(grant_id: int):
-    """The association declares a contribution with its proof."""
+    """The association declares a contribution with its proof (once per form: see :func:`sent_again`)."""
     grant = get_grant_or_404(grant_id, current_person())
+    if again := sent_again(grant, declaration_sent_before):
+        return again
     if not ledger.can_declare(current_person(), grant):
         abort(404)
     form = ContributionForm()
     if form.validate_on_submit():
         try:
-            entry = ledger.declare_contribution(
+            done = ledger.declare_from_form(
                 grant, current_person(), source=form.source.data, currency=form.currency.data,
-                amount_minor=form.amount_minor, value_date=form.value_date.data, proof=form.proof.data)
+                amount_minor=form.amount_minor, value_date=form.value_date.data, proof=form.proof.data,
+                idempotency_key=form.idempotency_key.data or "")
         except (LedgerError, UploadError) as exc:
             db.session.rollback()
-            getattr(form, getattr(exc, "field", None) or "proof").errors.append(str(exc))
+            field = getattr(exc, "field", None) or "proof"
+            (form.form_errors if field == "idempotency_key" else getattr(form, field).errors).append(str(exc))
         else:
             db.session.commit()
+            if done.duplicate:  # sent twice at once: the other sending recorded it while this one waited
+                return already_recorded(grant, what_was_declared(grant, done.record))
             flash(_("Your contribution of %(amount)s is declared; the ministry will verify it.",
-                    amount=format_xof(entry.amount_xof)), "success")
+                    amount=format_xof(done.record.amount_xof)), "success")
             return _back(grant)
+    form.fresh_key()
     status = 400 if request.method == "POST" else 200
     return render_money_page(grant, "ledger_declare.html", status, form=form)
 
@@ -442,8 +471,6 @@ def member_money_panel():
 
 def member_next_step(grant: Grant, facts: tranches.MoneyFacts, grant_reports: list) -> str:
     """What the association should do next about its grant's money, in words."""
-    from flask_babel import format_date
-
     missing = grant.required_association_xof - facts.v
     if missing > 0:
         return _("Declare your contribution of %(amount)s before %(date)s.", amount=format_xof(missing),

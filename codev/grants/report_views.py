@@ -1,8 +1,13 @@
-"""Report pages: the association files progress and final reports; officers accept or return them."""
+"""Report pages: the association files progress and final reports; officers accept or return them.
+
+The report form is sent once: sent again, it says "already recorded" with a link to the report
+(:func:`codev.grants.money_views.sent_again`).
+"""
 
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import format_date, format_datetime
 from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
 
@@ -16,13 +21,21 @@ from codev.core.timeutil import utcnow
 from codev.extensions import db
 from codev.grants import bp, reports
 from codev.grants.access import get_grant_or_404
-from codev.grants.ledger import LedgerError
+from codev.grants.ledger import LedgerError, keyed_record
 from codev.grants.models import Grant, Report
 from codev.grants.money_forms import CommentForm, ReportForm, expenses_data
-from codev.grants.money_views import MINISTRY, VIEWERS, _grants_with_projects, _names
+from codev.grants.money_views import (
+    MINISTRY,
+    VIEWERS,
+    AlreadyRecorded,
+    _grants_with_projects,
+    _names,
+    already_recorded,
+    sent_again,
+)
 
 FIELDS = ("kind", "period_start", "period_end", "narrative", "progress_pct", "expenses", "files")
-
+FORM_LEVEL = ("expenses", "idempotency_key")  # errors shown above the form
 
 
 def _lines(grant: Grant) -> dict:
@@ -36,14 +49,34 @@ def render_new(grant: Grant, form: ReportForm, status: int = 200):
         if line is not None:
             entry.form.amount.label.text = _("%(line)s (budgeted: %(amount)s)", line=line.description,
                                              amount=format_xof(line.amount_xof))
+    form.fresh_key()
     return render_template("grants/report_new.html", grant=grant, form=form), status
+
+
+def what_was_filed(grant: Grant, report: Report) -> AlreadyRecorded:
+    """A report form's first sending, in words, with a link to the report."""
+    return AlreadyRecorded(
+        _("%(kind)s for the period from %(start)s to %(end)s, filed on %(date)s. Its state: %(state)s.",
+          kind=reports.kind_label(report.kind), start=format_date(report.period_start, "long"),
+          end=format_date(report.period_end, "long"), date=format_datetime(report.submitted_at, "medium"),
+          state=reports.status_label(report.status)),
+        url_for("grants.report", grant_id=grant.id, report_id=report.id),
+        _("See the report"))
+
+
+def report_sent_before(grant: Grant, key: str | None) -> AlreadyRecorded | None:
+    """The "already recorded" of a report form whose key was used on this grant (for :func:`sent_again`)."""
+    report = keyed_record(Report, grant, key)
+    return what_was_filed(grant, report) if report is not None else None
 
 
 @bp.route("/grants/<int:grant_id>/reports/new", methods=["GET", "POST"])
 @roles(Role.ASSOCIATION)
 def report_new(grant_id: int):
-    """The association files a progress or final report."""
+    """The association files a progress or final report (once per form: see :func:`sent_again`)."""
     grant = get_grant_or_404(grant_id, current_person())
+    if again := sent_again(grant, report_sent_before):
+        return again
     if not reports.can_file(current_person(), grant):
         abort(404)
     if request.method == "GET":
@@ -55,20 +88,23 @@ def report_new(grant_id: int):
     if not form.validate_on_submit():
         return render_new(grant, form, 400)
     try:
-        reports.file_report(
+        done = reports.file_report_from_form(
             grant, current_person(), kind=form.kind.data, period_start=form.period_start.data,
             period_end=form.period_end.data, narrative=form.narrative.data, progress_pct=form.progress_pct.data,
-            expenses=form.expense_amounts(), files=form.files.data or [])
+            expenses=form.expense_amounts(), files=form.files.data or [],
+            idempotency_key=form.idempotency_key.data or "")
     except (LedgerError, UploadError) as exc:
         db.session.rollback()
         field = getattr(exc, "field", None)
-        target = getattr(form, field if field in FIELDS else "files")
-        if field == "expenses":
+        if field in FORM_LEVEL:
             form.form_errors.append(str(exc))
         else:
+            target = getattr(form, field if field in FIELDS else "files")
             target.errors = [*target.errors, str(exc)]
         return render_new(grant, form, 400)
     db.session.commit()
+    if done.duplicate:  # sent twice at once: the other sending filed it while this one waited
+        return already_recorded(grant, what_was_filed(grant, done.record))
     flash(_("Your report is filed; the ministry will read it."), "success")
     return redirect(url_for("grants.detail", grant_id=grant.id) + "#money")
 

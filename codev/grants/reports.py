@@ -2,7 +2,8 @@
 
 An accepted progress report releases the tranches that wait for it; an accepted final report (with
 every tranche paid) completes the grant and its project. A returned report stays in the history with
-the officer's comment; the association files a new one.
+the officer's comment; the association files a new one. The report form is filed once per idempotency
+key (:func:`file_report_from_form`), as contribution declarations are.
 """
 
 from __future__ import annotations
@@ -26,7 +27,16 @@ from codev.core.money import MAX_XOF
 from codev.core.storage import discard_file, store_upload
 from codev.core.timeutil import utcnow
 from codev.extensions import db
-from codev.grants.ledger import OPEN_STATUSES, LedgerError, grant_url, is_member, mail_members
+from codev.grants.ledger import (
+    OPEN_STATUSES,
+    LedgerError,
+    Sent,
+    claim_key,
+    grant_url,
+    is_member,
+    mail_members,
+    sent_before,
+)
 from codev.grants.models import Grant, GrantStatus, Report, ReportAttachment, ReportKind, ReportStatus
 from codev.grants.tranches import MoneyFacts, maybe_complete
 
@@ -128,20 +138,32 @@ def file_report(
     grant: Grant, user: User, *, kind: str, period_start: date, period_end: date, narrative: str,
     progress_pct: int, expenses: dict[int, int], files: list[FileStorage], today: date | None = None,
 ) -> Report:
-    """The association files a progress or final report (expenses per budget line, photos, documents)."""
+    """File a report outside any form (the demo, scripts, tests): see :func:`file_report_from_form`."""
+    return file_report_from_form(grant, user, kind=kind, period_start=period_start, period_end=period_end,
+                                 narrative=narrative, progress_pct=progress_pct, expenses=expenses, files=files,
+                                 idempotency_key=None, today=today).record
+
+
+def file_report_from_form(
+    grant: Grant, user: User, *, kind: str, period_start: date, period_end: date, narrative: str,
+    progress_pct: int, expenses: dict[int, int], files: list[FileStorage], idempotency_key: str | None,
+    today: date | None = None,
+) -> Sent[Report]:
+    """The association files a progress or final report (expenses per budget line, photos, documents).
+
+    Once per idempotency key: the form sent again returns the first report, marked duplicate, and its
+    files are not stored a second time.
+    """
     today = today or utcnow().date()
     if not is_member(user, grant):
         raise ReportError(_("Only the members of the association can file its reports."))
+    if idempotency_key is not None and (found := sent_before(Report, grant, idempotency_key)):
+        return Sent(found, duplicate=True)
     if grant.status not in OPEN_STATUSES:
         raise ReportError(_("This grant is “%(state)s”: reports can no longer be filed.",
                             state=GrantStatus(grant.status).label))
     if kind not in {k.value for k in ReportKind}:
         raise ReportError(_("Choose the kind of report."), "kind")
-    reports = grant_reports(grant.id)
-    if any(r.kind == kind and r.status == ReportStatus.SUBMITTED for r in reports):
-        raise ReportError(_("A report of this kind is already waiting to be read by the ministry."), "kind")
-    if kind == ReportKind.FINAL and any(r.kind == kind and r.status == ReportStatus.ACCEPTED for r in reports):
-        raise ReportError(_("The final report has already been accepted."), "kind")
     narrative = (narrative or "").strip()
     if not narrative:
         raise ReportError(_("Tell what was done during the period."), "narrative")
@@ -159,6 +181,14 @@ def file_report(
     files = [f for f in files if f is not None and f.filename]
     if len(files) > MAX_REPORT_FILES:
         raise ReportError(_("A report has at most %(n)s files.", n=MAX_REPORT_FILES), "files")
+    if found := claim_key(Report, grant, idempotency_key):
+        return Sent(found, duplicate=True)
+    # Read after the lock (when there is a key): two reports of one kind sent at once do not both pass.
+    reports = grant_reports(grant.id)
+    if any(r.kind == kind and r.status == ReportStatus.SUBMITTED for r in reports):
+        raise ReportError(_("A report of this kind is already waiting to be read by the ministry."), "kind")
+    if kind == ReportKind.FINAL and any(r.kind == kind and r.status == ReportStatus.ACCEPTED for r in reports):
+        raise ReportError(_("The final report has already been accepted."), "kind")
     stored = []
     try:
         for upload in files:
@@ -166,7 +196,7 @@ def file_report(
                                        max_bytes=report_file_max_bytes(), uploaded_by_id=user.id))
         report = Report(
             grant_id=grant.id, kind=kind, period_start=period_start, period_end=period_end, narrative=narrative,
-            progress_pct=progress_pct, submitted_by_id=user.id,
+            progress_pct=progress_pct, submitted_by_id=user.id, idempotency_key=idempotency_key,
             expenses=[{"budget_line_id": i, "amount_xof": a} for i, a in sorted(expenses.items()) if a > 0],
             attachments=[ReportAttachment(attachment_id=f.id, file=f,
                                           kind="photo" if f.content_type.startswith("image/") else "document")
@@ -183,7 +213,7 @@ def file_report(
             discard_file(f)
         raise
     _mail_officers(grant, report)
-    return report
+    return Sent(report)
 
 
 def _report(grant: Grant, report_id: int) -> Report:
