@@ -16,7 +16,7 @@ import re
 import pytest
 
 from tests.fuzz_pages import FormSpec, body_of
-from tests.fuzz_support import ALLOWED_TABLES, AUDIT_TABLE, post_cases, shared_harness, targets
+from tests.fuzz_support import ALLOWED_TABLES, AUDIT_TABLE, NOT_SHOWN, post_cases, shared_harness, targets
 
 # The seven values of issue 8, and a number beyond a float's range (for a validator comparing floats).
 NASTY = ["http://[evil.example", "https://evil／example.org", "１２３", "99999999999999999999", "-1", "\x00",
@@ -94,6 +94,12 @@ def test_the_harness_sees_an_accepted_change_and_forgives_only_counted_attempts(
     assert harness.new_audit_actions() == ["login.failed"]
     harness.restore()
     assert harness.untouched() and harness.fingerprint() == harness.fingerprint0
+
+
+def test_every_form_is_found_on_a_page(harness):
+    """Each role's demo accounts find a form for every POST rule, but for the buttons listed as not shown."""
+    bare = {(e, w) for e, w in CASES if all(form.page == "" for _account, form in targets(harness, e, w))}
+    assert bare == set(NOT_SHOWN)
 
 
 @pytest.mark.parametrize(("endpoint", "who"), CASES, ids=[f"{e}-{w}" for e, w in CASES])
