@@ -211,15 +211,17 @@ class Harness:
                 session["_fresh"] = True
         return client
 
-    def check(self, account: Account, path: str, body: bytes, content_type: str) -> None:
-        """Post; fail on a 500, or on a refused form (no redirect) that changed a table or left a file."""
+    def check(self, account: Account, path: str, body: bytes, content_type: str) -> str:
+        """Post; fail on a 500, or on a refused form (no redirect, or a redirect with an error message)
+        that changed a table or left a file. Returns "accepted" or "refused"."""
         if self.dirty:
             self.restore()
         self.errors.clear()
         logger = logging.getLogger("codev")
         logger.addHandler(self.error_log)
+        client = self.client(account)
         try:
-            response = self.client(account).open(path, method="POST", data=body, content_type=content_type)
+            response = client.open(path, method="POST", data=body, content_type=content_type)
         finally:
             logger.removeHandler(self.error_log)
         status = response.status_code
@@ -228,13 +230,17 @@ class Harness:
             self.dirty = True
             raise AssertionError(f"{where} {'; '.join(self.errors)}\nbody: {body[:600]!r}")
         if status in REDIRECTS:
-            self.dirty = True
-            return
+            with client.session_transaction() as session:
+                flashed = [category for category, _message in session.get("_flashes", [])]
+            if "error" not in flashed:  # accepted; a refusal that redirects says so in an error message
+                self.dirty = True
+                return "accepted"
+            where += " with an error message"
         if self.untouched() and self._files(self.uploads) == self.upload_files:
-            return
+            return "refused"
         after = self.fingerprint()
         if after == self.fingerprint0 and self._files(self.uploads) == self.upload_files:
-            return
+            return "refused"
         self.dirty = True
         changed = sorted(t for t in after if after[t] != self.fingerprint0.get(t))
         leaked = [t for t in changed if t not in ALLOWED_TABLES and t != AUDIT_TABLE]
@@ -243,6 +249,7 @@ class Harness:
         files = sorted(self._files(self.uploads) ^ self.upload_files)
         if leaked or files:
             raise AssertionError(f"{where} (refused) but changed {leaked} files {files}\nbody: {body[:600]!r}")
+        return "refused"
 
 
 def allows(app, rule, account: Account) -> bool:

@@ -6,7 +6,8 @@ time and the rest as a person completes it (so that the rest of the form passes 
 runs on the value): each value in a field one types into, the values an id's coercion could take in a
 field of offered choices. File fields get the value as the file's name. Every answer is below 500, and
 a refused form leaves the database and the upload folder as they were. The harness itself is checked
-first: it sees an accepted change, and a counted sign-in failure is the only change it forgives.
+first: it sees an accepted change, forgives a counted sign-in failure and nothing else, and tells a
+refusal that redirects (with an error message) from an accepted form.
 """
 
 from __future__ import annotations
@@ -75,7 +76,8 @@ def _body(form: FormSpec, chosen: dict[str, str], completed: dict[str, list[str]
 
 
 def test_the_harness_sees_an_accepted_change_and_forgives_only_counted_attempts(harness):
-    """A saved profile changes the users table; a wrong password only adds the counted attempt."""
+    """A saved profile changes the users table; a wrong password only adds the counted attempt; a
+    refusal that redirects is told by its error message."""
     account = harness.accounts["association@codev.demo"]
     harness.restore()
     body, content_type = body_of([("name", "Komi A."), ("locale", "en")], [], False)
@@ -88,12 +90,17 @@ def test_the_harness_sees_an_accepted_change_and_forgives_only_counted_attempts(
     harness.dirty = True
 
     body, content_type = body_of([("email", "association@codev.demo"), ("password", "wrong-password-1")], [], False)
-    harness.check(harness.accounts["anonymous"], "/account/login", body, content_type)  # refused, forgiven
+    assert harness.check(harness.accounts["anonymous"], "/account/login", body, content_type) == "refused"
     changed = {t for t, v in harness.fingerprint().items() if v != harness.fingerprint0[t]}
     assert changed and changed <= set(ALLOWED_TABLES) | {AUDIT_TABLE}
     assert harness.new_audit_actions() == ["login.failed"]
     harness.restore()
     assert harness.untouched() and harness.fingerprint() == harness.fingerprint0
+
+    # A refusal may also redirect, with an error message: verifying an association verified already.
+    body, content_type = body_of([], [], False)
+    assert harness.check(harness.accounts["agent@codev.demo"], "/associations/1/verify", body,
+                         content_type) == "refused"
 
 
 def test_every_form_is_found_on_a_page(harness):
