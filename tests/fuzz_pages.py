@@ -15,6 +15,10 @@ from werkzeug.routing import RequestRedirect
 
 REDIRECTS = {301, 302, 303, 307, 308}
 BOUNDARY = "----codev-fuzz-7e3f1c9a5b2d4e6f"
+# The values issue 8 names, and a one-page PDF (a valid upload where a field is not the one fuzzed).
+ISSUE_VALUES = ["http://[evil.example", "https://evil／example.org", "１２３", "99999999999999999999", "-1", "\x00",
+                "a" * 10_000]
+PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 
 # --- forms read from the pages ------------------------------------------------------------------------
 
