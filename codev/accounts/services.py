@@ -18,10 +18,11 @@ from codev.accounts.passwords import hash_password, verify_password
 from codev.core import audit, throttle
 from codev.core.models import LoginAttempt
 from codev.core.timeutil import utcnow
+from codev.core.unit_of_work import DomainError
 from codev.extensions import db
 
 
-class AccountError(Exception):
+class AccountError(DomainError):
     """A refused account operation; ``str(error)`` is meant for the person."""
 
 

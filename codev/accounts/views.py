@@ -14,6 +14,7 @@ from codev.accounts.passwords import verify_password
 from codev.core import audit, throttle
 from codev.core.mail import queue_mail
 from codev.core.permissions import public, signed_in
+from codev.core.unit_of_work import unit_of_work
 from codev.core.urls import safe_next
 from codev.extensions import db, login_manager
 
@@ -38,8 +39,10 @@ def login():
         return redirect(url_for("core.home"))
     form = LoginForm(next=request.args.get("next", ""))
     if form.validate_on_submit():
-        result = services.authenticate(form.email.data, form.password.data, request.remote_addr)
-        db.session.commit()
+        with unit_of_work(form) as work:  # the attempt is recorded whatever its outcome
+            result = services.authenticate(form.email.data, form.password.data, request.remote_addr)
+        if not work:
+            return render_template("accounts/login.html", form=form), 400
         if result.throttled is not None:
             minutes = result.throttled.minutes
             form.password.errors.append(ngettext(
@@ -63,11 +66,13 @@ def login():
 @signed_in
 def logout():
     """Sign out everywhere this session's cookie was copied to."""
-    services.logout(current_user._get_current_object())
-    db.session.commit()
+    with unit_of_work() as work:
+        services.logout(current_user._get_current_object())
+    if not work:
+        return redirect(url_for("core.home"))
     logout_user()
     session.clear()
-    flash(_("You are signed out."), "info")
+    flash(_("You are signed out."), "info")  # after the session is cleared, which would drop it
     return redirect(url_for("accounts.login"))
 
 
@@ -81,18 +86,20 @@ def reset_request():
         if not claim:
             form.email.errors.append(throttle.wait_message(claim))
             return render_template("accounts/reset_request.html", form=form), 429, throttle.retry_after_header(claim)
-        user = services.find_user_by_email(form.email.data)
-        if user is not None and user.active:
-            token = services.make_reset_token(user)
-            queue_mail(
-                user.email, user.locale, "password_reset", user=user,
-                url=url_for("accounts.reset", token=token, _external=True),
-                hours=current_app.config["PASSWORD_RESET_MAX_AGE"] // 3600,
-            )
-            audit.record("password.reset_request", user, actor=user)
-            db.session.commit()
-        flash(_("If an account uses this address, a reset link has been sent to it."), "info")
-        return redirect(url_for("accounts.login"))
+        sent = _("If an account uses this address, a reset link has been sent to it.")
+        with unit_of_work(form, success=sent, category="info") as work:
+            user = services.find_user_by_email(form.email.data)
+            if user is not None and user.active:
+                token = services.make_reset_token(user)
+                queue_mail(
+                    user.email, user.locale, "password_reset", user=user,
+                    url=url_for("accounts.reset", token=token, _external=True),
+                    hours=current_app.config["PASSWORD_RESET_MAX_AGE"] // 3600,
+                )
+                audit.record("password.reset_request", user, actor=user)
+        if work:
+            return redirect(url_for("accounts.login"))
+        return render_template("accounts/reset_request.html", form=form), 400
     return render_template("accounts/reset_request.html", form=form)
 
 
@@ -106,10 +113,11 @@ def reset(token: str):
         return redirect(url_for("accounts.reset_request"))
     form = ResetForm()
     if form.validate_on_submit():
-        services.set_password(user, form.password.data, action="password.reset")
-        db.session.commit()
-        flash(_("Your password has been changed. You can sign in."), "success")
-        return redirect(url_for("accounts.login"))
+        with unit_of_work(form, success=_("Your password has been changed. You can sign in.")) as work:
+            services.set_password(user, form.password.data, action="password.reset")
+        if work:
+            return redirect(url_for("accounts.login"))
+        return render_template("accounts/reset.html", form=form), 400
     return render_template("accounts/reset.html", form=form)
 
 
@@ -120,13 +128,14 @@ def profile():
     user = current_user._get_current_object()
     form = ProfileForm(obj=user)
     if form.validate_on_submit():
-        user.name = form.name.data
-        services.set_locale(user, form.locale.data)
-        session["lang"] = user.locale
-        audit.record("user.profile", user)
-        db.session.commit()
-        flash(_("Your profile has been saved."), "success")
-        return redirect(url_for("accounts.profile"))
+        with unit_of_work(form, success=_("Your profile has been saved.")) as work:
+            user.name = form.name.data
+            services.set_locale(user, form.locale.data)
+            audit.record("user.profile", user)
+        if work:
+            session["lang"] = user.locale
+            return redirect(url_for("accounts.profile"))
+        return render_template("accounts/profile.html", form=form, password_form=ChangePasswordForm()), 400
     return render_template("accounts/profile.html", form=form, password_form=ChangePasswordForm())
 
 
@@ -141,11 +150,12 @@ def change_password():
         if not verify_password(user.password_hash, form.current_password.data):
             form.current_password.errors.append(_("The current password is wrong."))
         else:
-            services.set_password(user, form.password.data)
-            db.session.commit()
-            login_user(user)  # this session continues with the new version
-            flash(_("Your password has been changed; your other sessions are closed."), "success")
-            return redirect(url_for("accounts.profile"))
+            changed = _("Your password has been changed; your other sessions are closed.")
+            with unit_of_work(form, success=changed) as work:
+                services.set_password(user, form.password.data)
+            if work:
+                login_user(user)  # this session continues with the new version
+                return redirect(url_for("accounts.profile"))
     return render_template("accounts/profile.html", form=ProfileForm(obj=user), password_form=form), 400
 
 
@@ -157,6 +167,6 @@ def language():
     if lang in current_app.config["LANGUAGES"]:
         session["lang"] = lang
         if current_user.is_authenticated:
-            services.set_locale(current_user._get_current_object(), lang)
-            db.session.commit()
+            with unit_of_work():
+                services.set_locale(current_user._get_current_object(), lang)
     return redirect(safe_next(request.form.get("next")) or url_for("core.home"))

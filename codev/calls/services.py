@@ -31,6 +31,7 @@ from codev.core import audit
 from codev.core.geography import region_choices
 from codev.core.sectors import SECTOR_BY_CODE
 from codev.core.timeutil import utcnow
+from codev.core.unit_of_work import DomainError
 from codev.extensions import db
 
 PUBLIC_STATUSES = frozenset({CallStatus.OPEN, CallStatus.CLOSED, CallStatus.EVALUATING, CallStatus.DECIDED,
@@ -38,12 +39,8 @@ PUBLIC_STATUSES = frozenset({CallStatus.OPEN, CallStatus.CLOSED, CallStatus.EVAL
 LIMITED_EDIT_STATUSES = frozenset({CallStatus.OPEN, CallStatus.CLOSED, CallStatus.EVALUATING, CallStatus.DECIDED})
 
 
-class CallError(Exception):
+class CallError(DomainError):
     """A refused change; ``problems`` lists every reason in words."""
-
-    def __init__(self, message: str, problems: list[str] | None = None):
-        super().__init__(message)
-        self.problems = problems or []
 
 
 @dataclass(frozen=True)
@@ -335,15 +332,17 @@ def project_counts(call_ids: list[int]) -> dict[int, int]:
 def add_rate(currency: str, rate_millionths: int, valid_from: date, user) -> ExchangeRate:
     """Record a currency's rate to XOF from a date on (one rate per currency and date)."""
     if currency not in RECORDED_CURRENCIES:
-        raise CallError(_("Rates are recorded for %(list)s only; EUR is fixed.", list=", ".join(RECORDED_CURRENCIES)))
+        raise CallError(_("Rates are recorded for %(list)s only; EUR is fixed.", list=", ".join(RECORDED_CURRENCIES)),
+                        field="currency")
     if rate_millionths <= 0:
-        raise CallError(_("The rate must be greater than zero."))
+        raise CallError(_("The rate must be greater than zero."), field="rate")
     exists = db.session.scalar(
         select(ExchangeRate.id).where(ExchangeRate.currency == currency, ExchangeRate.valid_from == valid_from)
     )
     if exists:
         raise CallError(
-            _("A rate for %(currency)s from %(date)s already exists.", currency=currency, date=valid_from.isoformat())
+            _("A rate for %(currency)s from %(date)s already exists.", currency=currency, date=valid_from.isoformat()),
+            field="valid_from",
         )
     rate = ExchangeRate(currency=currency, rate_millionths=rate_millionths, valid_from=valid_from,
                         created_by_id=getattr(user, "id", None))

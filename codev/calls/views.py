@@ -14,14 +14,14 @@ from codev.calls.forms import CallForm, CommuneSearchForm, OpenCallForm, RateFor
 from codev.calls.models import CallStatus
 from codev.calls.rates import RECORDED_CURRENCIES, rate_for
 from codev.calls.rules import rules_in_words
-from codev.calls.services import CallError, get_call_or_404
+from codev.calls.services import get_call_or_404
 from codev.core import geography
 from codev.core.money import EUR_RATE_MILLIONTHS
 from codev.core.params import paginate
 from codev.core.permissions import current_person, public, roles
 from codev.core.templating import home_panel, nav_item
 from codev.core.timeutil import utcnow
-from codev.extensions import db
+from codev.core.unit_of_work import unit_of_work
 
 MINISTRY = tuple(sorted(MINISTRY_ROLES))  # officer, approver, admin
 EVERYONE = tuple(Role)
@@ -83,14 +83,9 @@ def create():
     """A new draft call."""
     form = CallForm() if request.method == "POST" else CallForm.blank()
     if form.validate_on_submit():
-        try:
+        with unit_of_work(form, success=_("The call has been saved as a draft.")) as work:
             call = services.create_call(form.call_data(), current_person())
-        except CallError as exc:
-            db.session.rollback()
-            form.form_errors.extend(exc.problems or [str(exc)])
-        else:
-            db.session.commit()
-            flash(_("The call has been saved as a draft."), "success")
+        if work:
             return redirect(url_for("calls.detail", call_id=call.id))
     status = 400 if request.method == "POST" else 200
     return render_template("calls/form.html", form=form, call=None), status
@@ -113,14 +108,9 @@ def edit(call_id: int):
         flash(_("This call can no longer be changed."), "error")
         return redirect(url_for("calls.detail", call_id=call.id))
     if form.validate_on_submit():
-        try:
+        with unit_of_work(form, success=_("The call has been saved.")) as work:
             save(call, data(), current_person())
-        except CallError as exc:
-            db.session.rollback()
-            form.form_errors.extend(exc.problems or [str(exc)])
-        else:
-            db.session.commit()
-            flash(_("The call has been saved."), "success")
+        if work:
             return redirect(url_for("calls.detail", call_id=call.id))
     status = 400 if request.method == "POST" else 200
     return render_template(template, form=form, call=call), status
@@ -133,14 +123,9 @@ def transition(call_id: int, to: str):
     call = get_call_or_404(call_id, current_person())
     if to not in {s.value for s in CallStatus}:
         abort(404)
-    try:
+    with unit_of_work() as work:
         workflow.fire(call, to, current_person())
-    except workflow.WorkflowError as exc:
-        db.session.rollback()
-        flash(" ".join([str(exc), *exc.problems]), "error")
-    else:
-        db.session.commit()
-        flash(_("The call is now: %(status)s.", status=CallStatus(call.status).label), "success")
+        work.success = _("The call is now: %(status)s.", status=CallStatus(call.status).label)
     return redirect(url_for("calls.detail", call_id=call_id))
 
 
@@ -157,14 +142,9 @@ def add_rate():
     """Record a currency's rate to XOF from a date on."""
     form = RateForm()
     if form.validate_on_submit():
-        try:
+        with unit_of_work(form, success=_("The rate has been recorded.")) as work:
             services.add_rate(form.currency.data, form.rate_millionths, form.valid_from.data, current_person())
-        except CallError as exc:
-            db.session.rollback()
-            form.valid_from.errors.append(str(exc))
-        else:
-            db.session.commit()
-            flash(_("The rate has been recorded."), "success")
+        if work:
             return redirect(url_for("calls.rates", currency=form.currency.data))
     return _render_rates(form, 400)
 

@@ -22,15 +22,12 @@ from codev.core import audit
 from codev.core.mail import queue_mail
 from codev.core.money import format_xof
 from codev.core.timeutil import utcnow
+from codev.core.unit_of_work import DomainError
 from codev.extensions import db
 
 
-class WorkflowError(Exception):
+class WorkflowError(DomainError):
     """A refused transition; ``problems`` lists every reason, in words, for the page."""
-
-    def __init__(self, message: str, problems: list[str] | None = None):
-        super().__init__(message)
-        self.problems = problems or []
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 from flask_babel import gettext as _
 
+from codev.core.unit_of_work import DomainError
+
 INT32_MAX = 2**31 - 1  # an Integer column
 INT64_MAX = 2**63 - 1  # a BigInteger column
 MAX_DIGITS = 18  # before the decimal mark: below 2^63, and far below what int() parses quickly
@@ -24,7 +26,7 @@ _THOUSANDS = re.compile(r"[0-9]{1,3}(?:[.,][0-9]{3})+")
 _MINUS = ("-", "\u2212", "\u2012", "\u2013")
 
 
-class NumberError(ValueError):
+class NumberError(DomainError, ValueError):
     """Typed text that is not an acceptable number; the message is translated for the person.
 
     ``kind`` says which rule refused it: "empty", "digits" (not the digits 0 to 9), "format",

@@ -15,10 +15,11 @@ from werkzeug.datastructures import FileStorage
 
 from codev.core.filenames import FORMATS, clean_filename
 from codev.core.models import Attachment
+from codev.core.unit_of_work import DomainError
 from codev.extensions import db
 
 
-class UploadError(ValueError):
+class UploadError(DomainError, ValueError):
     """A refused upload; the message is translated and meant for the person who sent it."""
 
 

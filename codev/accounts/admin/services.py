@@ -40,8 +40,7 @@ class AdminError(accounts.AccountError):
     """A refused administrative change; ``field`` names the form field the message belongs to."""
 
     def __init__(self, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.field = field
+        super().__init__(message, field=field)
 
 
 # --- Reading -------------------------------------------------------------------------------------

@@ -5,7 +5,7 @@ Structures are managed by admins and read by officers and approvers (who assign 
 
 from __future__ import annotations
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import current_app, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -20,11 +20,11 @@ from codev.accounts.admin.forms import (
     UserEditForm,
     UserFilterForm,
 )
-from codev.accounts.admin.services import AdminError
 from codev.accounts.models import PartnerStructure, Role, StructureKind, User
 from codev.core.params import int_arg, paginate
 from codev.core.permissions import access_rule, roles
 from codev.core.templating import home_panel, nav_item
+from codev.core.unit_of_work import unit_of_work
 from codev.extensions import db
 
 STRUCTURE_READERS = (Role.ADMIN, Role.OFFICER, Role.APPROVER)
@@ -51,16 +51,6 @@ def _page(query):
 def _valid(field):
     """A filter's value when it passed validation, else None (a bad filter is ignored)."""
     return field.data if field.data and not field.errors else None
-
-
-def _refuse(form, error: AdminError) -> None:
-    """Show a refused change next to its field (or as a message); nothing of it is kept."""
-    db.session.rollback()
-    field = form._fields.get(error.field) if error.field else None
-    if field is not None:
-        field.errors.append(str(error))
-    else:
-        flash(str(error), "error")
 
 
 def _kind_labels() -> dict[str, str]:
@@ -96,14 +86,11 @@ def user_new():
     role = request.args.get("role") if request.args.get("role") in set(Role) else None
     form = UserCreateForm(role=role, partner_structure_id=int_arg("structure"))
     if form.validate_on_submit():
-        try:
+        with unit_of_work(form) as work:
             user = services.create_account(_actor(), email=form.email.data, **form.user_data())
-        except AdminError as error:
-            _refuse(form, error)
-        else:
-            db.session.commit()
-            flash(_("The account of %(name)s is created; a link to choose a password was sent "
-                    "to %(email)s.", name=user.name, email=user.email), "success")
+            work.success = _("The account of %(name)s is created; a link to choose a password was sent "
+                             "to %(email)s.", name=user.name, email=user.email)
+        if work:
             return redirect(url_for("admin.user_edit", user_id=user.id))
     return _render("admin/user_form.html", form, user=None)
 
@@ -117,16 +104,13 @@ def user_edit(user_id: int):
         obj=user, structure_id=user.partner_structure_id, association_id=user.association_id
     )
     if form.validate_on_submit():
-        try:
+        with unit_of_work(form) as work:
             changed = services.update_account(user, _actor(), **form.user_data())
-        except AdminError as error:
-            _refuse(form, error)
-        else:
-            db.session.commit()
             if changed:
-                flash(_("The changes to %(name)s's account are saved.", name=user.name), "success")
+                work.success = _("The changes to %(name)s's account are saved.", name=user.name)
             else:
-                flash(_("Nothing was changed."), "info")
+                work.success, work.category = _("Nothing was changed."), "info"
+        if work:
             return redirect(url_for("admin.user_edit", user_id=user.id))
     return _render("admin/user_form.html", form, user=user)
 
@@ -136,13 +120,8 @@ def user_edit(user_id: int):
 def user_password_link(user_id: int):
     """Email the user a link to choose a new password."""
     user = db.get_or_404(User, user_id)
-    try:
+    with unit_of_work(success=_("A link to choose a new password was sent to %(email)s.", email=user.email)):
         services.send_password_link(user, _actor())
-    except AdminError as error:
-        flash(str(error), "error")
-    else:
-        db.session.commit()
-        flash(_("A link to choose a new password was sent to %(email)s.", email=user.email), "success")
     return redirect(url_for("admin.user_edit", user_id=user.id))
 
 
@@ -179,13 +158,10 @@ def structure_new():
     """Add a partner structure."""
     form = StructureForm()
     if form.validate_on_submit():
-        try:
+        with unit_of_work(form) as work:
             structure = services.create_structure(_actor(), **form.structure_data())
-        except AdminError as error:
-            _refuse(form, error)
-        else:
-            db.session.commit()
-            flash(_("The partner structure %(name)s is added.", name=structure.name), "success")
+            work.success = _("The partner structure %(name)s is added.", name=structure.name)
+        if work:
             return redirect(url_for("admin.structure_detail", structure_id=structure.id))
     return _render("admin/structure_form.html", form, structure=None)
 
@@ -197,14 +173,13 @@ def structure_edit(structure_id: int):
     structure = db.get_or_404(PartnerStructure, structure_id)
     form = StructureForm(data=services.structure_state(structure), structure_id=structure.id)
     if form.validate_on_submit():
-        try:
+        with unit_of_work(form) as work:
             changed = services.update_structure(structure, _actor(), **form.structure_data())
-        except AdminError as error:
-            _refuse(form, error)
-        else:
-            db.session.commit()
-            flash(_("The changes are saved.") if changed else _("Nothing was changed."),
-                  "success" if changed else "info")
+            if changed:
+                work.success = _("The changes are saved.")
+            else:
+                work.success, work.category = _("Nothing was changed."), "info"
+        if work:
             return redirect(url_for("admin.structure_detail", structure_id=structure.id))
     return _render("admin/structure_form.html", form, structure=structure)
 

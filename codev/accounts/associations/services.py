@@ -31,8 +31,9 @@ from codev.core import audit
 from codev.core.embassies import embassy_for_country
 from codev.core.mail import queue_mail
 from codev.core.models import Attachment
-from codev.core.storage import discard_file, store_upload
+from codev.core.storage import UploadError, discard_file, store_upload
 from codev.core.timeutil import utcnow
+from codev.core.unit_of_work import DomainError
 from codev.extensions import db
 
 STATUTES_FORMATS = ("pdf", "jpeg", "png", "docx")
@@ -45,7 +46,7 @@ PROFILE_FIELDS = (
 CONTACT_FIELDS = ("contact_name", "contact_email")
 
 
-class AssociationError(Exception):
+class AssociationError(DomainError):
     """A refused operation on an association; ``str(error)`` is meant for the person."""
 
 
@@ -173,14 +174,18 @@ def _apply_profile(association: Association, data: dict[str, Any]) -> None:
 
 
 def _store_statutes(upload: FileStorage, uploaded_by_id: int | None) -> Attachment:
-    """Check and store a statutes file (raises UploadError with a message for the person)."""
-    return store_upload(
-        upload,
-        kind="statutes",
-        allowed=STATUTES_FORMATS,
-        max_bytes=current_app.config["STATUTES_MAX_BYTES"],
-        uploaded_by_id=uploaded_by_id,
-    )
+    """Check and store a statutes file (raises UploadError, about the form's statutes field)."""
+    try:
+        return store_upload(
+            upload,
+            kind="statutes",
+            allowed=STATUTES_FORMATS,
+            max_bytes=current_app.config["STATUTES_MAX_BYTES"],
+            uploaded_by_id=uploaded_by_id,
+        )
+    except UploadError as exc:
+        exc.field = "statutes"
+        raise
 
 
 def register_association(
@@ -208,7 +213,7 @@ def register_association(
                 password=member["password"], locale=member["locale"], association_id=association.id,
             )
         except AccountError as exc:
-            raise AssociationError(_("An account already uses this email address.")) from exc
+            raise AssociationError(_("An account already uses this email address."), field="email") from exc
         if attachment is not None:
             attachment.uploaded_by_id = user.id
         audit.record("association.register", association, actor=user, after=_snapshot(association))
@@ -315,7 +320,7 @@ def invite_member(association: Association, inviter: User, email: str) -> Invita
     """Invite ``email`` to join ``association``; the link goes out in the association's language."""
     email = normalize_email(email)
     if email_taken(email):
-        raise AssociationError(_("An account already uses this email address."))
+        raise AssociationError(_("An account already uses this email address."), field="email")
     already = db.session.scalar(
         select(Invitation.id).where(
             Invitation.email == email,
@@ -325,7 +330,7 @@ def invite_member(association: Association, inviter: User, email: str) -> Invita
         )
     )
     if already is not None:
-        raise AssociationError(_("An invitation is already waiting for this email address."))
+        raise AssociationError(_("An invitation is already waiting for this email address."), field="email")
     token = secrets.token_urlsafe(32)
     max_age = current_app.config["INVITATION_MAX_AGE"]
     invitation = Invitation(

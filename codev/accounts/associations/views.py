@@ -18,14 +18,15 @@ from codev.accounts.associations.forms import (
     SignupForm,
     StatutesForm,
 )
-from codev.accounts.associations.services import AssociationError, get_association_or_404
+from codev.accounts.associations.services import get_association_or_404
 from codev.accounts.models import MINISTRY_ROLES, Association, AssociationDomain, AssociationStatus, Invitation, Role
 from codev.accounts.services import claim_signup
 from codev.core import throttle
 from codev.core.params import paginate
 from codev.core.permissions import current_person, public, roles
-from codev.core.storage import UploadError, download
+from codev.core.storage import download
 from codev.core.templating import home_panel, nav_item
+from codev.core.unit_of_work import unit_of_work
 from codev.extensions import db
 
 MINISTRY = tuple(sorted(MINISTRY_ROLES))  # officer, approver, admin
@@ -79,16 +80,12 @@ def signup():
         page = render_template("associations/signup.html", form=form, file_lost=bool(request.files.get("statutes")))
         return page, 429, throttle.retry_after_header(claim)
     if form.validate_on_submit():
-        try:
+        with unit_of_work(form) as work:  # a refused file or email is shown beside its field
             association, user = services.register_association(
                 form.profile_data(), form.member_data(), form.statutes.data
             )
-        except (UploadError, AssociationError) as exc:
-            db.session.rollback()
-            (form.statutes if isinstance(exc, UploadError) else form.email).errors.append(str(exc))
-        else:
-            db.session.commit()
-            _sign_in(user)
+        if work:
+            _sign_in(user)  # clears the session: the message comes after
             flash(_("Your association is registered. The ministry will verify it; you will receive an email."),
                   "success")
             return redirect(url_for("associations.detail", association_id=association.id))
@@ -121,12 +118,12 @@ def edit(association_id: int):
         abort(404)
     form = ProfileForm(data=services.profile_data(association))
     if form.validate_on_submit():
-        resubmitted = services.update_profile(association, form.profile_data(), current_person())
-        db.session.commit()
-        flash(_("The profile has been saved."), "success")
-        if resubmitted:
-            flash(_("Your association has been resubmitted for verification."), "info")
-        return redirect(url_for("associations.detail", association_id=association.id))
+        with unit_of_work(form, success=_("The profile has been saved.")) as work:
+            resubmitted = services.update_profile(association, form.profile_data(), current_person())
+        if work:
+            if resubmitted:
+                flash(_("Your association has been resubmitted for verification."), "info")
+            return redirect(url_for("associations.detail", association_id=association.id))
     status = 400 if request.method == "POST" else 200
     return render_template("associations/edit.html", form=form, association=association), status
 
@@ -140,14 +137,9 @@ def statutes(association_id: int):
         abort(404)
     form = StatutesForm()
     if form.validate_on_submit():
-        try:
+        with unit_of_work(form, success=_("The statutes have been saved.")) as work:
             resubmitted = services.replace_statutes(association, form.statutes.data, current_person())
-        except UploadError as exc:
-            db.session.rollback()
-            form.statutes.errors.append(str(exc))
-        else:
-            db.session.commit()
-            flash(_("The statutes have been saved."), "success")
+        if work:
             if resubmitted:
                 flash(_("Your association has been resubmitted for verification."), "info")
             return redirect(url_for("associations.detail", association_id=association.id))
@@ -173,14 +165,10 @@ def invite(association_id: int):
         abort(404)
     form = InviteForm()
     if form.validate_on_submit():
-        try:
+        with unit_of_work(form) as work:
             invitation = services.invite_member(association, current_person(), form.email.data)
-        except AssociationError as exc:
-            db.session.rollback()
-            form.email.errors.append(str(exc))
-        else:
-            db.session.commit()
-            flash(_("An invitation has been sent to %(email)s.", email=invitation.email), "success")
+            work.success = _("An invitation has been sent to %(email)s.", email=invitation.email)
+        if work:
             return redirect(url_for("associations.detail", association_id=association.id))
     return _render_detail(association, 400, invite_form=form)
 
@@ -194,14 +182,8 @@ def revoke_invitation(association_id: int, invitation_id: int):
     if (not services.can_manage_members(current_person(), association) or invitation is None
             or invitation.association_id != association.id):
         abort(404)
-    try:
+    with unit_of_work(success=_("The invitation to %(email)s has been withdrawn.", email=invitation.email)):
         services.revoke_invitation(invitation, current_person())
-    except AssociationError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
-    else:
-        db.session.commit()
-        flash(_("The invitation to %(email)s has been withdrawn.", email=invitation.email), "success")
     return redirect(url_for("associations.detail", association_id=association.id))
 
 
@@ -220,15 +202,13 @@ def accept_invitation(token: str):
         return render_template("associations/invitation_invalid.html", message=message), 409
     form = AcceptInvitationForm(invited_email=invitation.email, locale=invitation.association.locale)
     if form.validate_on_submit():
-        try:
+        with unit_of_work(form) as work:
             user = services.accept_invitation(
                 invitation, name=form.full_name.data, password=form.password.data, locale=form.locale.data
             )
-        except AssociationError as exc:
-            db.session.rollback()
-            return render_template("associations/invitation_invalid.html", message=str(exc)), 409
-        db.session.commit()
-        _sign_in(user)
+        if not work:  # used or withdrawn meanwhile, or the email taken
+            return render_template("associations/invitation_invalid.html", message=str(work.error)), 409
+        _sign_in(user)  # clears the session: the message comes after
         flash(_("Welcome! You are now a member of %(name)s.", name=invitation.association.name), "success")
         return redirect(url_for("associations.detail", association_id=invitation.association_id))
     status = 400 if request.method == "POST" else 200
@@ -240,14 +220,8 @@ def accept_invitation(token: str):
 def verify(association_id: int):
     """Verify an association awaiting verification."""
     association = get_association_or_404(association_id, current_person())
-    try:
+    with unit_of_work(success=_("The association is verified; its members have been told.")):
         services.verify_association(association, current_person())
-    except AssociationError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
-    else:
-        db.session.commit()
-        flash(_("The association is verified; its members have been told."), "success")
     return redirect(url_for("associations.detail", association_id=association_id))
 
 
@@ -259,14 +233,8 @@ def reject(association_id: int):
     form = RejectForm()
     if not form.validate_on_submit():
         return _render_detail(association, 400, reject_form=form)
-    try:
+    with unit_of_work(success=_("The association is rejected; its members have been told why.")):
         services.reject_association(association, current_person(), form.reason.data)
-    except AssociationError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
-    else:
-        db.session.commit()
-        flash(_("The association is rejected; its members have been told why."), "success")
     return redirect(url_for("associations.detail", association_id=association_id))
 
 
