@@ -1,4 +1,4 @@
-"""``flask --app codev …`` commands: users, demo data, instance setup, mail, throttle pruning."""
+"""``flask --app codev …`` commands: users, demo data, instance setup, mail, throttle pruning, lapse, reminders."""
 
 from __future__ import annotations
 
@@ -125,10 +125,43 @@ def prune_throttle_command(keep_days: int | None) -> None:
     click.echo(f"deleted {counters} throttle counter(s) and {attempts} sign-in attempt(s)")
 
 
-def init_app(app: Flask) -> None:
-    from codev.grants.lapse import close_lapsed_command
-    from codev.grants.reminders import send_reminders_command
+@click.command("close-lapsed")
+def close_lapsed_command() -> None:
+    """Lapse awarded grants whose contribution never arrived and return their money to the envelope."""
+    from codev.core.unit_of_work import DomainError
+    from codev.grants.lapse import lapsable_ids, lapse_grant_id
 
+    lapsed, refused = 0, 0
+    for grant_id in lapsable_ids():  # one transaction per grant: a refusal leaves the others lapsed
+        try:
+            grant = lapse_grant_id(grant_id)
+            db.session.commit()
+        except DomainError as exc:
+            db.session.rollback()
+            refused += 1
+            click.echo(f"grant {grant_id} not lapsed: {exc}", err=True)
+            continue
+        if grant is not None:
+            lapsed += 1
+            click.echo(f"grant {grant.id} lapsed: {grant.released_xof} XOF back to call {grant.call_id}")
+    click.echo(f"{lapsed} grant(s) lapsed")
+    if refused:
+        raise click.ClickException(f"{refused} grant(s) could not lapse; run the command again once corrected")
+
+
+@click.command("send-reminders")
+def send_reminders_command() -> None:
+    """Email the associations their contribution deadlines and the reports now due (each reminder once)."""
+    from codev.grants.reminders import reminders_by_grant
+
+    count = 0
+    for _grant, queued in reminders_by_grant():  # committed grant by grant: a rerun sends only what is left
+        db.session.commit()
+        count += queued
+    click.echo(f"{count} reminder(s) queued")
+
+
+def init_app(app: Flask) -> None:
     for command in (
         create_user_command, seed_demo_command, init_instance_command, send_mail_command, outbox_command,
         close_lapsed_command, send_reminders_command, prune_throttle_command,

@@ -27,6 +27,7 @@ from codev.core import audit
 from codev.core.mail import queue_mail
 from codev.core.money import format_xof
 from codev.core.timeutil import utcnow
+from codev.core.unit_of_work import DomainError
 from codev.extensions import db
 from codev.grants import workflow  # noqa: F401  (registers approved → funded)
 from codev.grants.letters import build_letters
@@ -38,7 +39,7 @@ from codev.projects.workflow import fire, plan_figures
 DEFAULT_CONTRIBUTION_DAYS = 180
 
 
-class GrantError(Exception):
+class GrantError(DomainError):
     """A refused approval; ``str(error)`` is meant for the person."""
 
 
@@ -197,7 +198,7 @@ def new_grant(project: Project, user: User, amount: int, facts: ApprovalFacts) -
     call = project.call
     tranches = split_tranches(amount, [(t.share_bps, str(t.condition)) for t in call.tranches])
     if any(part <= 0 for _n, _s, part, _c in tranches):
-        raise GrantError(_("The amount is too small to be split into the call's tranches."))
+        raise GrantError(_("The amount is too small to be split into the call's tranches."), field="amount")
     days = call.contribution_deadline_days or DEFAULT_CONTRIBUTION_DAYS
     return Grant(
         project_id=project.id, call_id=call.id, amount_xof=amount,
@@ -223,7 +224,7 @@ def commit_to_envelope(call_id: int, amount: int) -> None:
     )
     if result.rowcount != 1:
         raise GrantError(_("The call's envelope cannot take this grant: only %(r)s remain uncommitted.",
-                           r=format_xof(remaining_envelope(call_id))))
+                           r=format_xof(remaining_envelope(call_id))), field="amount")
     call = db.session.get(Call, call_id)
     if call is not None:
         db.session.expire(call, ["committed_xof"])
@@ -242,11 +243,11 @@ def approve_grant(project: Project, user: User, amount: int, signatory_name: str
         raise GrantError(_("This project already has a grant."))
     signatory_name, signatory_title = (signatory_name or "").strip(), (signatory_title or "").strip()
     if not signatory_name or not signatory_title:
-        raise GrantError(_("Give the name and title of the signatory."))
+        raise GrantError(_("Give the name and title of the signatory."), field="signatory_name")
     facts = approval_facts(project)
     problems = amount_problems(project, amount, facts.figures)
     if problems:
-        raise GrantError(" ".join(problems))
+        raise GrantError(" ".join(problems), field="amount")
     grant = new_grant(project, user, amount, facts)
     letters = build_letters(grant, project, user, version=1, signatory_name=signatory_name,
                             signatory_title=signatory_title)

@@ -3,17 +3,18 @@ require it (:func:`codev.grants.disbursements.four_eyes`)."""
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, request, url_for
+from flask import abort, redirect, request, url_for
 from flask_babel import format_datetime
 from flask_babel import gettext as _
 
 from codev.accounts.models import Role
 from codev.core.money import format_xof
 from codev.core.permissions import current_person, roles
+from codev.core.unit_of_work import unit_of_work
 from codev.extensions import db
 from codev.grants import bp, disbursements, tranches
 from codev.grants.access import get_grant_or_404
-from codev.grants.ledger import LedgerError
+from codev.grants.forms import refusals_beside
 from codev.grants.models import (
     DisbursementRequest,
     Grant,
@@ -76,25 +77,25 @@ def disbursement_new(grant_id: int):
     if not form.validate_on_submit():
         return render_disbursement(grant, form if request.method == "POST" else None,
                                    400 if request.method == "POST" else 200)
-    try:
+    with unit_of_work(form) as work, refusals_beside("amount", shown=("value_date", "bank_reference")):
         done = disbursements.record_disbursement(
             grant, current_person(), tranche_number=form.tranche.data, amount_xof=form.amount.amount,
             value_date=form.value_date.data, bank_reference=form.bank_reference.data,
             idempotency_key=form.idempotency_key.data)
-    except LedgerError as exc:
-        db.session.rollback()
-        getattr(form, {"value_date": "value_date", "bank_reference": "bank_reference"}.get(exc.field, "amount")
-                ).errors.append(str(exc))
+        if done.duplicate:  # the same bank transfer, sent again with a new key (Back reloads the form)
+            work.success = None
+        elif done.request is not None:
+            work.success = _("A second signature is needed: %(reason)s. The request is sent to the approvers.",
+                             reason=done.four_eyes.reason)
+        else:
+            work.success = _("The disbursement of %(amount)s is recorded; the association has been told.",
+                             amount=format_xof(done.disbursement.amount_xof))
+    if not work:
         return render_disbursement(grant, form, 400)
-    db.session.commit()
-    if done.duplicate:  # the same bank transfer, sent again with a new key (Back reloads the form)
+    if done.duplicate:
         return already_recorded(grant, what_was_recorded(grant, done))
     if done.request is not None:
-        flash(_("A second signature is needed: %(reason)s. The request is sent to the approvers.",
-                reason=done.four_eyes.reason), "success")
         return redirect(url_for("grants.disbursement_request", grant_id=grant.id, request_id=done.request.id))
-    flash(_("The disbursement of %(amount)s is recorded; the association has been told.",
-            amount=format_xof(done.disbursement.amount_xof)), "success")
     return _back(grant)
 
 
@@ -128,16 +129,13 @@ def request_approve(grant_id: int, request_id: int):
     """An approver, not the requester, signs: the disbursement is recorded."""
     grant = get_grant_or_404(grant_id, current_person())
     _request_or_404(grant, request_id)
-    try:
+    with unit_of_work() as work:
         disbursement = disbursements.approve_request(grant, request_id, current_person())
-    except LedgerError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
-        return redirect(url_for("grants.disbursement_request", grant_id=grant.id, request_id=request_id))
-    db.session.commit()
-    flash(_("Signed: the disbursement of %(amount)s is recorded.", amount=format_xof(disbursement.amount_xof)),
-          "success")
-    return _back(grant)
+        work.success = _("Signed: the disbursement of %(amount)s is recorded.",
+                         amount=format_xof(disbursement.amount_xof))
+    if work:
+        return _back(grant)
+    return redirect(url_for("grants.disbursement_request", grant_id=grant.id, request_id=request_id))
 
 
 @bp.route("/grants/<int:grant_id>/disbursement-requests/<int:request_id>/refuse", methods=["POST"])
@@ -149,12 +147,8 @@ def request_refuse(grant_id: int, request_id: int):
     form = NoteForm()
     if not form.validate_on_submit():
         return render_request(grant, request_id, form, 400)
-    try:
+    with unit_of_work(success=_("The request is refused; the officer who made it has been told.")) as work:
         disbursements.refuse_request(grant, request_id, current_person(), form.note.data)
-    except LedgerError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
-        return redirect(url_for("grants.disbursement_request", grant_id=grant.id, request_id=request_id))
-    db.session.commit()
-    flash(_("The request is refused; the officer who made it has been told."), "success")
-    return _back(grant)
+    if work:
+        return _back(grant)
+    return redirect(url_for("grants.disbursement_request", grant_id=grant.id, request_id=request_id))

@@ -1,6 +1,13 @@
-"""Forms of the grants' approval, letters and public verification, and the filters of the list."""
+"""Forms of the grants' approval, letters and public verification, and the filters of the list.
+
+:func:`refusals_beside` places a refusal of a grants service on the field of a page that shows it.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Collection, Iterator
+from contextlib import contextmanager
+from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField, FileRequired
@@ -9,9 +16,22 @@ from wtforms.validators import Optional
 
 from codev.calls.forms import XofField
 from codev.core.forms import BaseForm, max_length, no_control_characters, required
+from codev.core.unit_of_work import DomainError
 from codev.grants.models import GRANT_STATUS_LABELS
 
 REASON_MAX = 2000
+
+
+@contextmanager
+def refusals_beside(default: str | None, shown: Collection[str] = (), above: Collection[str] = ()) -> Iterator[Any]:
+    """Inside a unit of work, put a refusal where the page shows it: beside its field when the page shows that
+    field (``shown``), above the form for the fields listed in ``above`` (hidden ones, lists), else beside
+    ``default`` (``None``: above the form)."""
+    try:
+        yield
+    except DomainError as error:
+        error.field = None if error.field in above else error.field if error.field in shown else default
+        raise
 
 
 class ApproveForm(BaseForm):

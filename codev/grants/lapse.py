@@ -3,7 +3,12 @@
 An AWARDED grant lapses when its contribution deadline has passed, the association's verified eligible
 money V is still below what the grant requires and nothing was disbursed. Its unspent balance G − D is
 released to the envelope with one guarded UPDATE, so the envelope can never go below zero; running the
-command twice changes nothing the second time (the grant is no longer awarded).
+command twice changes nothing the second time (the grant is no longer awarded, and :func:`lapse_grant`
+reads it again under its lock).
+
+Nothing here commits: the officer's button lapses them all in its one unit of work, and the
+``close-lapsed`` command (:mod:`codev.cli`) commits grant by grant, so one grant refused leaves the
+others lapsed.
 """
 
 from __future__ import annotations
@@ -11,7 +16,6 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-import click
 from flask_babel import gettext as _
 from sqlalchemy import select, text
 
@@ -66,14 +70,21 @@ def lapse_grant(grant: Grant, actor: Any = None, today: date | None = None) -> b
     return True
 
 
+def lapsable_ids(today: date | None = None) -> list[int]:
+    """The awarded grants past their deadline, by id: each is judged (and lapsed) by :func:`lapse_grant_id`."""
+    return list(db.session.scalars(lapsable_query(today or utcnow().date()).with_only_columns(Grant.id)))
+
+
+def lapse_grant_id(grant_id: int, actor: Any = None, today: date | None = None) -> Grant | None:
+    """Lapse the grant ``grant_id`` if the rule says so (one item of the batch); returns it when it lapsed."""
+    grant = db.session.get(Grant, grant_id)
+    return grant if grant is not None and lapse_grant(grant, actor, today) else None
+
+
 def close_lapsed(actor: Any = None, today: date | None = None) -> list[Grant]:
     """Lapse every grant the rule designates; returns those lapsed now (none on a second run)."""
     today = today or utcnow().date()
-    lapsed = []
-    for grant in db.session.scalars(lapsable_query(today)).all():
-        if lapse_grant(grant, actor, today):
-            lapsed.append(grant)
-    return lapsed
+    return [grant for grant_id in lapsable_ids(today) if (grant := lapse_grant_id(grant_id, actor, today))]
 
 
 def count_lapsable(today: date | None = None) -> int:
@@ -83,13 +94,3 @@ def count_lapsable(today: date | None = None) -> int:
     facts = money_facts(grants)
     return sum(1 for g in grants if facts[g.id].v < g.required_association_xof
                and facts[g.id].d == 0 and facts[g.id].pending == 0)
-
-
-@click.command("close-lapsed")
-def close_lapsed_command() -> None:
-    """Lapse awarded grants whose contribution never arrived and return their money to the envelope."""
-    lapsed = close_lapsed()
-    db.session.commit()
-    for grant in lapsed:
-        click.echo(f"grant {grant.id} lapsed: {grant.released_xof} XOF back to call {grant.call_id}")
-    click.echo(f"{len(lapsed)} grant(s) lapsed")

@@ -37,6 +37,7 @@ from codev.core.mail import queue_mail
 from codev.core.money import CURRENCIES, MAX_XOF, MoneyError
 from codev.core.storage import discard_file, store_upload
 from codev.core.timeutil import utcnow
+from codev.core.unit_of_work import DomainError
 from codev.extensions import db
 from codev.grants.models import ContributionEntry, Disbursement, EntryKind, Grant, GrantStatus
 from codev.projects.models import FundingSource
@@ -50,12 +51,11 @@ OPEN_STATUSES = (GrantStatus.AWARDED, GrantStatus.ACTIVE)
 ELIGIBLE_SOURCES = (FundingSource.ASSOCIATION_CASH, FundingSource.ASSOCIATION_IN_KIND)
 
 
-class LedgerError(Exception):
+class LedgerError(DomainError):
     """A refused operation on a grant's money; ``str()`` is meant for the person, ``field`` names the input."""
 
     def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.field = field
+        super().__init__(message, field=field)
 
 
 class DeclarationState(StrEnum):

@@ -36,6 +36,7 @@ from codev.core.geography import region_name
 from codev.core.money import format_bps, format_xof, share_bps, xof_in_words
 from codev.core.pdf import render_pdf
 from codev.core.timeutil import utcnow
+from codev.core.unit_of_work import DomainError
 from codev.extensions import db
 from codev.grants.models import AwardLetter, Grant, LetterStatus
 from codev.projects.models import FundingSource, Project
@@ -45,7 +46,7 @@ LANGUAGES = ("fr", "en")
 STYLESHEET = "letter.css"
 
 
-class LetterError(Exception):
+class LetterError(DomainError):
     """A refused operation on letters; ``str(error)`` is meant for the person."""
 
 

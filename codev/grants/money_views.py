@@ -27,13 +27,14 @@ from codev.accounts.models import MINISTRY_ROLES, Role, User
 from codev.core.money import format_bps, format_minor, format_xof, rate_text
 from codev.core.params import paginate, slice_page
 from codev.core.permissions import current_person, roles
-from codev.core.storage import UploadError, download
+from codev.core.storage import download
 from codev.core.templating import home_panel
 from codev.core.timeutil import utcnow
+from codev.core.unit_of_work import unit_of_work
 from codev.extensions import db
 from codev.grants import bp, disbursements, lapse, ledger, reports, tranches
 from codev.grants.access import get_grant_or_404
-from codev.grants.ledger import LedgerError
+from codev.grants.forms import refusals_beside
 from codev.grants.models import (
     ContributionEntry,
     Disbursement,
@@ -50,6 +51,7 @@ MINISTRY = tuple(sorted(MINISTRY_ROLES))  # officer, approver, admin
 # Evaluators may ask, and get the same 404 as anyone the grant is not for.
 VIEWERS = (Role.ASSOCIATION, Role.EVALUATOR, *MINISTRY)
 BAR_WIDTH = 600
+DECLARATION_FIELDS = ("source", "currency", "amount", "value_date", "proof")  # where a refusal can be shown
 
 
 
@@ -243,21 +245,18 @@ def contribution_new(grant_id: int):
         abort(404)
     form = ContributionForm()
     if form.validate_on_submit():
-        try:
+        with unit_of_work(form) as work, refusals_beside("proof", shown=DECLARATION_FIELDS,
+                                                         above=("idempotency_key",)):
             done = ledger.declare_from_form(
                 grant, current_person(), source=form.source.data, currency=form.currency.data,
                 amount_minor=form.amount_minor, value_date=form.value_date.data, proof=form.proof.data,
                 idempotency_key=form.idempotency_key.data or "")
-        except (LedgerError, UploadError) as exc:
-            db.session.rollback()
-            field = getattr(exc, "field", None) or "proof"
-            (form.form_errors if field == "idempotency_key" else getattr(form, field).errors).append(str(exc))
-        else:
-            db.session.commit()
-            if done.duplicate:  # sent twice at once: the other sending recorded it while this one waited
-                return already_recorded(grant, what_was_declared(grant, done.record))
-            flash(_("Your contribution of %(amount)s is declared; the ministry will verify it.",
-                    amount=format_xof(done.record.amount_xof)), "success")
+            if not done.duplicate:
+                work.success = _("Your contribution of %(amount)s is declared; the ministry will verify it.",
+                                 amount=format_xof(done.record.amount_xof))
+        if work and done.duplicate:  # sent twice at once: the other sending recorded it while this one waited
+            return already_recorded(grant, what_was_declared(grant, done.record))
+        if work:
             return _back(grant)
     form.fresh_key()
     status = 400 if request.method == "POST" else 200
@@ -307,22 +306,19 @@ def _decide(grant_id: int, entry_id: int, action: str):
     form = None if action == "verify" else ReasonForm(prefix=action)
     if form is not None and not form.validate_on_submit():
         return render_entry(grant, entry_id, 400, **{f"{action}_form": form})
-    try:
+    success = {"verify": _("The contribution is verified; the association has been told."),
+               "reject": _("The declaration is rejected; the association has been told why."),
+               "reverse": _("The contribution is reversed; the association has been told why.")}[action]
+    with unit_of_work(success=success) as work:
         if action == "verify":
             ledger.verify_contribution(grant, entry_id, current_person())
         elif action == "reject":
             ledger.reject_contribution(grant, entry_id, current_person(), form.reason.data)
         else:
             ledger.reverse_contribution(grant, entry_id, current_person(), form.reason.data)
-    except LedgerError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
-        return redirect(url_for("grants.contribution", grant_id=grant.id, entry_id=entry_id))
-    db.session.commit()
-    flash({"verify": _("The contribution is verified; the association has been told."),
-           "reject": _("The declaration is rejected; the association has been told why."),
-           "reverse": _("The contribution is reversed; the association has been told why.")}[action], "success")
-    return _back(grant)
+    if work:
+        return _back(grant)
+    return redirect(url_for("grants.contribution", grant_id=grant.id, entry_id=entry_id))
 
 
 @bp.route("/grants/<int:grant_id>/contributions/<int:entry_id>/verify", methods=["POST"])
@@ -407,18 +403,13 @@ def requests_pending():
 @roles(Role.OFFICER)
 def close_lapsed():
     """Lapse the awarded grants whose contribution never arrived; their money returns to the envelopes."""
-    try:
+    with unit_of_work() as work:
         lapsed = lapse.close_lapsed(current_person())
-    except LedgerError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
-        return redirect(url_for("core.home"))
-    db.session.commit()
-    if lapsed:
-        flash(_("%(n)s grant(s) lapsed; %(amount)s returned to the envelopes.", n=len(lapsed),
-                amount=format_xof(sum(g.released_xof for g in lapsed))), "success")
-    else:
-        flash(_("No grant has to lapse today."), "info")
+        if lapsed:
+            work.success = _("%(n)s grant(s) lapsed; %(amount)s returned to the envelopes.", n=len(lapsed),
+                             amount=format_xof(sum(g.released_xof for g in lapsed)))
+        else:
+            work.success, work.category = _("No grant has to lapse today."), "info"
     return redirect(url_for("core.home"))
 
 

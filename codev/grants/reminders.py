@@ -1,14 +1,15 @@
 """Reminders to associations: the contribution deadline approaching, a report the next tranche waits for.
 
 ``flask --app codev send-reminders`` (run it daily). Each reminder is sent once: it is written to the
-audit log (``grant.reminder``, with its key) and the log is read before sending.
+audit log (``grant.reminder``, with its key) and the log is read before sending. Nothing here commits:
+the command (:mod:`codev.cli`) commits grant by grant.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import date
 
-import click
 from flask import current_app
 from sqlalchemy import select
 
@@ -20,7 +21,7 @@ from codev.extensions import db
 from codev.grants.ledger import OPEN_STATUSES, long_date, mail_members
 from codev.grants.models import Grant, Report
 from codev.grants.reports import kind_in, reports_due
-from codev.grants.tranches import money_facts
+from codev.grants.tranches import MoneyFacts, money_facts
 
 ACTION = "grant.reminder"
 
@@ -46,8 +47,13 @@ def contribution_key(grant: Grant, today: date) -> str | None:
     return None if window is None else f"contribution-{window}"
 
 
-def send_reminders(today: date | None = None) -> int:
-    """Queue every reminder that is due and not sent yet; returns how many grants were reminded of something."""
+def reminders_by_grant(today: date | None = None) -> Iterator[tuple[Grant, int]]:
+    """Queue the reminders due and not sent yet, grant by grant: yields each grant reminded and how many.
+
+    A grant's mails and the audit rows that mark them sent are written together, so the caller may
+    commit after each grant (the ``send-reminders`` command does): what was committed is never sent
+    again, what was not is sent by the next run.
+    """
     today = today or utcnow().date()
     grants = db.session.scalars(select(Grant).where(Grant.status.in_(OPEN_STATUSES)).order_by(Grant.id)).all()
     facts = money_facts(grants)
@@ -56,33 +62,37 @@ def send_reminders(today: date | None = None) -> int:
     if grants:
         for report in db.session.scalars(select(Report).where(Report.grant_id.in_(reports_by_grant))):
             reports_by_grant[report.grant_id].append(report)
-    count = 0
     for grant in grants:
-        figures = facts[grant.id]
-        key = contribution_key(grant, today)
-        if key and figures.v < grant.required_association_xof and (grant.id, key) not in sent:
-            missing = grant.required_association_xof - figures.v
-            mail_members(grant, "reminder_contribution", missing=lambda locale, m=missing: format_xof(m, locale),
-                         verified=lambda locale, v=figures.v: format_xof(v, locale),
-                         deadline=long_date(grant.contribution_deadline),
-                         days=(grant.contribution_deadline - today).days)
-            audit.record(ACTION, grant, after={"key": key})
-            count += 1
-        for due in reports_due(grant, figures, reports_by_grant[grant.id]):
-            key = f"report-{due.kind}-{due.tranche_number}"
-            if (grant.id, key) in sent:
-                continue
-            mail_members(grant, "reminder_report", kind=lambda locale, k=due.kind: kind_in(k, locale),
-                         tranche=due.tranche_number)
-            audit.record(ACTION, grant, after={"key": key})
-            count += 1
-    db.session.flush()
+        count = remind_grant(grant, facts[grant.id], reports_by_grant[grant.id], sent, today)
+        if count:
+            db.session.flush()
+            yield grant, count
+
+
+def remind_grant(grant: Grant, figures: MoneyFacts, grant_reports: list[Report], sent: set[tuple[int, str]],
+                 today: date) -> int:
+    """Queue the reminders of one grant that are due and not in ``sent``; returns how many."""
+    count = 0
+    key = contribution_key(grant, today)
+    if key and figures.v < grant.required_association_xof and (grant.id, key) not in sent:
+        missing = grant.required_association_xof - figures.v
+        mail_members(grant, "reminder_contribution", missing=lambda locale, m=missing: format_xof(m, locale),
+                     verified=lambda locale, v=figures.v: format_xof(v, locale),
+                     deadline=long_date(grant.contribution_deadline),
+                     days=(grant.contribution_deadline - today).days)
+        audit.record(ACTION, grant, after={"key": key})
+        count += 1
+    for due in reports_due(grant, figures, grant_reports):
+        key = f"report-{due.kind}-{due.tranche_number}"
+        if (grant.id, key) in sent:
+            continue
+        mail_members(grant, "reminder_report", kind=lambda locale, k=due.kind: kind_in(k, locale),
+                     tranche=due.tranche_number)
+        audit.record(ACTION, grant, after={"key": key})
+        count += 1
     return count
 
 
-@click.command("send-reminders")
-def send_reminders_command() -> None:
-    """Email the associations their contribution deadlines and the reports now due (each reminder once)."""
-    count = send_reminders()
-    db.session.commit()
-    click.echo(f"{count} reminder(s) queued")
+def send_reminders(today: date | None = None) -> int:
+    """Queue every reminder that is due and not sent yet; returns how many reminders were queued."""
+    return sum(count for _grant, count in reminders_by_grant(today))

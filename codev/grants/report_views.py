@@ -6,7 +6,7 @@ The report form is sent once: sent again, it says "already recorded" with a link
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, redirect, render_template, request, url_for
 from flask_babel import format_date, format_datetime
 from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
@@ -16,12 +16,14 @@ from codev.core.money import format_xof
 from codev.core.numbers import parse_id
 from codev.core.params import paginate
 from codev.core.permissions import current_person, roles
-from codev.core.storage import UploadError, download
+from codev.core.storage import download
 from codev.core.timeutil import utcnow
+from codev.core.unit_of_work import unit_of_work
 from codev.extensions import db
 from codev.grants import bp, reports
 from codev.grants.access import get_grant_or_404
-from codev.grants.ledger import LedgerError, keyed_record
+from codev.grants.forms import refusals_beside
+from codev.grants.ledger import keyed_record
 from codev.grants.models import Grant, Report
 from codev.grants.money_forms import CommentForm, ReportForm, expenses_data
 from codev.grants.money_views import (
@@ -87,25 +89,18 @@ def report_new(grant_id: int):
     form = ReportForm()
     if not form.validate_on_submit():
         return render_new(grant, form, 400)
-    try:
+    with unit_of_work(form) as work, refusals_beside("files", shown=FIELDS, above=FORM_LEVEL):
         done = reports.file_report_from_form(
             grant, current_person(), kind=form.kind.data, period_start=form.period_start.data,
             period_end=form.period_end.data, narrative=form.narrative.data, progress_pct=form.progress_pct.data,
             expenses=form.expense_amounts(), files=form.files.data or [],
             idempotency_key=form.idempotency_key.data or "")
-    except (LedgerError, UploadError) as exc:
-        db.session.rollback()
-        field = getattr(exc, "field", None)
-        if field in FORM_LEVEL:
-            form.form_errors.append(str(exc))
-        else:
-            target = getattr(form, field if field in FIELDS else "files")
-            target.errors = [*target.errors, str(exc)]
+        if not done.duplicate:
+            work.success = _("Your report is filed; the ministry will read it.")
+    if not work:
         return render_new(grant, form, 400)
-    db.session.commit()
     if done.duplicate:  # sent twice at once: the other sending filed it while this one waited
         return already_recorded(grant, what_was_filed(grant, done.record))
-    flash(_("Your report is filed; the ministry will read it."), "success")
     return redirect(url_for("grants.detail", grant_id=grant.id) + "#money")
 
 
@@ -153,15 +148,11 @@ def report_accept(grant_id: int, report_id: int):
     """An officer accepts a report: the tranches that waited for it can be paid."""
     grant = get_grant_or_404(grant_id, current_person())
     _report_or_404(grant, report_id)
-    try:
+    with unit_of_work(success=_("The report is accepted; the association has been told.")) as work:
         reports.accept_report(grant, report_id, current_person())
-    except LedgerError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
-        return redirect(url_for("grants.report", grant_id=grant.id, report_id=report_id))
-    db.session.commit()
-    flash(_("The report is accepted; the association has been told."), "success")
-    return redirect(url_for("grants.detail", grant_id=grant.id) + "#money")
+    if work:
+        return redirect(url_for("grants.detail", grant_id=grant.id) + "#money")
+    return redirect(url_for("grants.report", grant_id=grant.id, report_id=report_id))
 
 
 @bp.route("/grants/<int:grant_id>/reports/<int:report_id>/return", methods=["POST"])
@@ -173,15 +164,11 @@ def report_return(grant_id: int, report_id: int):
     form = CommentForm()
     if not form.validate_on_submit():
         return render_report(grant, report_id, form, 400)
-    try:
+    with unit_of_work(success=_("The report is returned; the association has been told what to change.")) as work:
         reports.return_report(grant, report_id, current_person(), form.comment.data)
-    except LedgerError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
-        return redirect(url_for("grants.report", grant_id=grant.id, report_id=report_id))
-    db.session.commit()
-    flash(_("The report is returned; the association has been told what to change."), "success")
-    return redirect(url_for("grants.detail", grant_id=grant.id) + "#money")
+    if work:
+        return redirect(url_for("grants.detail", grant_id=grant.id) + "#money")
+    return redirect(url_for("grants.report", grant_id=grant.id, report_id=report_id))
 
 
 @bp.route("/grants/reports/to-read")

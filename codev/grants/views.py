@@ -7,7 +7,7 @@ grant page includes their partial ``grants/_money.html`` when it exists.
 
 from __future__ import annotations
 
-from flask import abort, flash, make_response, redirect, render_template, request, url_for
+from flask import abort, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -21,6 +21,7 @@ from codev.core.money import format_xof
 from codev.core.params import paginate
 from codev.core.permissions import current_person, public, roles
 from codev.core.templating import home_panel, nav_item
+from codev.core.unit_of_work import unit_of_work
 from codev.extensions import db
 from codev.grants import approval, bp, letters
 from codev.grants.access import (
@@ -30,12 +31,18 @@ from codev.grants.access import (
     get_letter_or_404,
     is_grant_member,
 )
-from codev.grants.forms import ApproveForm, GrantFilterForm, ReissueForm, RevokeForm, VerifyFileForm
+from codev.grants.forms import (
+    ApproveForm,
+    GrantFilterForm,
+    ReissueForm,
+    RevokeForm,
+    VerifyFileForm,
+    refusals_beside,
+)
 from codev.grants.models import AwardLetter, Grant, LetterStatus
 from codev.grants.verification import check_file, claim_check, public_facts
 from codev.projects.models import Project
 from codev.projects.services import get_project_or_404
-from codev.projects.workflow import TransitionRefused
 
 MINISTRY = tuple(sorted(MINISTRY_ROLES))  # officer, approver, admin
 # Evaluators may ask but can_view_grant() answers 404: they may not learn that a grant exists.
@@ -110,19 +117,15 @@ def approve(project_id: int):
     form = ApproveForm(data={"amount": facts.proposed, "signatory_name": current_person().name,
                              "signatory_title": current_person().title or ""})
     if form.validate_on_submit():
-        try:
+        with unit_of_work(form) as work, refusals_beside("amount", shown=("amount", "signatory_name")):
             grant = approval.approve_grant(project, current_person(), form.amount.amount, form.signatory_name.data,
                                            form.signatory_title.data)
-        except (approval.GrantError, TransitionRefused) as exc:
-            db.session.rollback()
-            form.amount.errors.append(str(exc))
-            facts = approval.approval_facts(project)
-        else:
-            db.session.commit()
-            flash(_("The grant of %(a)s is approved; the award letter %(ref)s is issued and the association told.",
-                    a=format_xof(grant.amount_xof), ref=letters.letter_reference(
-                        project.reference or "", 1, project.association.locale)), "success")
+            work.success = _("The grant of %(a)s is approved; the award letter %(ref)s is issued and the association "
+                             "told.", a=format_xof(grant.amount_xof), ref=letters.letter_reference(
+                                 project.reference or "", 1, project.association.locale))
+        if work:
             return redirect(url_for("grants.detail", grant_id=grant.id))
+        facts = approval.approval_facts(project)  # the envelope may have moved meanwhile
     status = 400 if request.method == "POST" else 200
     return render_template("grants/approve.html", project=project, facts=facts, form=form,
                            tranches=approval.split_tranches(
@@ -154,15 +157,9 @@ def reissue(grant_id: int):
     form = ReissueForm()
     if not form.validate_on_submit():
         return render_detail(grant, 400, reissue_form=form)
-    try:
+    with unit_of_work() as work:
         new = letters.reissue_letters(grant, current_person(), form.reason.data)
-    except letters.LetterError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
-    else:
-        db.session.commit()
-        flash(_("Version %(v)s of the letter is issued; the previous one is superseded.", v=new[0].version),
-              "success")
+        work.success = _("Version %(v)s of the letter is issued; the previous one is superseded.", v=new[0].version)
     return redirect(url_for("grants.detail", grant_id=grant_id))
 
 
@@ -174,14 +171,8 @@ def revoke(grant_id: int):
     form = RevokeForm()
     if not form.validate_on_submit():
         return render_detail(grant, 400, revoke_form=form)
-    try:
+    with unit_of_work(success=_("The letter is revoked; its verification page says so.")):
         letters.revoke_letters(grant, current_person(), form.reason.data)
-    except letters.LetterError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
-    else:
-        db.session.commit()
-        flash(_("The letter is revoked; its verification page says so."), "success")
     return redirect(url_for("grants.detail", grant_id=grant_id))
 
 
