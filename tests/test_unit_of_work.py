@@ -39,7 +39,7 @@ NOT_YET_CONVERTED = {
     "projects/views.py", "projects/views_steps.py", "reviews/committee_views.py",
     "reviews/views_evaluator.py", "reviews/views_officer.py",
 }
-NOT_YET_DOMAIN_ERRORS = {"ProjectError", "TransitionRefused", "CommitteeError", "ReviewError"}
+NOT_YET_DOMAIN_ERRORS = {"ProjectError", "TransitionRefused", "StaleProject", "CommitteeError", "ReviewError"}
 
 
 def python_files():
