@@ -29,7 +29,7 @@ from codev.core.mail import queue_mail
 from codev.core.models import Attachment
 from codev.core.money import MAX_XOF
 from codev.core.sectors import SECTORS
-from codev.core.storage import discard_file, store_upload
+from codev.core.storage import UploadError, discard_file, store_upload
 from codev.core.timeutil import utcnow
 from codev.extensions import db
 from codev.projects.models import (
@@ -177,7 +177,7 @@ def start_project(call: Call, user: User, title: str) -> Project:
     """A new draft on ``call`` for the member's association."""
     problems = start_problems(call, user)
     if problems:
-        raise ProjectError(" ".join(problems))
+        raise ProjectError(" ".join(problems), field="title")
     project = Project(
         association_id=user.association_id, call_id=call.id, title=title,  # a draft, the status's default
         created_by_id=user.id, requested_grant_xof=0, steps_done="",
@@ -354,17 +354,22 @@ def add_attachment(project: Project, kind: str, upload: FileStorage, user: User)
     """Store ``upload`` as a document of ``project`` (per-file and per-project size limits)."""
     _require_editable(project, user)
     if kind not in {k.value for k in AttachmentKind}:
-        raise ProjectError(_("Choose what kind of document this is."))
+        raise ProjectError(_("Choose what kind of document this is."), field="file")
     if len(project.attachments) >= MAX_ATTACHMENTS:
-        raise ProjectError(_("A project has at most %(n)s documents: remove one first.", n=MAX_ATTACHMENTS))
+        raise ProjectError(_("A project has at most %(n)s documents: remove one first.", n=MAX_ATTACHMENTS),
+                           field="file")
     remaining = project.call.max_project_files_bytes - files_used_bytes(project)
     if remaining <= 0:
-        raise ProjectError(_total_message(project))
-    stored = store_upload(upload, kind=kind, allowed=ATTACHMENT_FORMATS, max_bytes=file_max_bytes(),
-                          uploaded_by_id=user.id)
+        raise ProjectError(_total_message(project), field="file")
+    try:
+        stored = store_upload(upload, kind=kind, allowed=ATTACHMENT_FORMATS, max_bytes=file_max_bytes(),
+                              uploaded_by_id=user.id)
+    except UploadError as exc:
+        exc.field = "file"  # the refusal is shown beside the form's file field
+        raise
     try:
         if stored.size > remaining:
-            raise ProjectError(_total_message(project))
+            raise ProjectError(_total_message(project), field="file")
         link = ProjectAttachment(attachment_id=stored.id, kind=kind, file=stored)
         project.attachments.append(link)
         db.session.add(ProjectEvent(project_id=project.id, actor_id=user.id, action="attachment_added",

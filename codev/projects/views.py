@@ -16,19 +16,21 @@ from codev.calls.models import Call
 from codev.calls.rules import rules_in_words
 from codev.calls.services import accepting_calls, get_call_or_404
 from codev.core.countries import country_choices
+from codev.core.forms import BaseForm
 from codev.core.geography import region_choices
 from codev.core.params import paginate
 from codev.core.permissions import current_person, roles
 from codev.core.sectors import sector_choices
 from codev.core.storage import download
 from codev.core.templating import home_panel, nav_item
+from codev.core.unit_of_work import unit_of_work
 from codev.extensions import db
 from codev.projects import bp, reading, services
 from codev.projects.forms import FilterForm, ReturnForm, StartForm, WithdrawForm
 from codev.projects.models import Project
-from codev.projects.services import ProjectError, get_own_project_or_404, get_project_or_404
+from codev.projects.services import get_own_project_or_404, get_project_or_404
 from codev.projects.sheet import render_sheet
-from codev.projects.workflow import TransitionRefused, available
+from codev.projects.workflow import available
 
 MINISTRY = tuple(sorted(MINISTRY_ROLES))  # officer, approver, admin
 # Everyone signed in may ask; can_view() then answers 404 to those the project is not for
@@ -69,14 +71,10 @@ def new(call_id: int):
     problems = services.start_problems(call, current_person())
     form = StartForm()
     if not problems and form.validate_on_submit():
-        try:
+        started = _("Your project is started. Fill in each step; your work is saved at each one.")
+        with unit_of_work(form, success=started) as work:
             project = services.start_project(call, current_person(), form.title.data)
-        except ProjectError as exc:
-            db.session.rollback()
-            form.title.errors.append(str(exc))
-        else:
-            db.session.commit()
-            flash(_("Your project is started. Fill in each step; your work is saved at each one."), "success")
+        if work:
             return redirect(url_for("projects.general", project_id=project.id))
     status = 400 if request.method == "POST" else 200
     return render_template("projects/new.html", call=call, form=form, problems=problems,
@@ -124,17 +122,16 @@ def submit(project_id: int):
     if not project.is_editable:
         flash(_("This project has been submitted: it can no longer be changed."), "info")
         return redirect(url_for("projects.detail", project_id=project.id))
-    try:
+    refusal = BaseForm()  # the review page itself lists each failed check of a refusal
+    with unit_of_work(refusal) as work:
         services.submit_project(project, current_person())
-    except TransitionRefused as exc:
-        db.session.rollback()
-        from codev.projects.views_steps import render_review
+        work.success = _("Your project is submitted under the reference %(ref)s. The ministry has been told.",
+                         ref=project.reference)
+    if work:
+        return redirect(url_for("projects.detail", project_id=project.id))
+    from codev.projects.views_steps import render_review
 
-        return render_review(project, 400, refused=exc)
-    db.session.commit()
-    flash(_("Your project is submitted under the reference %(ref)s. The ministry has been told.",
-            ref=project.reference), "success")
-    return redirect(url_for("projects.detail", project_id=project.id))
+    return render_review(project, 400, refused=work.error)
 
 
 @bp.route("/<int:project_id>/return", methods=["POST"])
@@ -145,14 +142,8 @@ def return_for_changes(project_id: int):
     form = ReturnForm()
     if not form.validate_on_submit():
         return render_detail(project, 400, return_form=form)
-    try:
+    with unit_of_work(success=_("The project is returned to the association; its members have been told.")):
         services.return_project(project, current_person(), form.message.data)
-    except ProjectError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
-    else:
-        db.session.commit()
-        flash(_("The project is returned to the association; its members have been told."), "success")
     return redirect(url_for("projects.detail", project_id=project_id))
 
 
@@ -164,14 +155,8 @@ def withdraw(project_id: int):
     form = WithdrawForm()
     if not form.validate_on_submit():
         return render_detail(project, 400, withdraw_form=form)
-    try:
+    with unit_of_work(success=_("The project is withdrawn.")):
         services.withdraw_project(project, current_person(), form.reason.data)
-    except ProjectError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
-    else:
-        db.session.commit()
-        flash(_("The project is withdrawn."), "success")
     return redirect(url_for("projects.detail", project_id=project_id))
 
 

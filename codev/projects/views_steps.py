@@ -16,9 +16,9 @@ from codev.core.geography import commune_by_name, commune_choices
 from codev.core.money import EUR_RATE_MILLIONTHS
 from codev.core.permissions import current_person, roles
 from codev.core.sectors import sector_label
-from codev.core.storage import UploadError, discard_file
+from codev.core.storage import discard_file
 from codev.core.timeutil import utcnow
-from codev.extensions import db
+from codev.core.unit_of_work import UnitOfWork, unit_of_work
 from codev.projects import bp, reading, services
 from codev.projects.forms import (
     AttachmentForm,
@@ -35,7 +35,6 @@ from codev.projects.models import Project
 from codev.projects.services import (
     MAX_BUDGET_LINES,
     MAX_FINANCING_LINES,
-    ProjectError,
     StaleProject,
     get_own_project_or_404,
 )
@@ -84,14 +83,16 @@ def _after_save(project: Project, step: Step):
 
 def _save(project: Project, step: Step, form, save, **extra):
     """Run ``save``; commit and open the next step, or show the form again with the reason."""
-    try:
+    with unit_of_work(form) as work:
         save()
-    except ProjectError as exc:
-        db.session.rollback()
-        form.form_errors.append(str(exc))
-        return render_step(project, step, form, 409 if isinstance(exc, StaleProject) else 400, **extra)
-    db.session.commit()
-    return _after_save(project, step)
+    if work:
+        return _after_save(project, step)
+    return render_step(project, step, form, _refused_status(work), **extra)
+
+
+def _refused_status(work: UnitOfWork) -> int:
+    """409 when another member saved the project meanwhile, else 400."""
+    return 409 if isinstance(work.error, StaleProject) else 400
 
 
 def _save_fields(project: Project, step: Step, form):
@@ -206,14 +207,11 @@ def financing(project_id: int):
         _pad(form.lines, 3, MAX_FINANCING_LINES)
         return render_step(project, Step.FINANCING, form, **extra)
     if form.validate_on_submit():
-        try:
+        with unit_of_work(form) as work:
             checks = services.save_financing(project, form.parsed, form.requested_grant.amount, current_person(),
                                              form.version.data)
-        except ProjectError as exc:
-            db.session.rollback()
-            form.form_errors.append(str(exc))
-            return render_step(project, Step.FINANCING, form, 409 if isinstance(exc, StaleProject) else 400, **extra)
-        db.session.commit()
+        if not work:
+            return render_step(project, Step.FINANCING, form, _refused_status(work), **extra)
         if all(check.ok for check in checks):
             return _after_save(project, Step.FINANCING)
         flash(_("The plan is saved, but some rules of the call are not met yet: see below."), "warning")
@@ -238,14 +236,10 @@ def attachments(project_id: int):
         return closed
     form = AttachmentForm()
     if form.validate_on_submit():
-        try:
+        with unit_of_work(form) as work:
             link = services.add_attachment(project, form.kind.data, form.file.data, current_person())
-        except (ProjectError, UploadError) as exc:
-            db.session.rollback()
-            form.file.errors.append(str(exc))
-        else:
-            db.session.commit()
-            flash(_("“%(name)s” is attached.", name=link.file.display_name), "success")
+            work.success = _("“%(name)s” is attached.", name=link.file.display_name)
+        if work:
             return redirect(url_for("projects.attachments", project_id=project.id))
     return _render_attachments(project, form, 400 if request.method == "POST" else 200)
 
@@ -257,15 +251,11 @@ def delete_attachment(project_id: int, file_id: int):
     project, closed = _open(project_id)
     if closed:
         return closed
-    try:
+    with unit_of_work() as work:
         stored = services.delete_attachment(project, file_id, current_person())
-    except ProjectError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
-    else:
-        db.session.commit()
+        work.success = _("“%(name)s” is removed.", name=stored.display_name)
+    if work:
         discard_file(stored)  # only once the row is gone for good
-        flash(_("“%(name)s” is removed.", name=stored.display_name), "success")
     return redirect(url_for("projects.attachments", project_id=project.id))
 
 
@@ -277,14 +267,11 @@ def attachments_done(project_id: int):
     if closed:
         return closed
     form = VersionForm()
-    try:
+    with unit_of_work() as work:
         services.finish_attachments(project, current_person(), form.version.data)
-    except ProjectError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
-        return redirect(url_for("projects.attachments", project_id=project.id))
-    db.session.commit()
-    return _after_save(project, Step.ATTACHMENTS)
+    if work:
+        return _after_save(project, Step.ATTACHMENTS)
+    return redirect(url_for("projects.attachments", project_id=project.id))
 
 
 def render_review(project: Project, status: int = 200, refused=None):

@@ -24,6 +24,7 @@ from codev.calls.models import ATTACHMENT_KIND_LABELS, AttachmentKind
 from codev.calls.rules import PlanFigures, check_plan
 from codev.core import audit
 from codev.core.timeutil import utcnow
+from codev.core.unit_of_work import DomainError
 from codev.extensions import db
 from codev.projects.models import FundingSource, Project, ProjectEvent, ProjectStatus
 from codev.projects.references import next_reference
@@ -31,16 +32,12 @@ from codev.projects.references import next_reference
 S = ProjectStatus
 
 
-class ProjectError(Exception):
+class ProjectError(DomainError):
     """A refused operation on a project; ``str(error)`` is meant for the person."""
 
 
 class TransitionRefused(ProjectError):
-    """A transition whose checks failed; ``problems`` lists each one in words."""
-
-    def __init__(self, message: str, problems: list[str] | None = None):
-        super().__init__(message)
-        self.problems = problems or []
+    """A transition whose checks failed; ``problems`` (from DomainError) lists each one in words."""
 
 
 # --- the steps of the application form ---------------------------------------------------------

@@ -27,6 +27,7 @@ from codev.calls.models import Call
 from codev.core import audit
 from codev.core.mail import queue_mail
 from codev.core.timeutil import utcnow
+from codev.core.unit_of_work import DomainError
 from codev.extensions import db
 from codev.projects.models import Project, ProjectStatus
 from codev.reviews.models import Assignment, AssignmentStatus, Evaluation
@@ -38,7 +39,7 @@ VIEWING = (A.ACCEPTED, A.SUBMITTED)  # the evaluator may see the project
 DEFAULT_DUE_DAYS = 21
 
 
-class ReviewError(Exception):
+class ReviewError(DomainError):
     """A refused operation of the reviews; ``str(error)`` is meant for the person."""
 
 
@@ -206,17 +207,17 @@ def evaluate_url(assignment: Assignment) -> str:
 def assign(project: Project, evaluator: User, officer: User, due_on: date | None = None) -> Assignment:
     """Ask ``evaluator`` to study ``project`` by ``due_on``; the evaluator is emailed in their language."""
     if project.status != ProjectStatus.IN_REVIEW:
-        raise ReviewError(_("Evaluators can be assigned only to a project under review."))
+        raise ReviewError(_("Evaluators can be assigned only to a project under review."), field="evaluator")
     if evaluator.role != Role.EVALUATOR or not evaluator.active:
-        raise ReviewError(_("Choose an active evaluator of a partner structure."))
+        raise ReviewError(_("Choose an active evaluator of a partner structure."), field="evaluator")
     due_on = due_on or default_due_on()
     if due_on < utcnow().date():
-        raise ReviewError(_("The due date cannot be in the past."))
+        raise ReviewError(_("The due date cannot be in the past."), field="evaluator")
     already = db.session.scalar(select(Assignment).where(
         Assignment.project_id == project.id, Assignment.evaluator_id == evaluator.id))
     if already is not None:
         raise ReviewError(_("%(name)s has already been assigned this project: choose another evaluator.",
-                            name=evaluator.name))
+                            name=evaluator.name), field="evaluator")
     assignment = Assignment(project_id=project.id, evaluator_id=evaluator.id, assigned_by_id=officer.id,
                             due_on=due_on, status=A.ASSIGNED)
     db.session.add(assignment)

@@ -26,6 +26,7 @@ from codev.core.mail import queue_mail
 from codev.core.money import format_xof
 from codev.core.pdf import render_pdf
 from codev.core.timeutil import utcnow
+from codev.core.unit_of_work import DomainError
 from codev.extensions import db
 from codev.projects.models import Project, ProjectStatus
 from codev.projects.services import project_url
@@ -63,12 +64,11 @@ OUTCOME_STATUS = {
 MAX_MEMBERS = 40
 
 
-class CommitteeError(Exception):
-    """A refused committee operation; ``str(error)`` is meant for the person."""
+class CommitteeError(DomainError):
+    """A refused committee operation; ``str(error)`` is meant for the person, ``field`` the form field."""
 
     def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.field = field
+        super().__init__(message, field=field)
 
 
 # --- who may do what (every ministry role reads every session: the routes say so) ----------------

@@ -20,12 +20,13 @@ from codev.core.params import int_arg, paginate
 from codev.core.permissions import current_person, roles
 from codev.core.templating import home_panel, nav_item
 from codev.core.timeutil import utcnow
+from codev.core.unit_of_work import unit_of_work
 from codev.extensions import db
 from codev.projects.models import Project, ProjectStatus
 from codev.reviews import bp as reviews_bp
 from codev.reviews import committee as services
 from codev.reviews import progress
-from codev.reviews.committee import CommitteeError, SessionData, get_session_or_404, get_session_project_or_404
+from codev.reviews.committee import SessionData, get_session_or_404, get_session_project_or_404
 from codev.reviews.committee_forms import DecisionForm, MinutesForm, SessionForm
 from codev.reviews.models import CommitteeSession, DecisionOutcome
 from codev.reviews.ranking import TIE_BREAK_LABELS, format_score, parse_tie_breaks, table
@@ -81,14 +82,10 @@ def new():
     form = SessionForm(call=int_arg("call_id"), held_on=utcnow().date())
     form.call.choices = [(c.id, c.title_for(_locale())) for c in services.decidable_calls()]
     if form.validate_on_submit():
-        try:
+        created = _("The session is created. The ranking of the call is ready for the committee.")
+        with unit_of_work(form, success=created) as work:
             session = services.create_session(_session_data(form, form.call.data), current_person())
-        except CommitteeError as exc:
-            db.session.rollback()
-            getattr(form, exc.field or "members").errors.append(str(exc))
-        else:
-            db.session.commit()
-            flash(_("The session is created. The ranking of the call is ready for the committee."), "success")
+        if work:
             return redirect(url_for(".session", session_id=session.id))
     status = 400 if request.method == "POST" else 200
     return render_template("reviews/committee_form.html", form=form, session=None), status
@@ -106,14 +103,9 @@ def edit(session_id: int):
                        tie_breaks=list(parse_tie_breaks(session.tie_breaks)))
     del form.call
     if form.validate_on_submit():
-        try:
+        with unit_of_work(form, success=_("The session is updated.")) as work:
             services.update_session(session, _session_data(form, session.call_id), current_person())
-        except CommitteeError as exc:
-            db.session.rollback()
-            getattr(form, exc.field or "members").errors.append(str(exc))
-        else:
-            db.session.commit()
-            flash(_("The session is updated."), "success")
+        if work:
             return redirect(url_for(".session", session_id=session.id))
     status = 400 if request.method == "POST" else 200
     return render_template("reviews/committee_form.html", form=form, session=session), status
@@ -150,18 +142,11 @@ def decide(session_id: int, project_id: int):
     form.limit_outcomes(services.outcomes_for(project))
     if request.method == "POST" and problem is None and form.validate_on_submit():
         data = services.DecisionData(form.outcome.data, form.reason.data, form.conditions.data, form.amount.amount)
-        try:
+        with unit_of_work(form) as work:
             decision = services.decide(session, project, data, current_person())
-        except CommitteeError as exc:
-            db.session.rollback()
-            if exc.field:
-                getattr(form, exc.field).errors.append(str(exc))
-            else:
-                flash(str(exc), "error")
-        else:
-            db.session.commit()
-            flash(_("Decision recorded: %(outcome)s. The association has been told.",
-                    outcome=DecisionOutcome(decision.outcome).label), "success")
+            work.success = _("Decision recorded: %(outcome)s. The association has been told.",
+                             outcome=DecisionOutcome(decision.outcome).label)
+        if work:
             return redirect(url_for(".session", session_id=session.id, _anchor=f"project-{project.id}"))
     row = next((r for r in services.session_ranking(session).rows if r.candidate.project_id == project.id), None)
     status = 400 if request.method == "POST" else 200
@@ -178,15 +163,9 @@ def minutes(session_id: int):
     if not form.validate_on_submit():
         return render_session(session, 400, form)
     closing = request.form.get("action") == "close"
-    try:
+    done = _("The session is closed; its decisions and minutes are final.") if closing else _("The minutes are saved.")
+    with unit_of_work(success=done):
         (services.close_session if closing else services.save_minutes)(session, form.minutes.data, current_person())
-    except CommitteeError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
-    else:
-        db.session.commit()
-        flash(_("The session is closed; its decisions and minutes are final.") if closing
-              else _("The minutes are saved."), "success")
     return redirect(url_for(".session", session_id=session.id))
 
 

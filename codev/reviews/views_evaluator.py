@@ -18,12 +18,12 @@ from codev.core.permissions import roles
 from codev.core.storage import download
 from codev.core.templating import home_panel, nav_item
 from codev.core.timeutil import utcnow
+from codev.core.unit_of_work import unit_of_work
 from codev.extensions import db
 from codev.projects.models import Project
 from codev.projects.reading import plan_summary
-from codev.projects.workflow import TransitionRefused
 from codev.reviews import assignments, bp, evaluations
-from codev.reviews.assignments import VIEWING, ReviewError, get_assignment_or_404
+from codev.reviews.assignments import VIEWING, get_assignment_or_404
 from codev.reviews.forms import DeclarationForm, MineFilterForm, evaluation_form
 from codev.reviews.models import Assignment, AssignmentStatus
 from codev.reviews.scoring import evaluation_score_centi
@@ -52,7 +52,7 @@ def _render_declaration(assignment: Assignment, form: DeclarationForm, status: i
                            form=form), status
 
 
-def _render_grid(assignment: Assignment, form=None, status: int = 200, error: str | None = None):
+def _render_grid(assignment: Assignment, form=None, status: int = 200):
     project = db.session.scalar(
         db.select(Project).where(Project.id == assignment.project_id).options(
             selectinload(Project.budget_lines), selectinload(Project.financing_lines),
@@ -67,7 +67,7 @@ def _render_grid(assignment: Assignment, form=None, status: int = 200, error: st
         typed = {c.id: form[f"score_{c.id}"].number for c in criteria if form[f"score_{c.id}"].number is not None}
     return render_template(
         "reviews/evaluate.html", assignment=assignment, project=project, plan=plan_summary(project), form=form,
-        evaluation=assignment.evaluation, error=error, locked=assignment.status == AssignmentStatus.SUBMITTED,
+        evaluation=assignment.evaluation, locked=assignment.status == AssignmentStatus.SUBMITTED,
         live_total=evaluation_score_centi(criteria, typed),
     ), status
 
@@ -85,23 +85,20 @@ def evaluate(assignment_id: int):
     if assignment.status == AssignmentStatus.ACCEPTED and not form.validate():
         return _render_grid(assignment, form, 400)
     submit = request.form.get("action") == "submit"
-    try:
-        service = evaluations.submit_evaluation if submit else evaluations.save_evaluation
+    service = evaluations.submit_evaluation if submit else evaluations.save_evaluation
+    done = (_("Your evaluation is submitted. Thank you.") if submit
+            else _("Your draft is saved. You can come back to it until you submit."))
+    with unit_of_work(success=done) as work:  # a refusal is flashed above the page shown again
         service(assignment, user(), form.evaluation_data())
-    except (ReviewError, TransitionRefused) as exc:
-        db.session.rollback()
-        assignment = get_assignment_or_404(assignment_id, user())
-        if assignment.status == AssignmentStatus.ASSIGNED:
-            flash(str(exc), "error")
-            return _render_declaration(assignment, DeclarationForm(formdata=None), 400)
-        locked = assignment.status == AssignmentStatus.SUBMITTED
-        return _render_grid(assignment, None if locked else form, 409 if locked else 400, str(exc))
-    db.session.commit()
-    if submit:
-        flash(_("Your evaluation is submitted. Thank you."), "success")
-        return redirect(url_for("reviews.my_assignments"))
-    flash(_("Your draft is saved. You can come back to it until you submit."), "success")
-    return redirect(url_for("reviews.evaluate", assignment_id=assignment_id))
+    if work:
+        if submit:
+            return redirect(url_for("reviews.my_assignments"))
+        return redirect(url_for("reviews.evaluate", assignment_id=assignment_id))
+    assignment = get_assignment_or_404(assignment_id, user())
+    if assignment.status == AssignmentStatus.ASSIGNED:
+        return _render_declaration(assignment, DeclarationForm(formdata=None), 400)
+    locked = assignment.status == AssignmentStatus.SUBMITTED
+    return _render_grid(assignment, None if locked else form, 409 if locked else 400)
 
 
 @bp.route("/assignments/<int:assignment_id>/declare", methods=["POST"])
@@ -116,19 +113,13 @@ def declare(assignment_id: int):
     if not form.validate():
         return _render_declaration(assignment, form, 400)
     conflict = form.declaration.data == "conflict"
-    try:
+    done = (_("You have declared a conflict of interest: this project is withdrawn from you and the programme "
+              "officers have been told.") if conflict else _("Thank you. You can now study and score the project."))
+    with unit_of_work(success=done) as work:
         evaluations.declare(assignment, user(), conflict, form.note.data)
-    except ReviewError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
-        return redirect(url_for("reviews.my_assignments"))
-    db.session.commit()
-    if conflict:
-        flash(_("You have declared a conflict of interest: this project is withdrawn from you and the programme "
-                "officers have been told."), "success")
-        return redirect(url_for("reviews.my_assignments"))
-    flash(_("Thank you. You can now study and score the project."), "success")
-    return redirect(url_for("reviews.evaluate", assignment_id=assignment_id))
+    if work and not conflict:
+        return redirect(url_for("reviews.evaluate", assignment_id=assignment_id))
+    return redirect(url_for("reviews.my_assignments"))
 
 
 @bp.route("/assignments/<int:assignment_id>/files/<int:file_id>")

@@ -14,13 +14,12 @@ from codev.accounts.models import Role, User
 from codev.calls.services import get_call_or_404
 from codev.core.permissions import roles
 from codev.core.templating import home_panel, nav_item
+from codev.core.unit_of_work import unit_of_work
 from codev.extensions import db
 from codev.projects.models import Project, ProjectStatus
 from codev.projects.reading import count_submitted
 from codev.projects.services import get_project_or_404
-from codev.projects.workflow import TransitionRefused
 from codev.reviews import assignments, bp, evaluations, screening
-from codev.reviews.assignments import ReviewError
 from codev.reviews.forms import (
     ActionForm,
     AssignForm,
@@ -50,9 +49,9 @@ def to_screen():
     return render_template("reviews/to_screen.html", form=form, page=page, met=met, total=len(screening.ITEMS))
 
 
-def _render_screen(project: Project, form: ScreeningForm, status: int = 200, error: str | None = None):
+def _render_screen(project: Project, form: ScreeningForm, status: int = 200):
     return render_template(
-        "reviews/screen.html", project=project, form=form, error=error, items=screening.checklist(project),
+        "reviews/screen.html", project=project, form=form, items=screening.checklist(project),
         screenings=screening.screenings_of(project.id), open=project.status == ProjectStatus.SUBMITTED,
     ), status
 
@@ -71,13 +70,11 @@ def screen(project_id: int):
         return redirect(url_for("reviews.project", project_id=project.id))
     if not form.validate():
         return _render_screen(project, form, 400)
-    try:
+    with unit_of_work() as work:  # a refusal is flashed above the checklist shown again
         done = screening.screen_project(project, user(), form.outcome.data, form.confirmations(), form.message.data)
-    except (ReviewError, TransitionRefused) as exc:
-        db.session.rollback()
-        return _render_screen(get_project_or_404(project_id, user()), form, 400, str(exc))
-    db.session.commit()
-    flash(SCREENED[done.outcome], "success")
+        work.success = SCREENED[done.outcome]
+    if not work:
+        return _render_screen(get_project_or_404(project_id, user()), form, 400)
     if done.outcome == "eligible":
         return redirect(url_for("reviews.project", project_id=project.id))
     return redirect(url_for("reviews.to_screen"))
@@ -149,14 +146,10 @@ def assign(project_id: int):
     if not form.validate():
         return render_review(project, 400, form)
     evaluator = db.session.get(User, int(form.evaluator.data))
-    try:
+    with unit_of_work(form, success=_("%(name)s is assigned; they have been emailed.", name=evaluator.name)) as work:
         assignments.assign(project, evaluator, user(), form.due_on.data)
-    except ReviewError as exc:
-        db.session.rollback()
-        form.evaluator.errors = [str(exc)]
+    if not work:
         return render_review(get_project_or_404(project_id, user()), 400, form)
-    db.session.commit()
-    flash(_("%(name)s is assigned; they have been emailed.", name=evaluator.name), "success")
     return redirect(url_for("reviews.project", project_id=project.id))
 
 
@@ -168,14 +161,8 @@ def withdraw(assignment_id: int):
     if assignment is None:
         abort(404)
     project_id = assignment.project_id
-    try:
+    with unit_of_work(success=_("The assignment is withdrawn; assign another evaluator if needed.")):
         assignments.withdraw(assignment, user())
-    except ReviewError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
-    else:
-        db.session.commit()
-        flash(_("The assignment is withdrawn; assign another evaluator if needed."), "success")
     return redirect(url_for("reviews.project", project_id=project_id))
 
 
@@ -184,17 +171,12 @@ def withdraw(assignment_id: int):
 def consolidate(project_id: int):
     """Recompute the result and, when enough evaluations are in, qualify the project (or not)."""
     project = get_project_or_404(project_id, user())
-    try:
+    with unit_of_work() as work:
         status = evaluations.consolidate(project, user())
-    except TransitionRefused as exc:
-        db.session.rollback()
-        flash(" ".join([str(exc), *exc.problems]), "error")
-        return redirect(url_for("reviews.project", project_id=project_id))
-    db.session.commit()
-    if status is None:
-        flash(_("The result is up to date; the project's status does not change."), "info")
-    else:
-        flash(_("The project is now “%(state)s”.", state=ProjectStatus(status).label), "success")
+        if status is None:
+            work.success, work.category = _("The result is up to date; the project's status does not change."), "info"
+        else:
+            work.success = _("The project is now “%(state)s”.", state=ProjectStatus(status).label)
     return redirect(url_for("reviews.project", project_id=project_id))
 
 
@@ -206,10 +188,11 @@ def assign_bulk(call_id: int):
     form = BulkAssignForm(data={"due_on": assignments.default_due_on()})
     if request.method == "POST":
         if form.validate():
-            made = assignments.assign_bulk(call, user(), form.due_on.data)
-            db.session.commit()
-            flash(_("%(n)s assignment(s) made; the evaluators have been emailed.", n=len(made)), "success")
-            return redirect(url_for("reviews.in_review", call=call.id))
+            with unit_of_work(form) as work:
+                made = assignments.assign_bulk(call, user(), form.due_on.data)
+                work.success = _("%(n)s assignment(s) made; the evaluators have been emailed.", n=len(made))
+            if work:
+                return redirect(url_for("reviews.in_review", call=call.id))
     status = 400 if form.errors else 200
     return render_template("reviews/assign_bulk.html", call=call, form=form,
                            plan=assignments.bulk_plan(call)), status
