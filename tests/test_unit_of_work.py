@@ -33,9 +33,6 @@ MAY_COMMIT = {
     "cli.py": "command-line jobs commit what they did",
     "core/mail.py": "the mail worker marks each message sent as it goes",
 }
-# Issue 9 converts package by package; these still hold hand-written blocks and error bases.
-NOT_YET_CONVERTED: set[str] = set()
-NOT_YET_DOMAIN_ERRORS: set[str] = set()
 
 
 def python_files():
@@ -57,9 +54,8 @@ def session_calls(path: Path, names: set[str]) -> list[int]:
 
 
 def test_no_code_commits_or_rolls_back_but_the_unit_of_work():
-    found = {relative: lines for relative, path in python_files() if relative not in MAY_COMMIT
-             and (lines := session_calls(path, {"commit", "rollback"}))}
-    outside = {relative: lines for relative, lines in found.items() if relative not in NOT_YET_CONVERTED}
+    outside = {relative: lines for relative, path in python_files() if relative not in MAY_COMMIT
+               and (lines := session_calls(path, {"commit", "rollback"}))}
     assert outside == {}, f"commit or rollback outside the unit of work: {outside}"
 
 
@@ -74,7 +70,7 @@ def test_every_error_of_the_programme_is_a_domain_error():
               if isinstance(obj, type) and issubclass(obj, Exception) and obj.__module__.startswith("codev")}
     assert len(errors) > 5
     others = {e.__qualname__ for e in errors if not issubclass(e, DomainError)}
-    assert others <= NOT_YET_DOMAIN_ERRORS, f"not a DomainError: {others - NOT_YET_DOMAIN_ERRORS}"
+    assert others == set(), f"not a DomainError: {others}"
 
 
 class NameForm(BaseForm):
