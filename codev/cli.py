@@ -129,7 +129,7 @@ def prune_throttle_command(keep_days: int | None) -> None:
 def close_lapsed_command() -> None:
     """Lapse awarded grants whose contribution never arrived and return their money to the envelope."""
     from codev.core.unit_of_work import DomainError
-    from codev.grants.lapse import lapsable_ids, lapse_grant_id
+    from codev.grants.life.lapse import lapsable_ids, lapse_grant_id
 
     lapsed, refused = 0, 0
     for grant_id in lapsable_ids():  # one transaction per grant: a refusal leaves the others lapsed
@@ -152,7 +152,7 @@ def close_lapsed_command() -> None:
 @click.command("send-reminders")
 def send_reminders_command() -> None:
     """Email the associations their contribution deadlines and the reports now due (each reminder once)."""
-    from codev.grants.reminders import reminders_by_grant
+    from codev.grants.life.reminders import reminders_by_grant
 
     count = 0
     for _grant, queued in reminders_by_grant():  # committed grant by grant: a rerun sends only what is left

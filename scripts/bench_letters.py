@@ -5,7 +5,7 @@
 Builds the app on a temporary SQLite database with demo-like data (a call, a verified association, a
 project with its budget and financing plan, approved by the committee), approves its grant through the
 service (which issues its first two letters and pays the process's one-off font setup), then renders
-N letters through the app's path — :func:`codev.grants.letters.render_letter`: the letter's facts and
+N letters through the app's path — :func:`codev.grants.award.letters.render_letter`: the letter's facts and
 content fingerprint, the plain data in its language, the QR code, Jinja and
 :func:`codev.core.pdf.render_pdf` — alternating French and English. It then renders the same HTML
 N times with WeasyPrint alone (``HTML(...).write_pdf`` with the same font configuration, stylesheet and
@@ -94,8 +94,8 @@ def main() -> int:
     from codev import create_app
     from codev.core import pdf as pdfmod
     from codev.extensions import db
-    from codev.grants import letters
-    from codev.grants.approval import approve_grant
+    from codev.grants.award import letters
+    from codev.grants.award.approval import approve_grant
 
     with tempfile.TemporaryDirectory() as tmp:
         app = create_app({

@@ -8,7 +8,7 @@ import itertools
 from pypdf import PdfReader
 
 from codev.extensions import db
-from codev.grants.approval import approve_grant
+from codev.grants.award.approval import approve_grant
 from codev.grants.models import Grant
 from codev.projects.models import Project, ProjectStatus
 from tests.factories import CallFactory, UserFactory

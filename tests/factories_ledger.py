@@ -12,10 +12,9 @@ from codev.calls.models import TrancheCondition
 from codev.core.money import Ratio
 from codev.core.timeutil import utcnow
 from codev.extensions import db
-from codev.grants import ledger
-from codev.grants.approval import rules_snapshot
+from codev.grants.award.approval import rules_snapshot
+from codev.grants.ledger import entries as ledger
 from codev.grants.models import Grant, GrantStatus, GrantTranche
-from codev.grants.tranches import required_for
 from codev.projects.models import BudgetLine, ProjectStatus
 from codev.projects.workflow import plan_figures
 from tests.factories import CallFactory, UserFactory
@@ -46,7 +45,7 @@ def make_grant(member=None, *, amount: int = 10_000_000, ratio: tuple[int, int] 
     grant = Grant(
         project=project, call=call, amount_xof=amount, ratio_num=num, ratio_den=den, in_kind_counts_bps=in_kind_bps,
         rules_snapshot=rules_snapshot(call, plan_figures(project), amount, amount),
-        required_association_xof=required if required is not None else required_for(Ratio(num, den), amount),
+        required_association_xof=required if required is not None else Ratio(num, den).required_for(amount),
         contribution_deadline=deadline or utcnow().date() + timedelta(days=90), status=status,
         approved_by_id=approver.id,
     )

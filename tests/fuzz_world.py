@@ -98,8 +98,8 @@ def _money_extras(app) -> None:
     """On the grant waiting for its match: a contribution verified and a first tranche waiting for the
     approver's second signature (the demo's other contribution still waits for the officer)."""
     from codev.core.timeutil import utcnow
-    from codev.grants import ledger
-    from codev.grants.disbursements import record_disbursement
+    from codev.grants.disbursements.payments import record_disbursement
+    from codev.grants.ledger import entries as ledger
     from codev.grants.models import Grant, GrantStatus
     from tests.factories_ledger import proof
 

@@ -21,7 +21,7 @@ from codev.calls.rates import to_xof
 from codev.core.money import xof_in_words
 from codev.core.timeutil import utcnow
 from codev.extensions import db
-from codev.grants.approval import approval_facts, approve_grant, awaiting_approval, grant_of
+from codev.grants.award.approval import approval_facts, approve_grant, awaiting_approval, grant_of
 from codev.grants.models import AwardLetter, ContributionEntry, Disbursement, Grant
 from codev.projects.models import Project, ProjectStatus
 from codev.reviews.committee import DecisionData, SessionData, close_session, create_session, decide

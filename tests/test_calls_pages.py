@@ -133,7 +133,7 @@ def test_pages_run_the_same_number_of_queries_for_3_or_30_calls(client, db, user
 
 @pytest.mark.backends
 def test_demo_calls(app, db, users):
-    from codev.calls.demo import seed_calls
+    from codev.demo.calls import seed_calls
 
     with app.test_request_context():
         result = seed_calls(users["officer"])
@@ -150,7 +150,7 @@ def test_demo_calls(app, db, users):
 
 
 def test_demo_calls_outside_a_request(app, db, users):
-    from codev.calls.demo import seed_calls
+    from codev.demo.calls import seed_calls
 
     seed_calls(users["officer"])  # the CLI has no request: emails still get an address
     db.session.commit()

@@ -7,8 +7,8 @@ from sqlalchemy import select
 
 from codev.accounts.models import Role
 from codev.core.permissions import access_rule
+from codev.demo.committee import seed_committee
 from codev.projects.models import ProjectStatus
-from codev.reviews.committee_demo import seed_committee
 from codev.reviews.models import CommitteeDecision, CommitteeSession, SessionStatus
 from tests.factories import CallFactory
 from tests.factories_committee import committee_session, qualified_project

@@ -10,8 +10,9 @@ from sqlalchemy import event, func, select
 
 from codev.calls.models import Call
 from codev.core.models import AuditEvent
+from codev.core.money import Ratio
 from codev.core.timeutil import utcnow
-from codev.grants.approval import GrantError, approve_grant, required_association, split_tranches
+from codev.grants.award.approval import GrantError, approve_grant, split_tranches
 from codev.grants.models import AwardLetter, Grant, GrantStatus
 from codev.projects.models import ProjectEvent, ProjectStatus
 from tests.factories import CallFactory, UserFactory
@@ -82,9 +83,9 @@ def test_tranches_add_up_exactly_floor_per_share_and_the_last_takes_the_rest():
 
 
 def test_required_association_money_is_rounded_up():
-    assert required_association(4_000_000, 1, 1) == 4_000_000
-    assert required_association(1_000_000, 3, 1) == 333_334  # 3 × 333 334 ≥ 1 000 000
-    assert required_association(1_000_001, 2, 1) == 500_001
+    assert Ratio(1, 1).required_for(4_000_000) == 4_000_000
+    assert Ratio(3, 1).required_for(1_000_000) == 333_334  # 3 × 333 334 ≥ 1 000 000
+    assert Ratio(2, 1).required_for(1_000_001) == 500_001
 
 
 def test_approval_snapshots_the_rules_fires_funded_and_issues_both_letters(db, outbox):
@@ -202,7 +203,7 @@ def test_the_grant_list_issues_as_many_queries_for_one_grant_as_for_many(client,
 
 
 def test_the_demo_approves_the_approved_projects_and_reissues_one_letter(db):
-    from codev.grants.demo import seed_grants
+    from codev.demo.grants import seed_grants
 
     assert seed_grants() == []  # no approver, no approved project: nothing, no error
     by = approver()

@@ -16,12 +16,12 @@ from sqlalchemy import func, select
 
 from codev.accounts.models import User
 from codev.calls.models import Call
+from codev.core.workflow import TransitionRefused
 from codev.extensions import db as _db
-from codev.grants import approval
-from codev.grants.approval import GrantError, approve_grant
+from codev.grants.award import approval
+from codev.grants.award.approval import GrantError, approve_grant
 from codev.grants.models import AwardLetter, Grant
 from codev.projects.models import Project, ProjectStatus
-from codev.projects.workflow import TransitionRefused
 from tests.factories import CallFactory, UserFactory
 from tests.factories_grants import approved_project, approver
 

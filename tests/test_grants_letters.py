@@ -8,7 +8,7 @@ import logging
 
 from sqlalchemy import select
 
-from codev.grants.letters import canonical_content, content_fingerprint
+from codev.grants.award.letters import canonical_content, content_fingerprint
 from codev.grants.models import AwardLetter
 from tests.factories import AssociationFactory, UserFactory
 from tests.factories_grants import approved_project, approver, awarded_grant, pdf_text

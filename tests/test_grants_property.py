@@ -16,11 +16,11 @@ from sqlalchemy import text
 
 from codev.calls.models import ExchangeRate, TrancheCondition
 from codev.core.timeutil import utcnow
-from codev.grants import ledger
-from codev.grants.disbursements import approve_request, record_disbursement
-from codev.grants.ledger import LedgerError
+from codev.grants.disbursements.payments import approve_request, record_disbursement
+from codev.grants.disbursements.tranches import money_facts
+from codev.grants.ledger import entries as ledger
+from codev.grants.ledger.entries import LedgerError
 from codev.grants.models import ContributionEntry, GrantStatus
-from codev.grants.tranches import money_facts
 from tests.factories_ledger import PLAN, make_grant, proof
 
 TWO = ((5000, TrancheCondition.AWARD), (5000, TrancheCondition.CONTRIBUTION_VERIFIED))

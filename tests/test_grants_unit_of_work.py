@@ -13,8 +13,8 @@ import pytest
 from codev.calls.models import Call
 from codev.core.models import AuditEvent
 from codev.core.timeutil import utcnow
-from codev.grants import reminders
-from codev.grants.disbursements import record_disbursement
+from codev.grants.disbursements.payments import record_disbursement
+from codev.grants.life import reminders
 from codev.grants.models import ContributionEntry, Disbursement, Grant, GrantStatus, Report
 from tests.factories import CallFactory
 from tests.factories_grants import approved_project, approver

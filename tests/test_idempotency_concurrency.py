@@ -16,9 +16,9 @@ from sqlalchemy.exc import IntegrityError
 
 from codev.core.timeutil import utcnow
 from codev.extensions import db as _db
-from codev.grants import ledger
+from codev.grants.ledger import entries as ledger
 from codev.grants.models import ContributionEntry, Report
-from codev.grants.reports import file_report
+from codev.grants.reports.services import file_report
 from tests.factories_ledger import declare, make_grant
 from tests.test_idempotency import (
     CASES,

@@ -10,10 +10,10 @@ import pytest
 from codev.calls.models import Call
 from codev.core.models import AuditEvent
 from codev.core.timeutil import utcnow
-from codev.grants import lapse
-from codev.grants.disbursements import record_disbursement
+from codev.grants.disbursements.payments import record_disbursement
+from codev.grants.life import lapse
+from codev.grants.life.reminders import send_reminders
 from codev.grants.models import Grant, GrantStatus
-from codev.grants.reminders import send_reminders
 from tests.factories import CallFactory
 from tests.factories_ledger import declare, make_grant, verified
 from tests.test_tranches import ONE
@@ -64,7 +64,7 @@ def test_no_lapse_when_the_match_came_or_money_went_out(db, users):
 
 
 def test_lapse_refused_when_the_envelope_does_not_hold_the_grant(db, users):
-    from codev.grants.ledger import LedgerError
+    from codev.grants.ledger.entries import LedgerError
 
     grant = make_grant(users["association"], amount=2_000_000, deadline=PAST)
     grant.call.committed_xof = 1_000_000  # inconsistent data: the guarded UPDATE matches no row

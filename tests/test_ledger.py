@@ -12,8 +12,8 @@ from sqlalchemy.exc import DatabaseError
 from codev.calls.models import ExchangeRate
 from codev.core.models import AuditEvent
 from codev.core.timeutil import utcnow
-from codev.grants import ledger
-from codev.grants.ledger import DeclarationState, LedgerError, read_ledger
+from codev.grants.ledger import entries as ledger
+from codev.grants.ledger.entries import DeclarationState, LedgerError, read_ledger
 from codev.grants.models import ContributionEntry, EntryKind
 from tests.factories_ledger import declare, make_grant, proof, verified
 
@@ -139,7 +139,7 @@ def test_a_declaration_is_decided_once(db, users):
 
 
 def test_reversal_refused_when_disbursed_money_relies_on_it(db, users):
-    from codev.grants.disbursements import record_disbursement
+    from codev.grants.disbursements.payments import record_disbursement
 
     member, officer = users["association"], users["officer"]
     grant = make_grant(member, amount=10_000_000)
@@ -154,7 +154,7 @@ def test_reversal_refused_when_disbursed_money_relies_on_it(db, users):
 
 @pytest.mark.backends
 def test_ledgers_are_append_only_in_the_database(db, users, backend):
-    from codev.grants.disbursements import record_disbursement
+    from codev.grants.disbursements.payments import record_disbursement
 
     member, officer = users["association"], users["officer"]
     grant = make_grant(member)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from codev.grants import ledger
+from codev.demo.money import seed_money
+from codev.grants.disbursements.tranches import money_facts
+from codev.grants.ledger import entries as ledger
 from codev.grants.models import GrantStatus, Report
-from codev.grants.money_demo import seed_money
-from codev.grants.tranches import money_facts
 from tests.factories_ledger import make_grant, member_of_grant
 
 

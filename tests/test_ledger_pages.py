@@ -9,10 +9,10 @@ import pytest
 from sqlalchemy import event
 
 from codev.core.timeutil import utcnow
-from codev.grants import reports
-from codev.grants.disbursements import record_disbursement
-from codev.grants.ledger import read_ledger
+from codev.grants.disbursements.payments import record_disbursement
+from codev.grants.ledger.entries import read_ledger
 from codev.grants.models import ContributionEntry
+from codev.grants.reports import services as reports
 from tests.factories import UserFactory
 from tests.factories_ledger import declare, make_grant, member_of_grant, page_text, verified
 from tests.factories_projects import EXE_BYTES, PDF_BYTES

@@ -5,11 +5,11 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from codev.accounts.models import Association, Role, User
-from codev.calls.demo import seed_calls
 from codev.calls.models import Call
 from codev.calls.rules import check_plan
 from codev.demo import seed_demo
-from codev.projects.demo import seed_projects
+from codev.demo.calls import seed_calls
+from codev.demo.projects import seed_projects
 from codev.projects.models import Project
 from codev.projects.workflow import plan_figures
 

@@ -11,11 +11,12 @@ from sqlalchemy import select, text
 
 from codev.accounts.models import AssociationStatus
 from codev.core.timeutil import utcnow
+from codev.core.workflow import TransitionRefused
 from codev.extensions import db as _db
 from codev.projects.models import FinancingLine, Project, ReferenceCounter
 from codev.projects.references import next_reference
 from codev.projects.services import StaleProject, save_step, step_data, submit_project
-from codev.projects.workflow import Step, TransitionRefused
+from codev.projects.workflow import Step
 from tests import factories
 from tests.factories_projects import ready_project
 

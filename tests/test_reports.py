@@ -9,9 +9,9 @@ from datetime import timedelta
 import pytest
 
 from codev.core.timeutil import utcnow
-from codev.grants import reports
 from codev.grants.models import Report, ReportStatus
-from codev.grants.reports import ReportError
+from codev.grants.reports import services as reports
+from codev.grants.reports.services import ReportError
 from tests.factories import UserFactory
 from tests.factories_ledger import make_grant, member_of_grant, page_text
 from tests.factories_projects import PDF_BYTES

@@ -245,8 +245,8 @@ def test_the_evaluators_list_uses_a_constant_number_of_queries(app, client, db, 
 def test_the_demo_reviews(app, db):
     from codev.calls.models import Call
     from codev.demo import seed_demo
+    from codev.demo.reviews import seed_reviews
     from codev.projects.models import Project
-    from codev.reviews.demo import seed_reviews
 
     seed_demo()
     call = db.session.scalar(db.select(Call).where(Call.status == "open").order_by(Call.closes_at.desc()))

@@ -11,10 +11,10 @@ from flask_babel import force_locale
 from codev.calls.models import TrancheCondition
 from codev.core.money import format_xof
 from codev.core.timeutil import utcnow
-from codev.grants import reports, tranches
-from codev.grants.disbursements import record_disbursement
+from codev.grants.disbursements.payments import record_disbursement
+from codev.grants.disbursements.tranches import DisbursementRefused, money_facts, tranche_views
 from codev.grants.models import Disbursement, GrantStatus
-from codev.grants.tranches import DisbursementRefused, money_facts, tranche_views
+from codev.grants.reports import services as reports
 from codev.projects.models import ProjectEvent, ProjectStatus
 from tests.factories_ledger import make_grant, verified
 
@@ -157,6 +157,6 @@ def test_disbursement_checks_its_inputs(db, users):
 def test_required_for_rounds_up(app):
     from codev.core.money import Ratio
 
-    assert tranches.required_for(Ratio(2, 1), 3_000_001) == 1_500_001
-    assert tranches.required_for(Ratio(1, 2), 1_500_000) == 3_000_000
-    assert Ratio(2, 1).apply(tranches.required_for(Ratio(2, 1), 3_000_001)) >= 3_000_001
+    assert Ratio(2, 1).required_for(3_000_001) == 1_500_001
+    assert Ratio(1, 2).required_for(1_500_000) == 3_000_000
+    assert Ratio(2, 1).apply(Ratio(2, 1).required_for(3_000_001)) >= 3_000_001

@@ -11,7 +11,12 @@ from sqlalchemy.exc import IntegrityError
 from codev.accounts.models import User
 from codev.core.timeutil import utcnow
 from codev.extensions import db as _db
-from codev.grants.disbursements import DisbursementRefused, approve_request, record_disbursement, refuse_request
+from codev.grants.disbursements.payments import (
+    DisbursementRefused,
+    approve_request,
+    record_disbursement,
+    refuse_request,
+)
 from codev.grants.models import Disbursement, DisbursementRequest, Grant, GrantStatus
 from tests.factories import UserFactory
 from tests.factories_ledger import make_grant, verified

@@ -12,9 +12,17 @@ from typing import Protocol
 
 from flask_babel import gettext as _
 
-from codev.core.money import Ratio, format_bps, format_xof
-
-BPS = 10_000
+from codev.core.money import (
+    BPS,
+    Ratio,
+    eligible_money,
+    format_bps,
+    format_xof,
+    reaches_share,
+    share_ceil,
+    share_floor,
+    within_share,
+)
 
 RULE_CODES = (
     "budget_positive",
@@ -86,13 +94,12 @@ def ratio_factor(call: CallRules) -> str:
 
 def eligible_association_money(call: CallRules, figures: PlanFigures) -> int:
     """A = cash + the share of in-kind the call counts (rounded down to the franc)."""
-    counted_in_kind = figures.association_in_kind * call.in_kind_counts_bps // BPS
-    return figures.association_cash + counted_in_kind
+    return eligible_money(figures.association_cash, figures.association_in_kind, call.in_kind_counts_bps)
 
 
 def share_limit(bps: int, amount: int) -> int:
     """``bps`` basis points of ``amount``, rounded down (the most that stays within the share)."""
-    return amount * bps // BPS
+    return share_floor(amount, bps)
 
 
 def max_grant_allowed(call: CallRules, figures: PlanFigures) -> int:
@@ -189,7 +196,7 @@ def _max_grant(limit: int, g: int) -> RuleCheck:
 
 def _max_share(bps: int, b: int, g: int) -> RuleCheck:
     values = {"g": format_xof(g), "p": format_bps(bps), "b": format_xof(b), "m": format_xof(share_limit(bps, b))}
-    if g * BPS <= bps * b:
+    if within_share(g, b, bps):
         return RuleCheck(
             "max_share", True,
             _("The grant asked, %(g)s, is within %(p)s of the total budget of %(b)s.", **values),
@@ -201,9 +208,9 @@ def _max_share(bps: int, b: int, g: int) -> RuleCheck:
 
 
 def _min_association_share(call: CallRules, bps: int, b: int, a: int) -> RuleCheck:
-    needed = -(-bps * b // BPS)  # rounded up: the least that reaches the share
+    needed = share_ceil(b, bps)  # rounded up: the least that reaches the share
     values = {"a": format_xof(a), "p": format_bps(bps), "b": format_xof(b), "n": format_xof(needed)}
-    if a * BPS >= bps * b:
+    if reaches_share(a, b, bps):
         return RuleCheck(
             "min_association_share", True,
             _("Your own contribution, %(a)s, is at least %(p)s of the total budget of %(b)s.", **values),

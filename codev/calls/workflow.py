@@ -1,14 +1,13 @@
 """The life of a call as one table: draft → open → closed → evaluating → decided → archived.
 
-Each transition names the roles that may fire it and the checks it runs; :func:`fire` is the only code
-that assigns ``Call.status``. :func:`can_transition` answers ``(allowed, reason)`` so a page can say why
-a button is disabled, and :func:`missing_pieces` lists, in words, what a call lacks before it can open.
+:data:`CALL` is read by the one engine (:mod:`codev.core.workflow`): each row names the roles that may
+fire it, the checks it runs and its effects. :func:`can_transition` answers ``(allowed, reason)`` so a
+page can say why a button is disabled, and :func:`missing_pieces` lists, in words, what a call lacks
+before it can open.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app, has_request_context, url_for
@@ -18,26 +17,11 @@ from sqlalchemy import select
 
 from codev.accounts.models import Association, AssociationStatus, Role
 from codev.calls.models import Call, CallStatus
-from codev.core import audit
 from codev.core.mail import queue_mail
 from codev.core.money import format_xof
 from codev.core.timeutil import utcnow
-from codev.core.unit_of_work import DomainError
+from codev.core.workflow import Transition, Workflow, register, row
 from codev.extensions import db
-
-
-class WorkflowError(DomainError):
-    """A refused transition; ``problems`` lists every reason, in words, for the page."""
-
-
-@dataclass(frozen=True)
-class Transition:
-    source: CallStatus
-    target: CallStatus
-    roles: frozenset[str]
-    label: object  # lazy string: the button
-    checks: tuple[Callable[[Call], list[str]], ...] = ()
-    effect: Callable[[Call], None] | None = None
 
 
 def missing_pieces(call: Call) -> list[str]:
@@ -122,66 +106,34 @@ def _notify_associations(call: Call) -> None:
         )
 
 
-OFFICER = frozenset({Role.OFFICER.value})
+S = CallStatus
+OFFICER = Role.OFFICER
 
-TRANSITIONS: tuple[Transition, ...] = (
-    Transition(CallStatus.DRAFT, CallStatus.OPEN, OFFICER, _l("Open the call"), (missing_pieces,), _on_open),
-    Transition(CallStatus.OPEN, CallStatus.CLOSED, OFFICER, _l("Close the call"), (), _on_close),
-    Transition(CallStatus.CLOSED, CallStatus.EVALUATING, OFFICER, _l("Start the evaluation")),
-    Transition(
-        CallStatus.EVALUATING, CallStatus.DECIDED,
-        frozenset({Role.OFFICER.value, Role.APPROVER.value}), _l("Record that the committee has decided"),
-    ),
-    Transition(
-        CallStatus.DECIDED, CallStatus.ARCHIVED,
-        frozenset({Role.OFFICER.value, Role.ADMIN.value}), _l("Archive the call"),
+CALL = Workflow(
+    name="call", states=CallStatus, initial=frozenset({S.DRAFT}),
+    transitions=(
+        row("open", {S.DRAFT}, S.OPEN, {OFFICER}, _l("Open the call"),
+            refused=_l("The call cannot change status yet:"), checks=(missing_pieces,), effects=(_on_open,)),
+        row("closed", {S.OPEN}, S.CLOSED, {OFFICER}, _l("Close the call"), effects=(_on_close,)),
+        row("evaluating", {S.CLOSED}, S.EVALUATING, {OFFICER}, _l("Start the evaluation")),
+        row("decided", {S.EVALUATING}, S.DECIDED, {OFFICER, Role.APPROVER},
+            _l("Record that the committee has decided")),
+        row("archived", {S.DECIDED}, S.ARCHIVED, {OFFICER, Role.ADMIN}, _l("Archive the call")),
     ),
 )
-
-
-def transition(source: str, target: str) -> Transition | None:
-    return next((t for t in TRANSITIONS if t.source == source and t.target == target), None)
+register(CALL)
 
 
 def transitions_from(status: str) -> list[Transition]:
-    return [t for t in TRANSITIONS if t.source == status]
-
-
-def _refusal(call: Call, target: str, user) -> tuple[str | None, list[str]]:
-    """(the reason a transition is refused, the list of missing pieces) — (None, []) when allowed."""
-    step = transition(call.status, target)
-    if step is None:
-        return (
-            _("A call that is %(status)s cannot become %(target)s.",
-              status=CallStatus(call.status).label.lower(), target=CallStatus(target).label.lower()),
-            [],
-        )
-    if user is None or getattr(user, "role", None) not in step.roles:
-        return _("Your role does not allow this step."), []
-    problems = [problem for check in step.checks for problem in check(call)]
-    if problems:
-        return _("The call cannot change status yet:"), problems
-    return None, []
+    return [t for t in CALL.transitions if str(status) in t.sources]
 
 
 def can_transition(call: Call, target: str, user) -> tuple[bool, str]:
     """Whether ``user`` may move ``call`` to ``target`` now, and if not why, in one sentence."""
-    reason, problems = _refusal(call, target, user)
-    if reason is None:
-        return True, ""
-    return False, " ".join([reason, *problems])
+    return CALL.can(call, target, user)
 
 
 def fire(call: Call, target: str, user) -> Call:
-    """Move ``call`` to ``target`` after the table's checks; audit, flush. Raises :class:`WorkflowError`."""
-    reason, problems = _refusal(call, target, user)
-    if reason is not None:
-        raise WorkflowError(reason, problems)
-    step = transition(call.status, target)
-    before = {"status": str(call.status)}
-    call.status = step.target
-    if step.effect is not None:
-        step.effect(call)
-    audit.record(f"call.{step.target.value}", call, actor=user, before=before, after={"status": step.target.value})
-    db.session.flush()
+    """Move ``call`` to ``target`` through the engine (checks, effects, audit, flush)."""
+    CALL.fire(call, target, user)
     return call

@@ -1,4 +1,10 @@
-"""Money is whole XOF in integers. Parsing, formatting, conversion and words all live here.
+"""Money is whole XOF in integers. Parsing, formatting, conversion, words — and every rule's arithmetic.
+
+The arithmetic of the matched grant lives here and nowhere else: shares in basis points (rounded down
+for a limit, up for a minimum), the match ratio and its inverse (the association money a grant needs),
+the eligible money (cash plus the share of in-kind a call counts), the split of a grant into tranches,
+the most that may be disbursed (rule 4), and the two guarded statements that commit and release a
+call's envelope (rule 3). Each has its property tests (tests/test_money_properties.py).
 
 Amounts and rates are read by the one parser of :mod:`codev.core.numbers` (digits 0 to 9 only, so that
 "１２３" is refused, never stored as 123).
@@ -15,6 +21,7 @@ from babel.numbers import format_currency, format_decimal
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from num2words import num2words
+from sqlalchemy import column, table, update
 
 from codev.core.numbers import GROUP_SEPARATORS, NumberError, Wording, parse_number
 
@@ -128,11 +135,51 @@ def xof_in_words(amount: int, locale: str | None = None) -> str:
     return f"{words} francs CFA"
 
 
+# --- shares, in basis points (10 000 = the whole) ----------------------------------------------------
+
+BPS = 10_000
+
+
 def share_bps(part: int, whole: int) -> int:
     """``part`` as basis points of ``whole`` (rounded half up); 0 when whole is 0."""
     if whole <= 0:
         return 0
-    return (part * 10_000 * 2 + whole) // (2 * whole)
+    return (part * BPS * 2 + whole) // (2 * whole)
+
+
+def share_floor(amount: int, bps: int) -> int:
+    """``bps`` of ``amount`` rounded down: the most that stays within the share (a maximum's limit)."""
+    return amount * bps // BPS
+
+
+def share_ceil(amount: int, bps: int) -> int:
+    """``bps`` of ``amount`` rounded up: the least that reaches the share (a minimum's threshold)."""
+    return -(-amount * bps // BPS)
+
+
+def within_share(part: int, whole: int, bps: int) -> bool:
+    """``part`` is at most ``bps`` of ``whole`` (exact: no rounding)."""
+    return part * BPS <= bps * whole
+
+
+def reaches_share(part: int, whole: int, bps: int) -> bool:
+    """``part`` is at least ``bps`` of ``whole`` (exact: no rounding)."""
+    return part * BPS >= bps * whole
+
+
+def eligible_money(cash: int, in_kind: int, in_kind_counts_bps: int) -> int:
+    """The association's money the match counts: its cash and the share of in-kind the call lets count."""
+    return cash + share_floor(in_kind, in_kind_counts_bps)
+
+
+def split(amount: int, shares_bps: list[int]) -> list[int]:
+    """``amount`` in parts of the given shares: floor for each, the last takes the rest (sum is exact)."""
+    parts, given = [], 0
+    for number, share in enumerate(shares_bps, start=1):
+        part = amount - given if number == len(shares_bps) else share_floor(amount, share)
+        given += part
+        parts.append(part)
+    return parts
 
 
 def format_bps(bps: int, locale: str | None = None) -> str:
@@ -155,5 +202,48 @@ class Ratio:
         """The most the state gives for ``amount`` of association money (rounded down)."""
         return amount * self.numerator // self.denominator
 
+    def required_for(self, grant: int) -> int:
+        """The least association money V with ``apply(V) >= grant`` (rounded up): what unlocks ``grant``."""
+        return -(-grant * self.denominator // self.numerator)
+
     def text(self) -> str:
         return f"{self.numerator}:{self.denominator}"
+
+
+def disbursable(grant: int, ratio: Ratio, verified: int) -> int:
+    """Rule 4: the most that may be disbursed in all, min(G, ratio × V), V the verified eligible money."""
+    return min(grant, ratio.apply(verified))
+
+
+# --- the envelope of a call (DESIGN.md rule 3) ------------------------------------------------------
+# A call's committed money moves only through these two guarded statements, so the sum of its grants
+# never exceeds its envelope and never goes below zero, also under concurrent requests on both databases
+# (the row is locked by the UPDATE itself; the condition is read again under that lock).
+
+_CALLS = table("calls", column("id"), column("envelope_xof"), column("committed_xof"))
+
+
+def commit_envelope(session, call_id: int, amount: int) -> bool:
+    """Add ``amount`` to the call's committed money if it still fits; False (nothing changed) if not."""
+    if amount <= 0:
+        raise ValueError("an envelope commitment is a positive amount")
+    result = session.execute(
+        update(_CALLS)
+        .where(_CALLS.c.id == call_id, _CALLS.c.committed_xof + amount <= _CALLS.c.envelope_xof)
+        .values(committed_xof=_CALLS.c.committed_xof + amount)
+    )
+    return result.rowcount == 1
+
+
+def release_envelope(session, call_id: int, amount: int) -> bool:
+    """Give ``amount`` back to the call's envelope if it holds that much; False (nothing changed) if not."""
+    if amount < 0:
+        raise ValueError("an envelope release is a positive amount")
+    if amount == 0:
+        return True
+    result = session.execute(
+        update(_CALLS)
+        .where(_CALLS.c.id == call_id, _CALLS.c.committed_xof >= amount)
+        .values(committed_xof=_CALLS.c.committed_xof - amount)
+    )
+    return result.rowcount == 1

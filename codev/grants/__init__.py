@@ -28,13 +28,12 @@ def _helpers() -> dict:
             "letter_status": letter_status}
 
 
-# Routes register on import: approval, letters and verification; then the money (counterpart ledger,
-# tranches and disbursements, reports, lapse), whose home cards register too.
-# The workflow module adds approved → funded to the project workflow.
-from codev.grants import (  # noqa: E402,F401
-    disbursement_views,
-    money_views,
-    report_views,
-    views,
-    workflow,
-)
+# Routes register on import, by question: the award (approval, letters, verification); the counterpart
+# ledger; the tranches and their payments; the reports. The workflows add approved → funded.
+from codev.grants import workflows  # noqa: E402,F401
+from codev.grants.award import views  # noqa: E402,F401
+from codev.grants.disbursements import views as disbursement_views  # noqa: E402,F401
+from codev.grants.ledger import views as ledger_views  # noqa: E402,F401
+from codev.grants.life import cancellation_views  # noqa: E402,F401
+from codev.grants.life import views as life_views  # noqa: E402,F401
+from codev.grants.reports import views as report_views  # noqa: E402,F401

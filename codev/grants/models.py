@@ -78,10 +78,17 @@ class Grant(db.Model):
     lapsed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     released_xof: Mapped[int] = mapped_column(BigInteger, default=0)  # returned to the envelope
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cancelled_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    cancel_reason: Mapped[str | None] = mapped_column(Text)
 
     project: Mapped[Project] = relationship()
     call: Mapped[Call] = relationship()
-    approved_by: Mapped[User] = relationship()
+    approved_by: Mapped[User] = relationship(foreign_keys=[approved_by_id])
+    cancelled_by: Mapped[User | None] = relationship(foreign_keys=[cancelled_by_id])
+    amendments: Mapped[list[GrantAmendment]] = relationship(
+        back_populates="grant", order_by="GrantAmendment.id", lazy="select"
+    )
     tranches: Mapped[list[GrantTranche]] = relationship(
         cascade="all, delete-orphan", order_by="GrantTranche.number", lazy="selectin"
     )
@@ -95,6 +102,7 @@ class Grant(db.Model):
         CheckConstraint("released_xof >= 0 AND released_xof <= amount_xof", name="released_within"),
         CheckConstraint("required_association_xof >= 0", name="required_positive"),
         CheckConstraint(f"status IN ({sql_values(GrantStatus)})", name="status_valid"),
+        CheckConstraint("status <> 'cancelled' OR cancel_reason IS NOT NULL", name="cancelled_has_reason"),
     )
 
     @property
@@ -121,6 +129,55 @@ class GrantTranche(db.Model):
     __table_args__ = (
         UniqueConstraint("grant_id", "number", name="uq_grant_tranches_grant_number"),
         CheckConstraint("amount_xof > 0", name="amount_positive"),
+    )
+
+
+class AmendmentKind(StrEnum):
+    EXTEND_DEADLINE = "extend_deadline"
+    REDUCE = "reduce"
+    INCREASE = "increase"
+
+    @property
+    def label(self) -> str:
+        return str(AMENDMENT_KIND_LABELS[self])
+
+
+AMENDMENT_KIND_LABELS = {
+    AmendmentKind.EXTEND_DEADLINE: _l("Contribution deadline extended"),
+    AmendmentKind.REDUCE: _l("Grant reduced"),
+    AmendmentKind.INCREASE: _l("Grant increased"),
+}
+
+
+class GrantAmendment(db.Model):
+    """One amendment of a grant (append-only): what changed, from what to what, why, and who approved it."""
+
+    __tablename__ = "grant_amendments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    grant_id: Mapped[int] = mapped_column(ForeignKey("grants.id"), index=True)
+    kind: Mapped[AmendmentKind] = mapped_column(String(20))
+    reason: Mapped[str] = mapped_column(Text)
+    amount_before_xof: Mapped[int] = mapped_column(BigInteger)
+    amount_after_xof: Mapped[int] = mapped_column(BigInteger)
+    deadline_before: Mapped[date] = mapped_column(Date)
+    deadline_after: Mapped[date] = mapped_column(Date)
+    letter_version: Mapped[int | None] = mapped_column()  # the letters that state it
+    approved_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    grant: Mapped[Grant] = relationship(back_populates="amendments")
+    approved_by: Mapped[User] = relationship()
+
+    __table_args__ = (
+        CheckConstraint(f"kind IN ({sql_values(AmendmentKind)})", name="kind_valid"),
+        CheckConstraint("amount_after_xof > 0 AND amount_before_xof > 0", name="amounts_positive"),
+        CheckConstraint(
+            "(kind = 'extend_deadline' AND deadline_after > deadline_before AND amount_after_xof = amount_before_xof)"
+            " OR (kind = 'reduce' AND amount_after_xof < amount_before_xof)"
+            " OR (kind = 'increase' AND amount_after_xof > amount_before_xof)",
+            name="change_matches_kind",
+        ),
     )
 
 
@@ -230,6 +287,23 @@ class ContributionEntry(db.Model):
     )
 
 
+class RequestStatus(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REFUSED = "refused"
+
+    @property
+    def label(self) -> str:
+        return str(REQUEST_STATUS_LABELS[self])
+
+
+REQUEST_STATUS_LABELS = {
+    RequestStatus.PENDING: _l("Awaiting a second signature"),
+    RequestStatus.APPROVED: _l("Signed and paid"),
+    RequestStatus.REFUSED: _l("Refused"),
+}
+
+
 class DisbursementRequest(db.Model):
     """A disbursement waiting for an approver's second signature (above the four-eyes threshold)."""
 
@@ -244,14 +318,14 @@ class DisbursementRequest(db.Model):
     idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
     requested_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    status: Mapped[str] = mapped_column(String(20), default="pending")  # pending / approved / refused
+    status: Mapped[RequestStatus] = mapped_column(String(20), default=RequestStatus.PENDING)
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     decision_note: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (
         CheckConstraint("amount_xof > 0", name="amount_positive"),
-        CheckConstraint("status IN ('pending', 'approved', 'refused')", name="status_valid"),
+        CheckConstraint(f"status IN ({sql_values(RequestStatus)})", name="status_valid"),
         CheckConstraint("decided_by_id IS NULL OR decided_by_id <> requested_by_id", name="four_eyes"),
     )
 
@@ -335,3 +409,4 @@ class ReportAttachment(db.Model):
 
 make_append_only(ContributionEntry.__table__)
 make_append_only(Disbursement.__table__)
+make_append_only(GrantAmendment.__table__)

@@ -28,7 +28,7 @@ from codev.core.forms import BaseForm, RowForm, WholeNumberField, choice_id, max
 from codev.core.money import CURRENCIES, MoneyError, parse_minor, parse_xof
 from codev.core.numbers import parse_id
 from codev.grants.models import ReportKind
-from codev.grants.reports import REPORT_KIND_LABELS
+from codev.grants.reports.services import REPORT_KIND_LABELS
 from codev.projects.models import FUNDING_SOURCE_LABELS, FundingSource
 
 LONG_TEXT = 5000

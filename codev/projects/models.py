@@ -31,6 +31,7 @@ class ProjectStatus(StrEnum):
     COMPLETED = "completed"
     CLOSED = "closed"
     WITHDRAWN = "withdrawn"
+    LAPSED = "lapsed"  # its grant lapsed or was cancelled
 
     @property
     def label(self) -> str:
@@ -52,6 +53,7 @@ PROJECT_STATUS_LABELS = {
     ProjectStatus.COMPLETED: _l("Completed"),
     ProjectStatus.CLOSED: _l("Closed"),
     ProjectStatus.WITHDRAWN: _l("Withdrawn"),
+    ProjectStatus.LAPSED: _l("Lapsed"),
 }
 
 # Statuses in which the association may still edit its application.

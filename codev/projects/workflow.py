@@ -1,30 +1,38 @@
-"""The project workflow as data: one table of transitions, read by one function, :func:`fire`.
+"""The project workflow: the whole table of a project's life, in one place, read by the one engine.
 
-Each :class:`Transition` says from which statuses to which one, which roles may fire it (and whether
-the person must belong to the project's association), whether a message is required, which checks
-must all pass (each returns the problems in words), and what else happens on the way (the reference
-at the first submission). Nothing else in the code assigns ``project.status``. The next steps of the
-programme (screening, evaluation, decisions) add rows to :data:`TRANSITIONS`.
+:data:`PROJECT` is a :class:`codev.core.workflow.Workflow`; each row says from which statuses to which
+one, which roles may fire it (and whether the person must belong to the project's association), whether
+a message is required, which checks must all pass (each returns the problems in words), and what else
+happens on the way (the reference at the first submission). The rows of the later steps are here too,
+so the table reads as DESIGN.md's workflow; the rules those steps own (the consolidated result of the
+evaluations) are attached to their rows by name when the app is built (``codev.reviews.workflow``).
+Nothing but :meth:`~codev.core.workflow.Workflow.fire` assigns ``project.status``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
 from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.orm.exc import StaleDataError
 
 from codev.accounts.models import AssociationStatus, Role
 from codev.calls.models import ATTACHMENT_KIND_LABELS, AttachmentKind
 from codev.calls.rules import PlanFigures, check_plan
-from codev.core import audit
 from codev.core.timeutil import utcnow
 from codev.core.unit_of_work import DomainError
+from codev.core.workflow import (
+    MESSAGE_OPTIONAL,
+    MESSAGE_REQUIRED,
+    SYSTEM_ROLE,
+    Transition,
+    Workflow,
+    row,
+)
+from codev.core.workflow import register as register_workflow
 from codev.extensions import db
 from codev.projects.models import FundingSource, Project, ProjectEvent, ProjectStatus
 from codev.projects.references import next_reference
@@ -34,10 +42,6 @@ S = ProjectStatus
 
 class ProjectError(DomainError):
     """A refused operation on a project; ``str(error)`` is meant for the person."""
-
-
-class TransitionRefused(ProjectError):
-    """A transition whose checks failed; ``problems`` (from DomainError) lists each one in words."""
 
 
 # --- the steps of the application form ---------------------------------------------------------
@@ -211,120 +215,90 @@ def stamp_submission(project: Project) -> None:
 
 # --- the table ---------------------------------------------------------------------------------
 
-MESSAGE_NONE, MESSAGE_OPTIONAL, MESSAGE_REQUIRED = "none", "optional", "required"
+
+def own_association(project: Project, user: Any) -> bool:
+    """The person is a member of the project's association."""
+    return user.role == Role.ASSOCIATION and user.association_id == project.association_id
 
 
-@dataclass(frozen=True)
-class Transition:
-    name: str  # the action written to the history and the audit log
-    sources: frozenset[ProjectStatus]
-    target: ProjectStatus
-    roles: frozenset[str]
-    label: Any  # lazy string: the button
-    refused: Any = _l("This change is not possible yet:")  # lazy string: heads the list of problems
-    own_association: bool = False  # the person must be a member of the project's association
-    message: str = MESSAGE_NONE
-    checks: tuple[Check, ...] = ()
-    effects: tuple[Callable[[Project], None], ...] = field(default=())
+def write_history(project: Project, transition: Transition, source: str, user: Any,
+                  message: str | None) -> ProjectEvent:
+    """The project's history entry (the association reads it; the consolidation names nobody)."""
+    event = ProjectEvent(project=project, actor_id=getattr(user, "id", None), action=transition.name,
+                         from_status=source, to_status=transition.target, message=message)
+    db.session.add(event)
+    return event
 
 
-TRANSITIONS: list[Transition] = [
-    Transition(
-        "submitted", frozenset({S.DRAFT, S.RETURNED}), S.SUBMITTED, frozenset({Role.ASSOCIATION}),
-        _l("Submit the project"), _l("The project cannot be submitted yet:"), own_association=True,
-        checks=SUBMISSION_CHECKS,
-        effects=(assign_reference, stamp_submission),
-    ),
-    Transition(
-        "returned", frozenset({S.SUBMITTED}), S.RETURNED, frozenset({Role.OFFICER}),
-        _l("Return for changes"), message=MESSAGE_REQUIRED,
-    ),
-    Transition(
-        "withdrawn", frozenset({S.DRAFT, S.SUBMITTED, S.RETURNED}), S.WITHDRAWN, frozenset({Role.ASSOCIATION}),
-        _l("Withdraw the project"), own_association=True, message=MESSAGE_OPTIONAL,
-    ),
-]
+def touch(project: Project) -> None:
+    project.updated_at = utcnow()
 
 
-def register(*transitions: Transition) -> None:
-    """Add the rows of a later step of the programme (reviews, grants) to the one table.
+ASSOCIATION, OFFICER, APPROVER = Role.ASSOCIATION, Role.OFFICER, Role.APPROVER
+DECIDERS = (OFFICER, APPROVER)
 
-    Called at import time by ``codev.reviews.workflow`` and ``codev.grants.workflow``; a row whose
-    (sources, target) pair is already in the table is refused, so two steps cannot disagree.
-    """
-    for transition in transitions:
-        if transition in TRANSITIONS:
-            continue
-        for source in transition.sources:
-            if find_transition(source, transition.target) is not None:
-                raise ValueError(f"transition {source} → {transition.target} is already in the table")
-        TRANSITIONS.append(transition)
+TRANSITIONS: tuple[Transition, ...] = (
+    # the association applies
+    row("submitted", {S.DRAFT, S.RETURNED}, S.SUBMITTED, {ASSOCIATION}, _l("Submit the project"),
+        refused=_l("The project cannot be submitted yet:"), guard=own_association,
+        checks=SUBMISSION_CHECKS, effects=(assign_reference, stamp_submission)),
+    row("withdrawn", {S.DRAFT, S.SUBMITTED, S.RETURNED}, S.WITHDRAWN, {ASSOCIATION}, _l("Withdraw the project"),
+        guard=own_association, message=MESSAGE_OPTIONAL),
+    # screening (the officer): returned for changes, eligible (in review) or ineligible
+    row("returned", {S.SUBMITTED}, S.RETURNED, {OFFICER}, _l("Return for changes"), message=MESSAGE_REQUIRED),
+    row("screened_eligible", {S.SUBMITTED}, S.IN_REVIEW, {OFFICER}, _l("Declare eligible")),
+    row("screened_ineligible", {S.SUBMITTED}, S.INELIGIBLE, {OFFICER}, _l("Declare ineligible"),
+        message=MESSAGE_REQUIRED),
+    # qualification, fired by the consolidation of the evaluations (its check is attached by reviews)
+    row("qualified", {S.IN_REVIEW}, S.QUALIFIED, {OFFICER}, _l("Qualify"),
+        refused=_l("The project cannot be qualified:")),
+    row("not_qualified", {S.IN_REVIEW}, S.NOT_QUALIFIED, {OFFICER}, _l("Do not qualify"),
+        refused=_l("The project cannot be declared not qualified:")),
+    # the committee decides, always with the reason; a deferred project comes back before a later session,
+    # or is funded from the reserve list of a closed session when money returns to the envelope
+    row("approved", {S.QUALIFIED, S.DEFERRED}, S.APPROVED, DECIDERS, _l("Approve"), message=MESSAGE_REQUIRED),
+    row("rejected", {S.QUALIFIED, S.DEFERRED}, S.REJECTED, DECIDERS, _l("Reject"), message=MESSAGE_REQUIRED),
+    row("deferred", {S.QUALIFIED}, S.DEFERRED, DECIDERS, _l("Defer to a later session"), message=MESSAGE_REQUIRED),
+    # the grant: approval funds the project; the final report and the last tranche complete it
+    row("funded", {S.APPROVED}, S.FUNDED, {APPROVER}, _l("Approve the grant"),
+        refused=_l("The grant cannot be approved:")),
+    row("completed", {S.FUNDED}, S.COMPLETED, DECIDERS, _l("Complete the project"),
+        refused=_l("The project cannot be completed yet:")),
+    # its grant lapsed (the nightly job, or an officer) or was cancelled (an approver)
+    row("lapsed", {S.FUNDED}, S.LAPSED, {SYSTEM_ROLE, OFFICER, APPROVER}, _l("The grant lapsed"),
+        message=MESSAGE_OPTIONAL),
+    # the file is closed: after the final report, or after the grant lapsed or was cancelled
+    row("closed", {S.COMPLETED, S.LAPSED}, S.CLOSED, DECIDERS, _l("Close the project"), message=MESSAGE_OPTIONAL),
+)
+
+PROJECT = Workflow(
+    name="project", states=ProjectStatus, initial=frozenset({S.DRAFT}), transitions=TRANSITIONS,
+    history=write_history, stamp=touch,
+    audit_extra=lambda project: {"reference": project.reference},
+    stale=_l("Someone else saved this project meanwhile. Reload the page to see their changes, then make yours again."),
+)
+register_workflow(PROJECT)
 
 
 def find_transition(source: str, target: str) -> Transition | None:
-    return next((t for t in TRANSITIONS if source in t.sources and t.target == target), None)
+    return PROJECT.find(source, target)
 
 
 def may_fire(transition: Transition, project: Project, user: Any) -> bool:
     """Whether ``user`` holds a role (and a membership) that lets them fire ``transition``."""
-    if not getattr(user, "is_authenticated", False) or user.role not in transition.roles:
-        return False
-    if transition.own_association:
-        return user.role == Role.ASSOCIATION and user.association_id == project.association_id
-    return True
+    return PROJECT.may_fire(transition, project, user)
 
 
 def available(project: Project, user: Any) -> list[Transition]:
     """The transitions ``user`` may try from the project's current status (checks not run)."""
-    return [t for t in TRANSITIONS if project.status in t.sources and may_fire(t, project, user)]
+    return PROJECT.available(project, user)
 
 
 def problems_for(project: Project, target: ProjectStatus) -> list[str]:
     """What stands in the way of moving ``project`` to ``target`` (empty when nothing does)."""
-    transition = find_transition(project.status, target)
-    if transition is None:
-        return [_("This change is not possible for a project in this state.")]
-    return [problem for check in transition.checks for problem in check(project)]
+    return PROJECT.problems_for(project, target)
 
 
 def fire(project: Project, to_status: ProjectStatus, user: Any, message: str | None = None) -> ProjectEvent:
-    """Move ``project`` to ``to_status`` if the table allows it; the one place a status changes.
-
-    Raises :class:`TransitionRefused` (with every problem listed) when the move is not allowed.
-    Writes the history entry and the audit event and flushes; the caller commits.
-    """
-    source = str(project.status)
-    transition = find_transition(source, to_status)
-    if transition is None:
-        raise TransitionRefused(
-            _("A project in the state “%(state)s” cannot become “%(target)s”.",
-              state=S(source).label, target=S(to_status).label)
-        )
-    if not may_fire(transition, project, user):
-        raise TransitionRefused(_("You are not allowed to make this change."))
-    message = (message or "").strip() or None
-    if transition.message == MESSAGE_REQUIRED and not message:
-        raise TransitionRefused(_("Write a message explaining the change."))
-    problems = [problem for check in transition.checks for problem in check(project)]
-    if problems:
-        raise TransitionRefused(str(transition.refused), problems)
-    for effect in transition.effects:
-        effect(project)
-    project.status = transition.target
-    project.updated_at = utcnow()
-    event = ProjectEvent(
-        project=project, actor_id=user.id, action=transition.name,
-        from_status=source, to_status=str(transition.target), message=message,
-    )
-    db.session.add(event)
-    audit.record(
-        f"project.{transition.name}", project, actor=user,
-        before={"status": source}, after={"status": str(transition.target), "reference": project.reference},
-    )
-    try:
-        db.session.flush()
-    except StaleDataError as exc:  # another member changed the project between loading and this change
-        raise TransitionRefused(
-            _("Someone else saved this project meanwhile. Reload the page to see their changes, then make yours again.")
-        ) from exc
-    return event
+    """Move ``project`` to ``to_status`` through the engine; returns the history entry. The caller commits."""
+    return PROJECT.fire(project, to_status, user, message)

@@ -1,8 +1,5 @@
 """Screening, assignments, evaluations, qualification, ranking and committee decisions."""
 
-from importlib import import_module
-from pkgutil import iter_modules
-
 from flask import Blueprint
 
 bp = Blueprint("reviews", __name__, url_prefix="/reviews")
@@ -18,10 +15,9 @@ def _helpers() -> dict:
             "event_label": event_label, "rule_name": rule_name, **template_helpers()}
 
 
-# The workflow rows and the routes register on import.
-from codev.reviews import views_evaluator, views_officer, workflow  # noqa: E402,F401
+# The reviews' tables (assignments, committee sessions) register with the engine on import; the routes
+# register on import, each module named: screening and assignments (the officer), scoring (the
+# evaluator), the committee's sessions and decisions.
+from codev.reviews import committee_views, views_evaluator, views_officer, workflow, workflows  # noqa: E402,F401
 
-# The committee's modules (codev/reviews/committee*.py) register their routes on import too.
-for _module in iter_modules(__path__):
-    if _module.name.startswith("committee"):
-        import_module(f"{__name__}.{_module.name}")
+workflow.attach_rules()

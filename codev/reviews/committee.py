@@ -4,7 +4,8 @@ Who may do what is decided here (``can_*`` and ``get_session_or_404``). Services
 the audit event and flush; they never commit, flash or read ``request``. A refused operation raises
 :class:`CommitteeError`, whose message is meant for the person (and ``field`` names the form field it
 belongs beside, when there is one). Project statuses change only through
-:func:`codev.projects.workflow.fire` (rows in :mod:`codev.reviews.committee_workflow`).
+:func:`codev.projects.workflow.fire`; the session's own (open → closed) through
+:data:`codev.reviews.workflows.SESSION`.
 """
 
 from __future__ import annotations
@@ -27,15 +28,16 @@ from codev.core.money import format_xof
 from codev.core.pdf import render_pdf
 from codev.core.timeutil import utcnow
 from codev.core.unit_of_work import DomainError
+from codev.core.workflow import TransitionRefused
 from codev.extensions import db
 from codev.projects.models import Project, ProjectStatus
 from codev.projects.services import project_url
-from codev.projects.workflow import TransitionRefused, fire
-from codev.reviews import committee_workflow  # noqa: F401  (registers the committee's transitions)
+from codev.projects.workflow import fire
 from codev.reviews.models import (
     CommitteeDecision,
     CommitteeSession,
     DecisionOutcome,
+    ReserveEntry,
     ReviewResult,
     SessionStatus,
 )
@@ -49,6 +51,7 @@ from codev.reviews.ranking import (
     rank,
     table,
 )
+from codev.reviews.workflows import SESSION
 
 S = ProjectStatus
 DECIDABLE = frozenset({S.QUALIFIED, S.DEFERRED})
@@ -198,13 +201,42 @@ def save_minutes(session: CommitteeSession, text: str | None, user: User) -> Non
 
 
 def close_session(session: CommitteeSession, text: str | None, user: User) -> None:
-    """Freeze the session with its minutes: no decision can be added or changed afterwards."""
+    """Freeze the session with its minutes: no decision can be added or changed afterwards.
+
+    The ranking is frozen with it (one :class:`ReserveEntry` per ranked project, and what was left of the
+    envelope): the closed session's page, its PDFs and the reserve list read these, never today's figures.
+    """
     save_minutes(session, text, user)
-    session.status = SessionStatus.CLOSED
-    session.closed_at = utcnow()
-    audit.record("committee.session_closed", session, actor=user,
-                 after={"decisions": len(session.decisions), "closed_at": session.closed_at.isoformat()})
+    entries = freeze_ranking(session)
+    SESSION.fire(session, SessionStatus.CLOSED, user, audit_after={
+        "decisions": len(session.decisions), "ranked": len(entries),
+        "remaining_at_close_xof": session.remaining_at_close_xof,
+    })
+
+
+def freeze_ranking(session: CommitteeSession) -> list[ReserveEntry]:
+    """Keep the ranking as it stands (rank, score, amount, outcome) and the envelope left, in the session."""
+    remaining = db.session.execute(
+        select(Call.envelope_xof - Call.committed_xof).where(Call.id == session.call_id)
+    ).scalar_one()
+    decisions = {d.project_id: d for d in session.decisions}
+    entries = []
+    for row in session_ranking(session, remaining=remaining).rows:
+        candidate = row.candidate
+        decision = decisions.get(candidate.project_id)
+        amount = (decision.amount_proposed_xof if decision is not None and decision.amount_proposed_xof
+                  else candidate.requested_grant_xof)
+        if amount <= 0:  # nothing to fund: not a line of the reserve
+            continue
+        entries.append(ReserveEntry(
+            session_id=session.id, project_id=candidate.project_id, rank=row.rank,
+            score_centi=candidate.score_centi, amount_xof=amount,
+            outcome=str(decision.outcome) if decision is not None else None,
+        ))
+    db.session.add_all(entries)
+    session.remaining_at_close_xof = remaining
     db.session.flush()
+    return entries
 
 
 # --- the ranking -----------------------------------------------------------------------------
@@ -230,12 +262,28 @@ def remaining_envelope(call: Call) -> int:
     return call.envelope_xof - call.committed_xof
 
 
-def session_ranking(session: CommitteeSession) -> Ranking:
-    """The projects before the session, ranked; a closed session keeps the order of its decisions.
+def is_frozen(session: CommitteeSession) -> bool:
+    """A session closed with its ranking kept (every session closed since the reserve list exists)."""
+    return session.status == SessionStatus.CLOSED and session.remaining_at_close_xof is not None
+
+
+def session_remaining(session: CommitteeSession) -> int:
+    """The envelope the ranking is read against: as it was at closing, or today's for an open session."""
+    if is_frozen(session):
+        return session.remaining_at_close_xof
+    return remaining_envelope(session.call)
+
+
+def session_ranking(session: CommitteeSession, *, remaining: int | None = None) -> Ranking:
+    """The projects before the session, ranked; a closed session keeps its ranking as it was at closing.
 
     An open session ranks the call's qualified and deferred projects with those it has already
-    decided (at the score they had then). Three queries whatever the number of projects.
+    decided (at the score they had then). Three queries whatever the number of projects. A closed session
+    reads its frozen ranking (:func:`frozen_ranking`); one closed before rankings were kept, the order of
+    its decisions.
     """
+    if is_frozen(session):
+        return frozen_ranking(session)
     decisions = {d.project_id: d for d in session.decisions}
     closed = session.status == SessionStatus.CLOSED
     query = (
@@ -252,11 +300,39 @@ def session_ranking(session: CommitteeSession) -> Ranking:
     funded = commune_totals(set(decisions))
     candidates = [_candidate(project, result, decisions.get(project.id), funded) for project, result in rows]
     rules = parse_tie_breaks(session.tie_breaks)
-    remaining = remaining_envelope(session.call)
+    if remaining is None:
+        remaining = remaining_envelope(session.call)
     if closed:
         order = {pid: (d.rank is None, d.rank or 0, d.id) for pid, d in decisions.items()}
         return in_given_order(sorted(candidates, key=lambda c: order[c.project_id]), rules, remaining)
     return rank(candidates, rules, remaining)
+
+
+def frozen_ranking(session: CommitteeSession) -> Ranking:
+    """A closed session's ranking as it was frozen: its ranks, scores, amounts and envelope left (two queries).
+
+    The amount of each line is what funding it takes (the committee's amount, else the request); the status
+    is the project's today, so the page shows what became of each one.
+    """
+    rows = db.session.execute(
+        select(ReserveEntry, Project, ReviewResult)
+        .join(Project, Project.id == ReserveEntry.project_id)
+        .outerjoin(ReviewResult, ReviewResult.project_id == Project.id)
+        .options(joinedload(Project.association))
+        .where(ReserveEntry.session_id == session.id)
+        .order_by(ReserveEntry.rank)
+    ).all()
+    candidates = [
+        Candidate(
+            project_id=project.id, reference=project.reference or "", title=project.title,
+            association=project.association.display_name, commune=project.commune or "",
+            score_centi=entry.score_centi, requested_grant_xof=entry.amount_xof,
+            led_by_women=project.led_by_women, submitted_at=project.submitted_at,
+            spread_flagged=bool(result and result.spread_flagged), status=str(project.status),
+        )
+        for entry, project, result in rows
+    ]
+    return in_given_order(candidates, parse_tie_breaks(session.tie_breaks), session.remaining_at_close_xof or 0)
 
 
 def _candidate(project: Project, result: ReviewResult | None, decision: CommitteeDecision | None,
@@ -397,8 +473,9 @@ def session_facts(session: CommitteeSession, locale: str) -> dict:
         "closed_at": format_datetime(session.closed_at, "medium") if session.closed_at else "",
         "rules": [str(TIE_BREAK_LABELS[rule]) for rule in parse_tie_breaks(session.tie_breaks)],
         "envelope": format_xof(call.envelope_xof, locale),
-        "committed": format_xof(call.committed_xof, locale),
-        "remaining": format_xof(remaining_envelope(call), locale),
+        "committed": format_xof(call.envelope_xof - session_remaining(session), locale),
+        "remaining": format_xof(session_remaining(session), locale),
+        "frozen": is_frozen(session),
     }
 
 

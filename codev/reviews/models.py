@@ -199,13 +199,41 @@ class CommitteeSession(db.Model):
     created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Frozen at closing: what was left of the call's envelope, and the ranking (``reserve_entries``).
+    remaining_at_close_xof: Mapped[int | None] = mapped_column(BigInteger)
 
     call: Mapped[Call] = relationship()
+    reserve: Mapped[list[ReserveEntry]] = relationship(
+        back_populates="session", order_by="ReserveEntry.rank", lazy="select"
+    )
     decisions: Mapped[list[CommitteeDecision]] = relationship(
         back_populates="session", order_by="CommitteeDecision.rank", lazy="selectin"
     )
 
     __table_args__ = (CheckConstraint(f"status IN ({sql_values(SessionStatus)})", name="status_valid"),)
+
+
+class ReserveEntry(db.Model):
+    """One line of a closed session's ranking, frozen at closing: the reserve list reads these."""
+
+    __tablename__ = "reserve_entries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("committee_sessions.id"), index=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
+    rank: Mapped[int] = mapped_column()
+    score_centi: Mapped[int | None] = mapped_column()
+    amount_xof: Mapped[int] = mapped_column(BigInteger)  # what it would take to fund it (proposed, else requested)
+    outcome: Mapped[str | None] = mapped_column(String(30))  # the committee's decision at closing, if any
+
+    session: Mapped[CommitteeSession] = relationship(back_populates="reserve")
+    project: Mapped[Project] = relationship()
+
+    __table_args__ = (
+        UniqueConstraint("session_id", "project_id", name="uq_reserve_entries_session_project"),
+        UniqueConstraint("session_id", "rank", name="uq_reserve_entries_session_rank"),
+        CheckConstraint("amount_xof > 0", name="amount_positive"),
+    )
 
 
 class DecisionOutcome(StrEnum):

@@ -1,29 +1,20 @@
-"""The reviews' rows of the project workflow: screening outcomes and qualification.
+"""The reviews' rules on the project table's rows (the rows themselves are in ``codev.projects.workflow``).
 
-- ``submitted → in_review``: the officer screened the project eligible (the checklist is kept in a
-  :class:`~codev.reviews.models.Screening` row by :func:`codev.reviews.screening.screen_project`).
-- ``submitted → ineligible``: the officer screened it ineligible; the reasons are required.
-- ``in_review → qualified`` / ``not_qualified``: fired by the consolidation once enough evaluations
-  are in; the check refuses them unless the consolidated result says so, so nobody can fire them by
-  hand without the result. (``submitted → returned`` is the projects' own row.)
+``in_review → qualified`` / ``not_qualified`` are fired by the consolidation once enough evaluations
+are in; the checks attached here refuse them unless the consolidated result says so, so nobody can fire
+them by hand without the result.
 """
 
 from __future__ import annotations
 
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 
-from codev.accounts.models import Role
-from codev.projects.models import Project, ProjectStatus
-from codev.projects.workflow import MESSAGE_REQUIRED, Transition, register
-
-S = ProjectStatus
-OFFICER = frozenset({Role.OFFICER})
+from codev.projects.models import Project
+from codev.projects.workflow import PROJECT
+from codev.reviews.scoring import project_result
 
 
 def _result_says(project: Project, qualified: bool) -> list[str]:
-    from codev.reviews.scoring import project_result
-
     result = project_result(project)
     if result.qualified is None:
         return [_("The project has %(n)s submitted evaluation(s); the call asks for %(min)s.",
@@ -41,20 +32,7 @@ def result_does_not_qualify(project: Project) -> list[str]:
     return _result_says(project, False)
 
 
-ELIGIBLE = Transition(
-    "screened_eligible", frozenset({S.SUBMITTED}), S.IN_REVIEW, OFFICER, _l("Declare eligible"),
-)
-INELIGIBLE = Transition(
-    "screened_ineligible", frozenset({S.SUBMITTED}), S.INELIGIBLE, OFFICER, _l("Declare ineligible"),
-    message=MESSAGE_REQUIRED,
-)
-QUALIFIED = Transition(
-    "qualified", frozenset({S.IN_REVIEW}), S.QUALIFIED, OFFICER, _l("Qualify"),
-    _l("The project cannot be qualified:"), checks=(result_qualifies,),
-)
-NOT_QUALIFIED = Transition(
-    "not_qualified", frozenset({S.IN_REVIEW}), S.NOT_QUALIFIED, OFFICER, _l("Do not qualify"),
-    _l("The project cannot be declared not qualified:"), checks=(result_does_not_qualify,),
-)
-
-register(ELIGIBLE, INELIGIBLE, QUALIFIED, NOT_QUALIFIED)
+def attach_rules() -> None:
+    """Attach the reviews' checks to their rows of the project table (called once, by ``codev.reviews``)."""
+    PROJECT.attach("qualified", checks=(result_qualifies,))
+    PROJECT.attach("not_qualified", checks=(result_does_not_qualify,))

@@ -34,7 +34,7 @@ from codev.accounts.models import Role, User
 from codev.calls.rates import to_xof
 from codev.core import audit
 from codev.core.mail import queue_mail
-from codev.core.money import CURRENCIES, MAX_XOF, MoneyError
+from codev.core.money import CURRENCIES, MAX_XOF, MoneyError, disbursable, eligible_money, format_xof
 from codev.core.storage import discard_file, store_upload
 from codev.core.timeutil import utcnow
 from codev.core.unit_of_work import DomainError
@@ -42,7 +42,6 @@ from codev.extensions import db
 from codev.grants.models import ContributionEntry, Disbursement, EntryKind, Grant, GrantStatus
 from codev.projects.models import FundingSource
 
-BPS = 10_000
 PROOF_FORMATS = ("pdf", "jpeg", "png")
 DEFAULT_PROOF_MAX_BYTES = 10 * 1024 * 1024
 XOF_RATE = 1_000_000
@@ -111,11 +110,6 @@ class Ledger:
     def eligible_verified(self) -> int:
         """V: the association's verified money that the match counts."""
         return eligible_money(self.verified_cash, self.verified_in_kind, self.in_kind_counts_bps)
-
-
-def eligible_money(cash: int, in_kind: int, in_kind_counts_bps: int) -> int:
-    """Cash plus the share of in-kind the grant lets count, rounded down to the franc."""
-    return cash + in_kind * in_kind_counts_bps // BPS
 
 
 def read_ledger(entries: Iterable[EntryLike], in_kind_counts_bps: int) -> Ledger:
@@ -513,10 +507,8 @@ def reverse_contribution(grant: Grant, entry_id: int, user: User, reason: str) -
     v_after = eligible_money(after.get(FundingSource.ASSOCIATION_CASH, 0),
                              after.get(FundingSource.ASSOCIATION_IN_KIND, 0), grant.in_kind_counts_bps)
     disbursed = disbursed_total(grant.id)
-    limit = min(grant.amount_xof, grant.ratio.apply(v_after))
+    limit = disbursable(grant.amount_xof, grant.ratio, v_after)
     if disbursed > limit:
-        from codev.core.money import format_xof
-
         raise LedgerError(_(
             "This contribution cannot be reversed: %(disbursed)s has already been disbursed, and without it the "
             "verified contribution would allow at most %(limit)s. Verify a replacement contribution first.",
@@ -531,7 +523,7 @@ def reverse_contribution(grant: Grant, entry_id: int, user: User, reason: str) -
 
 def grant_url(grant: Grant) -> str:
     """The grant page's address, also from the command line (the approval module builds it)."""
-    from codev.grants.approval import grant_url as url
+    from codev.grants.award.approval import grant_url as url
 
     return url(grant)
 

@@ -1,5 +1,5 @@
 """Disbursements of a grant: recording a tranche payment, and the approver's second signature when four eyes
-require it (:func:`codev.grants.disbursements.four_eyes`)."""
+require it (:func:`codev.grants.disbursements.payments.four_eyes`)."""
 
 from __future__ import annotations
 
@@ -12,15 +12,12 @@ from codev.core.money import format_xof
 from codev.core.permissions import current_person, roles
 from codev.core.unit_of_work import unit_of_work
 from codev.extensions import db
-from codev.grants import bp, disbursements, tranches
+from codev.grants import bp
 from codev.grants.access import get_grant_or_404
-from codev.grants.forms import refusals_beside
-from codev.grants.models import (
-    DisbursementRequest,
-    Grant,
-)
-from codev.grants.money_forms import DisbursementForm, NoteForm
-from codev.grants.money_views import (
+from codev.grants.award.forms import refusals_beside
+from codev.grants.disbursements import payments as disbursements
+from codev.grants.disbursements import tranches
+from codev.grants.ledger.views import (
     MINISTRY,
     AlreadyRecorded,
     _back,
@@ -31,6 +28,8 @@ from codev.grants.money_views import (
     sent_again,
     tranche_choices,
 )
+from codev.grants.models import DisbursementRequest, Grant, RequestStatus
+from codev.grants.money_forms import DisbursementForm, NoteForm
 
 
 def render_disbursement(grant: Grant, form: DisbursementForm | None = None, status: int = 200):
@@ -51,7 +50,7 @@ def what_was_recorded(grant: Grant, done: disbursements.Recorded) -> AlreadyReco
               date=format_datetime(paid.recorded_at, "medium")),
             url_for("grants.ledger", grant_id=grant.id, _anchor=f"disbursement-{paid.id}"),
             _("See the disbursement in the ledger"))
-    state = _("it was refused") if asked.status == "refused" else _("it awaits a second signature")
+    state = _("it was refused") if asked.status == RequestStatus.REFUSED else _("it awaits a second signature")
     return AlreadyRecorded(
         _("The request for a disbursement of %(amount)s on tranche %(n)s (bank reference %(ref)s) was made on "
           "%(date)s: %(state)s.", amount=format_xof(asked.amount_xof), n=asked.tranche_number,
@@ -113,7 +112,7 @@ def render_request(grant: Grant, request_id: int, form: NoteForm | None = None, 
     return render_money_page(grant, "disbursement_request.html", status, req=found, facts=facts, why=why,
                              names=_names({found.requested_by_id, found.decided_by_id} - {None}),
                              can_sign=disbursements.can_sign(me) and found.requested_by_id != me.id,
-                             form=form or NoteForm(formdata=None))
+                             form=form or NoteForm(formdata=None), RequestStatus=RequestStatus)
 
 
 @bp.route("/grants/<int:grant_id>/disbursement-requests/<int:request_id>")

@@ -17,9 +17,11 @@ from werkzeug.datastructures import FileStorage
 from codev.accounts.models import Role, User
 from codev.core.timeutil import utcnow
 from codev.extensions import db
-from codev.grants import disbursements, ledger, reports
-from codev.grants.ledger import LedgerError
+from codev.grants.disbursements import payments as disbursements
+from codev.grants.ledger import entries as ledger
+from codev.grants.ledger.entries import LedgerError
 from codev.grants.models import Grant, GrantStatus
+from codev.grants.reports import services as reports
 
 # A one-page PDF standing in for a bank receipt.
 RECEIPT = (b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n"

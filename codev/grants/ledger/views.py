@@ -32,9 +32,13 @@ from codev.core.templating import home_panel
 from codev.core.timeutil import utcnow
 from codev.core.unit_of_work import unit_of_work
 from codev.extensions import db
-from codev.grants import bp, disbursements, lapse, ledger, reports, tranches
+from codev.grants import bp
 from codev.grants.access import get_grant_or_404
-from codev.grants.forms import refusals_beside
+from codev.grants.award.forms import refusals_beside
+from codev.grants.disbursements import payments as disbursements
+from codev.grants.disbursements import tranches
+from codev.grants.ledger import entries as ledger
+from codev.grants.life import lapse
 from codev.grants.models import (
     ContributionEntry,
     Disbursement,
@@ -45,6 +49,7 @@ from codev.grants.models import (
     Report,
 )
 from codev.grants.money_forms import ContributionForm, DisbursementForm, ReasonForm
+from codev.grants.reports import services as reports
 from codev.projects.models import FUNDING_SOURCE_LABELS, FundingSource, Project
 
 MINISTRY = tuple(sorted(MINISTRY_ROLES))  # officer, approver, admin

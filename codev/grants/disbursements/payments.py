@@ -1,5 +1,5 @@
 """Disbursements: paying a tranche within rule 4, once per idempotency key, with a second signature above
-the threshold (four eyes). The figures and the tranches' states are in :mod:`codev.grants.tranches`.
+the threshold (four eyes). The figures and the tranches' states are in :mod:`codev.grants.disbursements.tranches`.
 
 Four eyes (:func:`four_eyes`, the one place the rule lives): a payment needs an approver's second
 signature when it brings the amount on its tranche, or on the grant within the last
@@ -26,7 +26,16 @@ from codev.core.mail import queue_mail
 from codev.core.money import format_xof
 from codev.core.timeutil import utcnow
 from codev.extensions import db
-from codev.grants.ledger import (
+from codev.grants.disbursements.tranches import (
+    DEFAULT_FOUR_EYES_THRESHOLD_XOF,
+    DisbursementRefused,
+    TrancheState,
+    TrancheView,
+    disbursement_refusal,
+    maybe_complete,
+    money_facts,
+)
+from codev.grants.ledger.entries import (
     grant_url,
     lock_grant,
     long_date,
@@ -38,17 +47,9 @@ from codev.grants.models import (
     DisbursementRequest,
     Grant,
     GrantStatus,
+    RequestStatus,
 )
-from codev.grants.tranches import (
-    DEFAULT_FOUR_EYES_THRESHOLD_XOF,
-    DisbursementRefused,
-    TrancheState,
-    TrancheView,
-    disbursement_refusal,
-    maybe_complete,
-    money_facts,
-    set_grant_status,
-)
+from codev.grants.workflows import DISBURSEMENT_REQUEST, GRANT
 
 
 @dataclass(frozen=True)
@@ -122,7 +123,7 @@ def four_eyes(grant: Grant, tranche_number: int, amount: int, *, now: datetime |
                      DisbursementRequest.requested_at).where(DisbursementRequest.grant_id == grant.id)
     if request is None:
         now = now or utcnow()
-        waiting = waiting.where(DisbursementRequest.status == "pending")
+        waiting = waiting.where(DisbursementRequest.status == RequestStatus.PENDING)
     else:  # what stood when the request was made: recorded before it, or awaiting a signature then
         now = request.requested_at
         paid = paid.where(Disbursement.recorded_at < now)
@@ -217,7 +218,7 @@ def _same_transfer(grant: Grant, bank_reference: str, tranche_number: int, amoun
     disbursement = db.session.scalar(select(Disbursement).where(
         Disbursement.grant_id == grant.id, func.lower(Disbursement.bank_reference) == reference))
     request = db.session.scalar(select(DisbursementRequest).where(
-        DisbursementRequest.grant_id == grant.id, DisbursementRequest.status != "refused",
+        DisbursementRequest.grant_id == grant.id, DisbursementRequest.status != RequestStatus.REFUSED,
         func.lower(DisbursementRequest.bank_reference) == reference))
     found = disbursement or request
     if found is None:
@@ -304,7 +305,7 @@ def _pay(grant: Grant, actor: User, values: dict, *, recorded_by: User | int, ap
     audit.record("disbursement.recorded", disbursement, actor=actor,
                  after={**_facts_of(disbursement), "approved_by_id": disbursement.approved_by_id})
     if first:
-        set_grant_status(grant, GrantStatus.ACTIVE, actor, first_disbursement_id=disbursement.id)
+        GRANT.fire(grant, GrantStatus.ACTIVE, actor, audit_after={"first_disbursement_id": disbursement.id})
     db.session.flush()
     amount, tranche = disbursement.amount_xof, disbursement.tranche_number
     mail_members(grant, "disbursement_recorded", amount=lambda locale: format_xof(amount, locale), tranche=tranche,
@@ -328,7 +329,7 @@ def approve_request(grant: Grant, request_id: int, user: User, *, now: datetime 
     lock_grant(grant)
     request = _request(grant, request_id)
     db.session.refresh(request)
-    if request.status != "pending":
+    if request.status != RequestStatus.PENDING:
         raise DisbursementRefused(_("This request has already been decided."))
     if request.requested_by_id == user.id:
         raise DisbursementRefused(_("You asked for this disbursement: another approver must sign it."))
@@ -337,11 +338,9 @@ def approve_request(grant: Grant, request_id: int, user: User, *, now: datetime 
     refusal = disbursement_refusal(grant, facts, request.tranche_number, request.amount_xof)
     if refusal:
         raise DisbursementRefused(refusal)
-    request.status = "approved"
     request.decided_by_id = user.id
     request.decided_at = now
-    db.session.flush()
-    audit.record("disbursement.approved", request, actor=user, after={"status": "approved"})
+    DISBURSEMENT_REQUEST.fire(request, RequestStatus.APPROVED, user)
     values = dict(grant_id=grant.id, tranche_number=request.tranche_number, amount_xof=request.amount_xof,
                   value_date=request.value_date, bank_reference=request.bank_reference,
                   idempotency_key=request.idempotency_key)
@@ -359,16 +358,14 @@ def refuse_request(grant: Grant, request_id: int, user: User, note: str, *,
     lock_grant(grant)
     request = _request(grant, request_id)
     db.session.refresh(request)
-    if request.status != "pending":
+    if request.status != RequestStatus.PENDING:
         raise DisbursementRefused(_("This request has already been decided."))
     if request.requested_by_id == user.id:
         raise DisbursementRefused(_("You asked for this disbursement: another approver must decide on it."))
-    request.status = "refused"
     request.decided_by_id = user.id
     request.decided_at = now or utcnow()
     request.decision_note = note
-    db.session.flush()
-    audit.record("disbursement.refused", request, actor=user, after={"status": "refused", "note": note})
+    DISBURSEMENT_REQUEST.fire(request, RequestStatus.REFUSED, user, note, audit_after={"note": note})
     requester = db.session.get(User, request.requested_by_id)
     if requester is not None and requester.active:
         queue_mail(requester.email, requester.locale, "disbursement_refused", name=requester.name,

@@ -19,17 +19,18 @@ from codev.accounts.models import (
     User,
 )
 from codev.accounts.passwords import hash_password
-from codev.calls.demo import seed_calls
+from codev.accounts.workflows import ASSOCIATION
 from codev.calls.models import Call
 from codev.core import audit
 from codev.core.embassies import embassy_for_country
 from codev.core.timeutil import utcnow
+from codev.demo.calls import seed_calls
+from codev.demo.committee import seed_committee
+from codev.demo.grants import seed_grants
+from codev.demo.money import seed_money
+from codev.demo.projects import seed_projects
+from codev.demo.reviews import seed_reviews
 from codev.extensions import db
-from codev.grants.demo import seed_grants
-from codev.grants.money_demo import seed_money
-from codev.projects.demo import seed_projects
-from codev.reviews.committee_demo import seed_committee
-from codev.reviews.demo import seed_reviews
 
 DEMO_PASSWORD = "codev-demo-2026"  # noqa: S105 (documented demo password)
 
@@ -148,17 +149,16 @@ def seed_demo() -> str:
             embassy=embassy.code if embassy else None, registration_number=spec["registration_number"],
             registration_authority=spec["registration_authority"], founded_year=spec["founded_year"],
             members_count=spec["members_count"], contact_name=member_name, contact_email=email,
-            home_region=spec["home_region"], locale=spec["locale"], status=spec["status"],
+            home_region=spec["home_region"], locale=spec["locale"], status=AssociationStatus.PENDING,
             created_at=now - timedelta(days=200 - index * 20),
         )
         association.domains = [AssociationDomain(sector=s) for s in spec["domains"]]
-        if spec["status"] is AssociationStatus.VERIFIED:
-            association.verified_at = now - timedelta(days=150 - index * 20)
-            association.verified_by_id = officer.id
-        if spec["status"] is AssociationStatus.REJECTED:
-            association.status_reason = spec["reason"]
         db.session.add(association)
         db.session.flush()
+        if spec["status"] is not AssociationStatus.PENDING:  # the officer decided, through the table
+            ASSOCIATION.fire(association, spec["status"], officer, spec.get("reason"))
+        if spec["status"] is AssociationStatus.VERIFIED:
+            association.verified_at = now - timedelta(days=150 - index * 20)
         associations.append(association)
         db.session.add(User(
             email=email, name=member_name, role=Role.ASSOCIATION, locale=member_locale,

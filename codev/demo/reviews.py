@@ -20,8 +20,8 @@ from sqlalchemy import select
 from codev.accounts.models import Association, AssociationStatus, Role, User
 from codev.calls.models import Call
 from codev.core.timeutil import utcnow
+from codev.demo import projects as projects_demo
 from codev.extensions import db
-from codev.projects import demo as projects_demo
 from codev.projects.models import Project, ProjectStatus
 from codev.reviews import assignments, evaluations, screening
 from codev.reviews.evaluations import EvaluationData

@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import segno
@@ -38,7 +38,8 @@ from codev.core.pdf import render_pdf
 from codev.core.timeutil import utcnow
 from codev.core.unit_of_work import DomainError
 from codev.extensions import db
-from codev.grants.models import AwardLetter, Grant, LetterStatus
+from codev.grants.models import AmendmentKind, AwardLetter, Grant, LetterStatus
+from codev.grants.workflows import LETTER
 from codev.projects.models import FundingSource, Project
 from codev.projects.workflow import plan_figures
 
@@ -79,9 +80,13 @@ def qr_data_url(url: str) -> str:
 
 def letter_facts(grant: Grant, project: Project, *, language: str, version: int, issued_at: datetime,
                  signatory_name: str, signatory_title: str) -> dict[str, Any]:
-    """The key facts of one letter as plain JSON values: what the content fingerprint is made of."""
+    """The key facts of one letter as plain JSON values: what the content fingerprint is made of.
+
+    A letter issued after amendments lists them (kind, before and after, date, reason), so the fingerprint
+    covers them too; a letter of a grant never amended has no such key (its facts are as they always were).
+    """
     association = project.association
-    return {
+    facts = {
         "reference": letter_reference(project.reference or "", version, language),
         "version": version,
         "language": language,
@@ -97,6 +102,16 @@ def letter_facts(grant: Grant, project: Project, *, language: str, version: int,
         "tranches": [[t.number, t.share_bps, t.amount_xof, str(t.condition)] for t in grant.tranches],
         "signatory": [signatory_name, signatory_title],
     }
+    amendments = [a for a in (grant.amendments if grant.id is not None else [])
+                  if a.letter_version is None or a.letter_version <= version]
+    if amendments:
+        facts["amendments"] = [
+            {"kind": str(a.kind), "on": (a.created_at or issued_at).date().isoformat(), "reason": a.reason,
+             "amount": [a.amount_before_xof, a.amount_after_xof],
+             "deadline": [a.deadline_before.isoformat(), a.deadline_after.isoformat()]}
+            for a in amendments
+        ]
+    return facts
 
 
 def canonical_content(facts: dict[str, Any]) -> bytes:
@@ -131,6 +146,22 @@ def _condition(code: str) -> str:
         return TrancheCondition(code).label
     except ValueError:
         return code
+
+
+def _amendment_lines(facts: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each amendment the letter states, in words of its language (call inside ``force_locale``)."""
+    lang, lines = facts["language"], []
+    for item in facts.get("amendments", []):
+        kind = AmendmentKind(item["kind"])
+        if kind == AmendmentKind.EXTEND_DEADLINE:
+            before, after = (format_date(date.fromisoformat(day), "long") for day in item["deadline"])
+            change = _("contribution deadline moved from %(before)s to %(after)s", before=before, after=after)
+        else:
+            before, after = (format_xof(amount, lang) for amount in item["amount"])
+            change = _("grant changed from %(before)s to %(after)s", before=before, after=after)
+        lines.append({"kind": kind.label, "date": format_date(date.fromisoformat(item["on"]), "long"),
+                      "change": change, "reason": item["reason"]})
+    return lines
 
 
 def letter_data(grant: Grant, project: Project, facts: dict[str, Any], fingerprint: str) -> dict[str, Any]:
@@ -183,6 +214,7 @@ def letter_data(grant: Grant, project: Project, facts: dict[str, Any], fingerpri
             for t in grant.tranches
         ],
         "duration_months": project.duration_months,
+        "amendments": _amendment_lines(facts),
         "signatory": {"name": facts["signatory"][0], "title": facts["signatory"][1]},
         "verify_url": url,
         "qr": qr_data_url(url),
@@ -258,16 +290,26 @@ def find_letter(reference: str) -> AwardLetter | None:
 
 
 def _mail_members(grant: Grant, template: str, **context: Any) -> None:
-    from codev.grants.approval import mail_members
+    from codev.grants.award.approval import mail_members
 
     mail_members(grant, template, **context)
+
+
+def _change_letters(letters: Iterable[AwardLetter], target: LetterStatus, user: Any, reason: str) -> None:
+    """Each letter through the one engine (:data:`codev.grants.workflows.LETTER`), keeping why and when."""
+    now = utcnow()
+    for letter in letters:
+        letter.status_reason = reason
+        letter.status_changed_at = now
+        LETTER.fire(letter, target, user, reason, audit_after={"grant_id": letter.grant_id,
+                                                               "reference": letter.reference})
 
 
 def reissue_letters(grant: Grant, user: User, reason: str) -> list[AwardLetter]:
     """Version n+1 in both languages; the valid letters of version n become superseded (with the reason)."""
     reason = (reason or "").strip()
     if not reason:
-        raise LetterError(_("Give the reason for the new version of the letter."))
+        raise LetterError(_("Give the reason for the new version of the letter."), field="reason")
     current = valid_letters(grant)
     if not current:
         raise LetterError(_("This grant has no valid letter to replace (its letters were revoked)."))
@@ -277,11 +319,7 @@ def reissue_letters(grant: Grant, user: User, reason: str) -> list[AwardLetter]:
     latest = current[0]
     new_letters = build_letters(grant, project, user, version=version, signatory_name=latest.signatory_name,
                                 signatory_title=latest.signatory_title)
-    now = utcnow()
-    for letter in current:
-        letter.status = LetterStatus.SUPERSEDED
-        letter.status_reason = reason
-        letter.status_changed_at = now
+    _change_letters(current, LetterStatus.SUPERSEDED, user, reason)
     for letter in new_letters:
         letter.grant_id = grant.id
         db.session.add(letter)
@@ -294,20 +332,21 @@ def reissue_letters(grant: Grant, user: User, reason: str) -> list[AwardLetter]:
     return new_letters
 
 
+def revoke_valid_letters(grant: Grant, user: User, reason: str) -> list[AwardLetter]:
+    """Mark the grant's valid letters revoked with the reason (no email): the revocation and the cancellation."""
+    current = valid_letters(grant)
+    _change_letters(current, LetterStatus.REVOKED, user, reason)
+    return current
+
+
 def revoke_letters(grant: Grant, user: User, reason: str) -> list[AwardLetter]:
     """Mark the grant's valid letters revoked, with the reason; the verification page says so."""
     reason = (reason or "").strip()
     if not reason:
-        raise LetterError(_("Give the reason for revoking the letter."))
-    current = valid_letters(grant)
+        raise LetterError(_("Give the reason for revoking the letter."), field="reason")
+    current = revoke_valid_letters(grant, user, reason)
     if not current:
         raise LetterError(_("This grant has no valid letter to revoke."))
-    now = utcnow()
-    for letter in current:
-        letter.status = LetterStatus.REVOKED
-        letter.status_reason = reason
-        letter.status_changed_at = now
-    db.session.flush()
     audit.record("grant.letter_revoked", grant, actor=user,
                  before={"references": [letter.reference for letter in current], "status": "valid"},
                  after={"status": "revoked", "reason": reason})

@@ -27,7 +27,8 @@ from codev.core.money import MAX_XOF
 from codev.core.storage import discard_file, store_upload
 from codev.core.timeutil import utcnow
 from codev.extensions import db
-from codev.grants.ledger import (
+from codev.grants.disbursements.tranches import MoneyFacts, maybe_complete
+from codev.grants.ledger.entries import (
     OPEN_STATUSES,
     LedgerError,
     Sent,
@@ -38,7 +39,7 @@ from codev.grants.ledger import (
     sent_before,
 )
 from codev.grants.models import Grant, GrantStatus, Report, ReportAttachment, ReportKind, ReportStatus
-from codev.grants.tranches import MoneyFacts, maybe_complete
+from codev.grants.workflows import REPORT
 
 REPORT_FORMATS = ("pdf", "jpeg", "png", "docx", "xlsx")
 MAX_REPORT_FILES = 10
@@ -235,12 +236,9 @@ def _review(grant: Grant, report_id: int, user: User) -> Report:
 def accept_report(grant: Grant, report_id: int, user: User) -> Report:
     """An officer accepts a report; it releases the tranches that waited for it (and may complete the grant)."""
     report = _review(grant, report_id, user)
-    report.status = ReportStatus.ACCEPTED
     report.reviewed_by_id = user.id
     report.reviewed_at = utcnow()
-    db.session.flush()
-    audit.record("report.accepted", report, actor=user, before={"status": "submitted"}, after={"status": "accepted"})
-    db.session.flush()
+    REPORT.fire(report, ReportStatus.ACCEPTED, user)
     mail_members(grant, "report_accepted", kind=lambda locale: kind_in(report.kind, locale))
     if report.kind == ReportKind.FINAL:
         maybe_complete(grant, user)
@@ -253,13 +251,10 @@ def return_report(grant: Grant, report_id: int, user: User, comment: str) -> Rep
     if not comment:
         raise ReportError(_("Say what the association should change."), "comment")
     report = _review(grant, report_id, user)
-    report.status = ReportStatus.RETURNED
     report.reviewed_by_id = user.id
     report.reviewed_at = utcnow()
     report.review_comment = comment
-    db.session.flush()
-    audit.record("report.returned", report, actor=user, before={"status": "submitted"},
-                 after={"status": "returned", "comment": comment})
+    REPORT.fire(report, ReportStatus.RETURNED, user, comment, audit_after={"comment": comment})
     mail_members(grant, "report_returned", kind=lambda locale: kind_in(report.kind, locale), comment=comment)
     return report
 

@@ -8,7 +8,7 @@ so the pages, the services and the tests read the same rules.
 
 A disbursement that brings what is paid on its tranche, or on the grant within a period, above
 ``FOUR_EYES_THRESHOLD_XOF`` is first a request that another person, an approver, signs (four eyes; the
-rule is :func:`codev.grants.disbursements.four_eyes`). Every form carries an idempotency key: a form
+rule is :func:`codev.grants.disbursements.payments.four_eyes`). Every form carries an idempotency key: a form
 sent twice records once, and the second answer says it is already recorded.
 """
 
@@ -23,13 +23,11 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import BigInteger, cast, func, select
 
-from codev.accounts.models import Role
 from codev.calls.models import TrancheCondition
-from codev.core import audit
-from codev.core.money import Ratio, format_xof
+from codev.core.money import Ratio, disbursable, format_xof
 from codev.core.timeutil import utcnow
 from codev.extensions import db
-from codev.grants.ledger import (
+from codev.grants.ledger.entries import (
     OPEN_STATUSES,
     LedgerError,
     mail_members,
@@ -45,32 +43,13 @@ from codev.grants.models import (
     Report,
     ReportKind,
     ReportStatus,
+    RequestStatus,
 )
+from codev.grants.workflows import GRANT
 from codev.projects.models import ProjectStatus
-from codev.projects.workflow import Transition, fire, register
+from codev.projects.workflow import PROJECT
 
 DEFAULT_FOUR_EYES_THRESHOLD_XOF = 10_000_000
-
-# The grants' second row of the project workflow: the project is completed with its grant (the final
-# report accepted and every tranche paid). Fired by whoever makes the last of those two things happen:
-# an officer (report, disbursement) or an approver (a disbursement's second signature).
-COMPLETED = Transition(
-    "completed",
-    frozenset({ProjectStatus.FUNDED}),
-    ProjectStatus.COMPLETED,
-    frozenset({Role.OFFICER, Role.APPROVER}),
-    _l("Complete the project"),
-    _l("The project cannot be completed yet:"),
-)
-register(COMPLETED)
-
-# The grant's own statuses move only along these pairs (and only through :func:`set_grant_status`).
-GRANT_MOVES = {
-    (GrantStatus.AWARDED, GrantStatus.ACTIVE),  # the first disbursement
-    (GrantStatus.ACTIVE, GrantStatus.COMPLETED),  # final report accepted, every tranche paid
-    (GrantStatus.AWARDED, GrantStatus.LAPSED),  # the match never came (codev.grants.lapse)
-}
-
 
 class DisbursementRefused(LedgerError):
     """A disbursement (or a request, or its approval) that the rules refuse; the message says why."""
@@ -124,7 +103,7 @@ class MoneyFacts:
     @property
     def limit(self) -> int:
         """min(G, ratio × V): the most rule 4 lets be disbursed in all, right now."""
-        return min(self.grant_amount, self.ratio.apply(self.v))
+        return disbursable(self.grant_amount, self.ratio, self.v)
 
 
 def money_facts(grants: Iterable[Grant]) -> dict[int, MoneyFacts]:
@@ -149,7 +128,7 @@ def money_facts(grants: Iterable[Grant]) -> dict[int, MoneyFacts]:
     for grant_id, number, total in db.session.execute(
         select(DisbursementRequest.grant_id, DisbursementRequest.tranche_number,
                cast(func.sum(DisbursementRequest.amount_xof), BigInteger))
-        .where(DisbursementRequest.grant_id.in_(ids), DisbursementRequest.status == "pending")
+        .where(DisbursementRequest.grant_id.in_(ids), DisbursementRequest.status == RequestStatus.PENDING)
         .group_by(DisbursementRequest.grant_id, DisbursementRequest.tranche_number)
     ):
         facts[grant_id].pending_by_tranche[number] = int(total)
@@ -163,11 +142,6 @@ def money_facts(grants: Iterable[Grant]) -> dict[int, MoneyFacts]:
         else:
             facts[grant_id].accepted_progress = count
     return facts
-
-
-def required_for(ratio: Ratio, amount: int) -> int:
-    """The least eligible association money V with ratio.apply(V) ≥ ``amount`` (rounded up)."""
-    return -(-amount * ratio.denominator // ratio.numerator)
 
 
 # --- tranche states, in words -------------------------------------------------------------------
@@ -216,7 +190,7 @@ def contribution_reason(facts: MoneyFacts, needed: int, *, member: bool) -> str 
     needed = min(needed, facts.grant_amount)
     if facts.ratio.apply(facts.v) >= needed:
         return None
-    required = required_for(facts.ratio, needed)
+    required = facts.ratio.required_for(needed)
     if member:
         return _("waits for the verification of your contribution: %(verified)s verified of %(required)s required",
                  verified=format_xof(facts.v), required=format_xof(required))
@@ -303,17 +277,9 @@ def disbursement_refusal(grant: Grant, facts: MoneyFacts, tranche_number: int, a
 
 
 # --- the grant's status -----------------------------------------------------------------------
-
-
-def set_grant_status(grant: Grant, target: GrantStatus, actor: Any, **after: Any) -> None:
-    """Move the grant along :data:`GRANT_MOVES` (the one place, with the money modules, that does)."""
-    source = GrantStatus(grant.status)
-    if (source, target) not in GRANT_MOVES:
-        raise LedgerError(_("A grant in the state “%(state)s” cannot become “%(target)s”.",
-                            state=source.label, target=target.label))
-    grant.status = target
-    audit.record(f"grant.{target}", grant, actor=actor, before={"status": str(source)},
-                 after={"status": str(target), **after})
+# The grant moves only through the one engine (:data:`codev.grants.workflows.GRANT`): awarded → active at
+# the first disbursement (:mod:`codev.grants.disbursements.payments`), active → completed here, awarded →
+# lapsed (:mod:`codev.grants.life.lapse`), awarded | active → cancelled (:mod:`codev.grants.life.cancellation`).
 
 
 def maybe_complete(grant: Grant, user: Any) -> bool:
@@ -325,12 +291,12 @@ def maybe_complete(grant: Grant, user: Any) -> bool:
         return False
     if any(facts.paid_by_tranche.get(t.number, 0) < t.amount_xof for t in grant.tranches):
         return False
-    set_grant_status(grant, GrantStatus.COMPLETED, user, disbursed_xof=facts.d)
     grant.completed_at = utcnow()
+    GRANT.fire(grant, GrantStatus.COMPLETED, user, audit_after={"disbursed_xof": facts.d})
     project = grant.project
     if project.status == ProjectStatus.FUNDED:
-        fire(project, ProjectStatus.COMPLETED, user,
-             _("The final report is accepted and every tranche of the grant is paid."))
+        PROJECT.fire(project, ProjectStatus.COMPLETED, user,
+                     _("The final report is accepted and every tranche of the grant is paid."))
     db.session.flush()
     mail_members(grant, "disbursement_completed")
     return True

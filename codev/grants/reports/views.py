@@ -1,7 +1,7 @@
 """Report pages: the association files progress and final reports; officers accept or return them.
 
 The report form is sent once: sent again, it says "already recorded" with a link to the report
-(:func:`codev.grants.money_views.sent_again`).
+(:func:`codev.grants.ledger.views.sent_again`).
 """
 
 from __future__ import annotations
@@ -20,13 +20,11 @@ from codev.core.storage import download
 from codev.core.timeutil import utcnow
 from codev.core.unit_of_work import unit_of_work
 from codev.extensions import db
-from codev.grants import bp, reports
+from codev.grants import bp
 from codev.grants.access import get_grant_or_404
-from codev.grants.forms import refusals_beside
-from codev.grants.ledger import keyed_record
-from codev.grants.models import Grant, Report
-from codev.grants.money_forms import CommentForm, ReportForm, expenses_data
-from codev.grants.money_views import (
+from codev.grants.award.forms import refusals_beside
+from codev.grants.ledger.entries import keyed_record
+from codev.grants.ledger.views import (
     MINISTRY,
     VIEWERS,
     AlreadyRecorded,
@@ -35,6 +33,9 @@ from codev.grants.money_views import (
     already_recorded,
     sent_again,
 )
+from codev.grants.models import Grant, Report
+from codev.grants.money_forms import CommentForm, ReportForm, expenses_data
+from codev.grants.reports import services as reports
 
 FIELDS = ("kind", "period_start", "period_end", "narrative", "progress_pct", "expenses", "files")
 FORM_LEVEL = ("expenses", "idempotency_key")  # errors shown above the form

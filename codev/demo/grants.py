@@ -14,8 +14,8 @@ from sqlalchemy import select
 
 from codev.accounts.models import Role, User
 from codev.extensions import db
-from codev.grants.approval import GrantError, approval_facts, approve_grant, awaiting_approval
-from codev.grants.letters import LetterError, reissue_letters
+from codev.grants.award.approval import GrantError, approval_facts, approve_grant, awaiting_approval
+from codev.grants.award.letters import LetterError, reissue_letters
 from codev.grants.models import Grant
 
 REISSUE_REASON = "Nom de la personne de contact de l'association corrigé à sa demande."

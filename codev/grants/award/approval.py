@@ -17,20 +17,19 @@ from typing import Any
 
 from flask import current_app, has_request_context, url_for
 from flask_babel import gettext as _
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import defer, joinedload
 
 from codev.accounts.models import Role, User
 from codev.calls.models import Call, TrancheCondition
-from codev.calls.rules import BPS, PlanFigures, check_plan, max_grant_allowed
+from codev.calls.rules import PlanFigures, check_plan, max_grant_allowed
 from codev.core import audit
 from codev.core.mail import queue_mail
-from codev.core.money import format_xof
+from codev.core.money import BPS, Ratio, commit_envelope, format_xof, split
 from codev.core.timeutil import utcnow
 from codev.core.unit_of_work import DomainError
 from codev.extensions import db
-from codev.grants import workflow  # noqa: F401  (registers approved → funded)
-from codev.grants.letters import build_letters
+from codev.grants.award.letters import build_letters
 from codev.grants.models import AwardLetter, Grant, GrantStatus, GrantTranche, LetterStatus
 from codev.projects.models import Project, ProjectStatus
 from codev.projects.workflow import fire, plan_figures
@@ -159,17 +158,9 @@ def split_tranches(amount: int, plan: list[tuple[int, str]]) -> list[tuple[int, 
     association's contribution is verified.
     """
     plan = plan or [(BPS, str(TrancheCondition.CONTRIBUTION_VERIFIED))]
-    rows, given = [], 0
-    for number, (share, condition) in enumerate(plan, start=1):
-        part = amount - given if number == len(plan) else amount * share // BPS
-        given += part
-        rows.append((number, share, part, condition))
-    return rows
-
-
-def required_association(amount: int, ratio_num: int, ratio_den: int) -> int:
-    """The eligible association money that unlocks the whole grant: ceil(G × den / num)."""
-    return -(-amount * ratio_den // ratio_num)
+    parts = split(amount, [share for share, _condition in plan])
+    return [(number, share, part, condition)
+            for number, ((share, condition), part) in enumerate(zip(plan, parts, strict=True), start=1)]
 
 
 def rules_snapshot(call: Call, figures: PlanFigures, proposed: int, allowed: int) -> dict[str, Any]:
@@ -204,7 +195,7 @@ def new_grant(project: Project, user: User, amount: int, facts: ApprovalFacts) -
         project_id=project.id, call_id=call.id, amount_xof=amount,
         ratio_num=call.ratio_num, ratio_den=call.ratio_den, in_kind_counts_bps=call.in_kind_counts_bps,
         rules_snapshot=rules_snapshot(call, facts.figures, facts.proposed, facts.max_allowed),
-        required_association_xof=required_association(amount, call.ratio_num, call.ratio_den),
+        required_association_xof=Ratio(call.ratio_num, call.ratio_den).required_for(amount),
         contribution_deadline=utcnow().date() + timedelta(days=days),
         status=GrantStatus.AWARDED, approved_by_id=user.id, approved_at=utcnow(), released_xof=0,
         tranches=[GrantTranche(number=n, share_bps=s, amount_xof=a, condition=c) for n, s, a, c in tranches],
@@ -216,13 +207,7 @@ def new_grant(project: Project, user: User, amount: int, facts: ApprovalFacts) -
 
 def commit_to_envelope(call_id: int, amount: int) -> None:
     """Add ``amount`` to the call's committed money if it fits, in one guarded statement."""
-    calls = Call.__table__
-    result = db.session.execute(
-        update(calls)
-        .where(calls.c.id == call_id, calls.c.committed_xof + amount <= calls.c.envelope_xof)
-        .values(committed_xof=calls.c.committed_xof + amount)
-    )
-    if result.rowcount != 1:
+    if not commit_envelope(db.session, call_id, amount):
         raise GrantError(_("The call's envelope cannot take this grant: only %(r)s remain uncommitted.",
                            r=format_xof(remaining_envelope(call_id))), field="amount")
     call = db.session.get(Call, call_id)

@@ -1,10 +1,11 @@
 """Lapse (DESIGN.md rule 5): a grant whose match never arrived returns its money to the call's envelope.
 
 An AWARDED grant lapses when its contribution deadline has passed, the association's verified eligible
-money V is still below what the grant requires and nothing was disbursed. Its unspent balance G − D is
-released to the envelope with one guarded UPDATE, so the envelope can never go below zero; running the
-command twice changes nothing the second time (the grant is no longer awarded, and :func:`lapse_grant`
-reads it again under its lock).
+money V is still below what the grant requires and nothing was disbursed; its project moves funded →
+lapsed with it (both through the one engine). Its unspent balance G − D is released to the envelope
+with one guarded UPDATE, so the envelope can never go below zero, and offered to the reserve list
+(:func:`codev.grants.life.reserve.money_returned`); running the command twice changes nothing the
+second time (the grant is no longer awarded, and :func:`lapse_grant` reads it again under its lock).
 
 Nothing here commits: the officer's button lapses them all in its one unit of work, and the
 ``close-lapsed`` command (:mod:`codev.cli`) commits grant by grant, so one grant refused leaves the
@@ -17,14 +18,19 @@ from datetime import date
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import select, text
+from sqlalchemy import select
 
-from codev.core.money import format_xof
+from codev.core.money import format_xof, release_envelope
 from codev.core.timeutil import utcnow
+from codev.core.workflow import SYSTEM
 from codev.extensions import db
-from codev.grants.ledger import LedgerError, lock_grant, long_date, mail_members
+from codev.grants.disbursements.tranches import money_facts
+from codev.grants.ledger.entries import LedgerError, lock_grant, long_date, mail_members
+from codev.grants.life.reserve import money_returned
 from codev.grants.models import Grant, GrantStatus
-from codev.grants.tranches import money_facts, set_grant_status
+from codev.grants.workflows import GRANT
+from codev.projects.models import ProjectStatus
+from codev.projects.workflow import PROJECT
 
 
 def lapsable_query(today: date):
@@ -42,7 +48,12 @@ def should_lapse(grant: Grant, today: date) -> bool:
 
 
 def lapse_grant(grant: Grant, actor: Any = None, today: date | None = None) -> bool:
-    """Lapse one grant if the rule says so and give its unspent balance back to the envelope."""
+    """Lapse one grant if the rule says so and give its unspent balance back to the envelope.
+
+    The grant moves awarded → lapsed and its project funded → lapsed, both through the one engine, as
+    ``actor`` (the officer's button) or, without one, as :data:`codev.core.workflow.SYSTEM` (the nightly job).
+    """
+    actor = actor or SYSTEM
     today = today or utcnow().date()
     if grant.status != GrantStatus.AWARDED:
         return False
@@ -51,18 +62,21 @@ def lapse_grant(grant: Grant, actor: Any = None, today: date | None = None) -> b
         return False
     facts = money_facts([grant])[grant.id]
     released = grant.amount_xof - facts.d
-    returned = db.session.execute(
-        text("UPDATE calls SET committed_xof = committed_xof - :r WHERE id = :id AND committed_xof >= :r"),
-        {"r": released, "id": grant.call_id},
-    )
-    if returned.rowcount != 1:
+    if not release_envelope(db.session, grant.call_id, released):
         raise LedgerError(_("The call's envelope does not hold this grant's money: nothing was changed."))
-    set_grant_status(grant, GrantStatus.LAPSED, actor, released_xof=released, verified_xof=facts.v,
-                     required_xof=grant.required_association_xof)
     grant.lapsed_at = utcnow()
     grant.released_xof = released
-    db.session.flush()
+    GRANT.fire(grant, GrantStatus.LAPSED, actor, audit_after={
+        "released_xof": released, "verified_xof": facts.v, "required_xof": grant.required_association_xof})
+    project = grant.project
+    if project.status == ProjectStatus.FUNDED:
+        PROJECT.fire(project, ProjectStatus.LAPSED, actor, _(
+            "The grant lapsed: %(verified)s of the association's contribution was verified by the deadline, of "
+            "%(required)s required; %(released)s returned to the call's envelope.",
+            verified=format_xof(facts.v), required=format_xof(grant.required_association_xof),
+            released=format_xof(released)))
     db.session.expire(grant, ["call"])  # the call row was changed behind the ORM's back
+    money_returned(grant.call_id, released, actor)
     mail_members(grant, "lapse_notice", released=lambda locale: format_xof(released, locale),
                  verified=lambda locale: format_xof(facts.v, locale),
                  required=lambda locale: format_xof(grant.required_association_xof, locale),

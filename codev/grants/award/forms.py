@@ -11,7 +11,7 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField, FileRequired
-from wtforms import SelectField, StringField, TextAreaField
+from wtforms import BooleanField, SelectField, StringField, TextAreaField
 from wtforms.validators import Optional
 
 from codev.calls.forms import XofField
@@ -56,6 +56,10 @@ class RevokeForm(BaseForm):
     reason = TextAreaField(_l("Reason for the revocation"),
                            validators=[required(), max_length(REASON_MAX), no_control_characters],
                            description=_l("Shown on the public verification page."))
+    cancel_grant = BooleanField(
+        _l("Cancel the grant too: the project will not go on"),
+        description=_l("The grant's unspent money returns to the call's envelope, the project lapses and the "
+                       "association is told."))
 
 
 class VerifyFileForm(BaseForm):

@@ -23,7 +23,7 @@ from codev.core.permissions import current_person, public, roles
 from codev.core.templating import home_panel, nav_item
 from codev.core.unit_of_work import unit_of_work
 from codev.extensions import db
-from codev.grants import approval, bp, letters
+from codev.grants import bp
 from codev.grants.access import (
     can_reissue,
     can_revoke,
@@ -31,7 +31,8 @@ from codev.grants.access import (
     get_letter_or_404,
     is_grant_member,
 )
-from codev.grants.forms import (
+from codev.grants.award import approval, letters
+from codev.grants.award.forms import (
     ApproveForm,
     GrantFilterForm,
     ReissueForm,
@@ -39,8 +40,10 @@ from codev.grants.forms import (
     VerifyFileForm,
     refusals_beside,
 )
-from codev.grants.models import AwardLetter, Grant, LetterStatus
-from codev.grants.verification import check_file, claim_check, public_facts
+from codev.grants.award.verification import check_file, claim_check, public_facts
+from codev.grants.ledger.entries import OPEN_STATUSES
+from codev.grants.life import cancellation
+from codev.grants.models import AwardLetter, Grant, GrantStatus, LetterStatus
 from codev.projects.models import Project
 from codev.projects.services import get_project_or_404
 
@@ -90,8 +93,10 @@ def render_detail(grant: Grant, status: int = 200, **forms):
         "is_member": is_grant_member(user, grant),
         "can_reissue": can_reissue(user),
         "can_revoke": can_revoke(user),
+        "can_cancel": cancellation.can_cancel(user) and grant.status in OPEN_STATUSES,
         "reissue_form": forms.get("reissue_form") or ReissueForm(formdata=None),
         "revoke_form": forms.get("revoke_form") or RevokeForm(formdata=None),
+        "close_form": forms.get("close_form"),  # read by grants/_life.html (codev.grants.life.cancellation_views)
     }
     return render_template("grants/detail.html", **context), status
 
@@ -166,13 +171,22 @@ def reissue(grant_id: int):
 @bp.route("/grants/<int:grant_id>/revoke", methods=["POST"])
 @roles(Role.APPROVER)
 def revoke(grant_id: int):
-    """Revoke the grant's valid letters, with the reason the verification page will show."""
+    """Revoke the grant's valid letters, with the reason the verification page will show (and, if asked,
+    cancel the grant with the same reason: :func:`codev.grants.life.cancellation.cancel_grant`)."""
     grant = get_grant_or_404(grant_id, current_person())
     form = RevokeForm()
     if not form.validate_on_submit():
         return render_detail(grant, 400, revoke_form=form)
-    with unit_of_work(success=_("The letter is revoked; its verification page says so.")):
-        letters.revoke_letters(grant, current_person(), form.reason.data)
+    with unit_of_work(form) as work:
+        if form.cancel_grant.data:
+            done = cancellation.cancel_grant(grant, current_person(), form.reason.data)
+            work.success = _("The grant is cancelled: %(amount)s return to the call's envelope, its letters are "
+                             "revoked and the association has been told.", amount=format_xof(done.returned))
+        else:
+            letters.revoke_letters(grant, current_person(), form.reason.data)
+            work.success = _("The letter is revoked; its verification page says so.")
+    if not work:
+        return render_detail(grant, 400, revoke_form=form)
     return redirect(url_for("grants.detail", grant_id=grant_id))
 
 
@@ -187,8 +201,10 @@ def _letter_or_plain_404(reference: str) -> AwardLetter:
 
 
 def render_verify(item: AwardLetter, form: VerifyFileForm, result=None, status: int = 200):
+    grant = item.grant  # whether the grant itself was cancelled or lapsed, and when (no personal data)
+    ended = {"status": GrantStatus(grant.status), "cancelled_at": grant.cancelled_at, "lapsed_at": grant.lapsed_at}
     return render_template("grants/verify.html", letter=public_facts(item), form=form, result=result,
-                           issued=item), status
+                           issued=item, grant_end=ended), status
 
 
 @bp.route("/verify/<reference>")

@@ -1,0 +1,1 @@
+"""The counterpart ledger: the money the association brought, declared and verified."""

@@ -1,0 +1,1 @@
+"""The grant after its award: lapse, cancellation, amendments, the reserve list, reminders."""

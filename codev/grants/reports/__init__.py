@@ -1,0 +1,1 @@
+"""Progress and final reports: filed by the association, accepted or returned by an officer."""
