@@ -13,7 +13,7 @@ from codev.core.money import Ratio
 from codev.core.timeutil import utcnow
 from codev.extensions import db
 from codev.grants.award.approval import rules_snapshot
-from codev.grants.ledger import entries as ledger
+from codev.grants.ledger import contributions
 from codev.grants.models import Grant, GrantStatus, GrantTranche
 from codev.projects.models import BudgetLine, ProjectStatus
 from codev.projects.workflow import plan_figures
@@ -65,14 +65,14 @@ def proof(data: bytes = PDF_BYTES, name: str = "recu.pdf") -> FileStorage:
 
 def declare(grant, member, amount: int, *, source: str = "association_cash", currency: str = "XOF",
             value_date: date | None = None):
-    return ledger.declare_contribution(grant, member, source=source, currency=currency, amount_minor=amount,
+    return contributions.declare_contribution(grant, member, source=source, currency=currency, amount_minor=amount,
                                        value_date=value_date or utcnow().date() - timedelta(days=1), proof=proof())
 
 
 def verified(grant, member, officer, amount: int, *, source: str = "association_cash"):
     """A declaration verified by ``officer`` (returns the declaration)."""
     entry = declare(grant, member, amount, source=source)
-    ledger.verify_contribution(grant, entry.id, officer)
+    contributions.verify_contribution(grant, entry.id, officer)
     return entry
 
 

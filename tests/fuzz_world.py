@@ -99,7 +99,7 @@ def _money_extras(app) -> None:
     approver's second signature (the demo's other contribution still waits for the officer)."""
     from codev.core.timeutil import utcnow
     from codev.grants.disbursements.payments import record_disbursement
-    from codev.grants.ledger import entries as ledger
+    from codev.grants.ledger import contributions
     from codev.grants.models import Grant, GrantStatus
     from tests.factories_ledger import proof
 
@@ -107,9 +107,9 @@ def _money_extras(app) -> None:
     member = grant.project.association.members[0]
     officer = _demo_user("agent@codev.demo")
     first = grant.tranches[0]
-    entry = ledger.declare_contribution(grant, member, source="association_cash", currency="XOF",
+    entry = contributions.declare_contribution(grant, member, source="association_cash", currency="XOF",
                                         amount_minor=first.amount_xof, value_date=utcnow().date(), proof=proof())
-    ledger.verify_contribution(grant, entry.id, officer)
+    contributions.verify_contribution(grant, entry.id, officer)
     # Most of the tranche waits for the approver (the demo's tranches are below the real threshold); the
     # rest (500 000, what a person fills the disbursement form with) can still be recorded.
     threshold = app.config.get("FOUR_EYES_THRESHOLD_XOF")

@@ -20,8 +20,8 @@ from codev.accounts.models import User
 from codev.calls.models import TrancheCondition
 from codev.core.timeutil import utcnow
 from codev.extensions import db as _db
+from codev.grants.common import LedgerError
 from codev.grants.disbursements.payments import approve_request, record_disbursement, refuse_request
-from codev.grants.ledger.entries import LedgerError
 from codev.grants.models import Disbursement, DisbursementRequest, Grant
 from tests.factories_ledger import make_grant, page_text, verified
 

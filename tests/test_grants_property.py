@@ -16,10 +16,11 @@ from sqlalchemy import text
 
 from codev.calls.models import ExchangeRate, TrancheCondition
 from codev.core.timeutil import utcnow
+from codev.grants.common import LedgerError
 from codev.grants.disbursements.payments import approve_request, record_disbursement
 from codev.grants.disbursements.tranches import money_facts
+from codev.grants.ledger import contributions
 from codev.grants.ledger import entries as ledger
-from codev.grants.ledger.entries import LedgerError
 from codev.grants.models import ContributionEntry, GrantStatus
 from tests.factories_ledger import PLAN, make_grant, proof
 
@@ -76,7 +77,7 @@ def run(step, grant, people, state):
     kind = step[0]
     if kind == "declare":
         _, source, currency, amount = step
-        entry = ledger.declare_contribution(grant, member, source=source, currency=currency, amount_minor=amount,
+        entry = contributions.declare_contribution(grant, member, source=source, currency=currency, amount_minor=amount,
                                             value_date=utcnow().date() - timedelta(days=1), proof=proof())
         state["declared"].append(entry.id)
     elif kind in ("verify", "reject", "reverse"):
@@ -91,11 +92,11 @@ def run(step, grant, people, state):
         else:
             entry_id = targets[step[1] % len(targets)] if step[1] % 5 else state["declared"][0]
         if kind == "verify":
-            ledger.verify_contribution(grant, entry_id, officer)
+            contributions.verify_contribution(grant, entry_id, officer)
         elif kind == "reject":
-            ledger.reject_contribution(grant, entry_id, officer, "Preuve insuffisante")
+            contributions.reject_contribution(grant, entry_id, officer, "Preuve insuffisante")
         else:
-            ledger.reverse_contribution(grant, entry_id, officer, "Correction")
+            contributions.reverse_contribution(grant, entry_id, officer, "Correction")
     elif kind == "disburse":
         _, tranche, (unit, amount), same_key = step
         if unit == "tenths":

@@ -27,8 +27,9 @@ from codev.core.models import Attachment, AuditEvent
 from codev.core.storage import upload_folder
 from codev.core.timeutil import utcnow
 from codev.extensions import db as _db
+from codev.grants.common import LedgerError, Sent
 from codev.grants.disbursements.payments import approve_request, record_disbursement, refuse_request
-from codev.grants.ledger.entries import LedgerError, Sent, declare_contribution, declare_from_form, verify_contribution
+from codev.grants.ledger.contributions import declare_contribution, declare_from_form, verify_contribution
 from codev.grants.models import ContributionEntry, Disbursement, DisbursementRequest, Grant, GrantStatus, Report
 from codev.grants.money_forms import ContributionForm, DisbursementForm, ReportForm
 from codev.grants.reports.services import file_report_from_form, return_report

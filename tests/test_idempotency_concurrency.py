@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 from codev.core.timeutil import utcnow
 from codev.extensions import db as _db
+from codev.grants import common
 from codev.grants.ledger import entries as ledger
 from codev.grants.models import ContributionEntry, Report
 from codev.grants.reports.services import file_report
@@ -50,7 +51,7 @@ def signed_in(app, user):
 def held_at_the_lock(monkeypatch):
     """Both sendings wait for each other just before the grant's lock (after the view's first look)."""
     barrier = threading.Barrier(2)
-    lock_grant = ledger.lock_grant
+    lock_grant = common.lock_grant
 
     def both_then_lock(grant):
         barrier.wait(timeout=30)

@@ -64,7 +64,7 @@ def test_no_lapse_when_the_match_came_or_money_went_out(db, users):
 
 
 def test_lapse_refused_when_the_envelope_does_not_hold_the_grant(db, users):
-    from codev.grants.ledger.entries import LedgerError
+    from codev.grants.common import LedgerError
 
     grant = make_grant(users["association"], amount=2_000_000, deadline=PAST)
     grant.call.committed_xof = 1_000_000  # inconsistent data: the guarded UPDATE matches no row

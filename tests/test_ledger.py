@@ -12,8 +12,10 @@ from sqlalchemy.exc import DatabaseError
 from codev.calls.models import ExchangeRate
 from codev.core.models import AuditEvent
 from codev.core.timeutil import utcnow
+from codev.grants.common import LedgerError
+from codev.grants.ledger import contributions
 from codev.grants.ledger import entries as ledger
-from codev.grants.ledger.entries import DeclarationState, LedgerError, read_ledger
+from codev.grants.ledger.entries import DeclarationState, read_ledger
 from codev.grants.models import ContributionEntry, EntryKind
 from tests.factories_ledger import declare, make_grant, proof, verified
 
@@ -86,10 +88,10 @@ def test_declaration_needs_a_rate_and_a_real_proof(db, users):
     with pytest.raises(LedgerError, match="Aucun taux|No exchange rate"):
         declare(grant, member, 10_000, currency="CAD")
     with pytest.raises(UploadError):
-        ledger.declare_contribution(grant, member, source="association_cash", currency="XOF", amount_minor=5,
+        contributions.declare_contribution(grant, member, source="association_cash", currency="XOF", amount_minor=5,
                                     value_date=date(2025, 1, 1), proof=proof(EXE, "recu.pdf"))
     with pytest.raises(LedgerError):
-        ledger.declare_contribution(grant, member, source="association_cash", currency="XOF", amount_minor=5,
+        contributions.declare_contribution(grant, member, source="association_cash", currency="XOF", amount_minor=5,
                                     value_date=date(2025, 1, 1), proof=None)
 
 
@@ -108,9 +110,9 @@ def test_verify_reject_reverse_append_entries(db, users, outbox):
     kind = verified(grant, member, officer, 2_000_001, source="association_in_kind")
     community = verified(grant, member, officer, 900_000, source="community")
     wrong = declare(grant, member, 450_000)
-    ledger.reject_contribution(grant, wrong.id, officer, "Le relevé ne montre pas ce virement.")
+    contributions.reject_contribution(grant, wrong.id, officer, "Le relevé ne montre pas ce virement.")
     assert ledger.eligible_verified_sql(grant) == 3_000_000 + 1_000_000
-    ledger.reverse_contribution(grant, cash.id, officer, "Virement annulé par la banque.")
+    contributions.reverse_contribution(grant, cash.id, officer, "Virement annulé par la banque.")
     book = read_ledger(ledger.grant_entries(grant.id), grant.in_kind_counts_bps)
     assert book.states[cash.id] == DeclarationState.REVERSED
     assert book.states[wrong.id] == DeclarationState.REJECTED
@@ -127,15 +129,15 @@ def test_a_declaration_is_decided_once(db, users):
     grant = make_grant(member)
     entry = verified(grant, member, officer, 1_000)
     with pytest.raises(LedgerError):
-        ledger.verify_contribution(grant, entry.id, officer)
+        contributions.verify_contribution(grant, entry.id, officer)
     with pytest.raises(LedgerError):
-        ledger.reject_contribution(grant, entry.id, officer, "trop tard")
+        contributions.reject_contribution(grant, entry.id, officer, "trop tard")
     with pytest.raises(LedgerError):
-        ledger.reject_contribution(grant, declare(grant, member, 5).id, officer, "  ")
+        contributions.reject_contribution(grant, declare(grant, member, 5).id, officer, "  ")
     with pytest.raises(LedgerError):  # only verified contributions are reversed
-        ledger.reverse_contribution(grant, declare(grant, member, 5).id, officer, "raison")
+        contributions.reverse_contribution(grant, declare(grant, member, 5).id, officer, "raison")
     with pytest.raises(LedgerError):  # members do not verify their own money
-        ledger.verify_contribution(grant, declare(grant, member, 5).id, member)
+        contributions.verify_contribution(grant, declare(grant, member, 5).id, member)
 
 
 def test_reversal_refused_when_disbursed_money_relies_on_it(db, users):
@@ -148,7 +150,7 @@ def test_reversal_refused_when_disbursed_money_relies_on_it(db, users):
     record_disbursement(grant, officer, tranche_number=1, amount_xof=3_000_000, value_date=utcnow().date(),
                         bank_reference="VIR-1", idempotency_key="6f1c1a52-3f4e-4b7a-9a59-0a3c2f8e0b11")
     with pytest.raises(LedgerError, match="3"):
-        ledger.reverse_contribution(grant, first.id, officer, "Faux reçu")
+        contributions.reverse_contribution(grant, first.id, officer, "Faux reçu")
     assert ledger.eligible_verified_sql(grant) == 4_000_000
 
 

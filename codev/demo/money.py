@@ -17,9 +17,10 @@ from werkzeug.datastructures import FileStorage
 from codev.accounts.models import Role, User
 from codev.core.timeutil import utcnow
 from codev.extensions import db
+from codev.grants import common
+from codev.grants.common import LedgerError
 from codev.grants.disbursements import payments as disbursements
-from codev.grants.ledger import entries as ledger
-from codev.grants.ledger.entries import LedgerError
+from codev.grants.ledger import contributions
 from codev.grants.models import Grant, GrantStatus
 from codev.grants.reports import services as reports
 
@@ -41,7 +42,7 @@ def _first(role: str, **where) -> User | None:
 
 def _declare(grant: Grant, member: User, amount: int, days_ago: int, source: str = "association_cash",
              currency: str = "XOF"):
-    return ledger.declare_contribution(grant, member, source=source, currency=currency, amount_minor=amount,
+    return contributions.declare_contribution(grant, member, source=source, currency=currency, amount_minor=amount,
                                        value_date=utcnow().date() - timedelta(days=days_ago),
                                        proof=_receipt(f"recu-{days_ago}.pdf"))
 
@@ -50,12 +51,12 @@ def _full_story(grant: Grant, member: User, officer: User, approver: User | None
     """All of the match verified (part in euros), tranche 1 paid, a progress report waiting to be read."""
     required = grant.required_association_xof
     euros = _declare(grant, member, 300_000, 40, currency="EUR")  # 3 000 € from the members' fund-raising
-    ledger.verify_contribution(grant, euros.id, officer)
+    contributions.verify_contribution(grant, euros.id, officer)
     rest = required - euros.amount_xof
     if rest > 0:
-        ledger.verify_contribution(grant, _declare(grant, member, rest, 20).id, officer)
+        contributions.verify_contribution(grant, _declare(grant, member, rest, 20).id, officer)
     community = _declare(grant, member, 500_000, 10, source="community")  # verified too, but not counted
-    ledger.verify_contribution(grant, community.id, officer)
+    contributions.verify_contribution(grant, community.id, officer)
     first = grant.tranches[0] if grant.tranches else None
     if first is not None:
         recorder = officer if first.amount_xof <= disbursements.four_eyes_threshold() or approver is None else approver
@@ -75,7 +76,7 @@ def _full_story(grant: Grant, member: User, officer: User, approver: User | None
 
 def seed_money(grants: Iterable[Grant]) -> str:
     """Give the demo grants some money history; returns a one-line summary (tolerates no grant at all)."""
-    grants = [g for g in grants if g.status in ledger.OPEN_STATUSES]
+    grants = [g for g in grants if g.status in common.OPEN_STATUSES]
     officer, approver = _first(Role.OFFICER), _first(Role.APPROVER)
     if not grants or officer is None:
         return "demo money: no grant to fill"
@@ -91,7 +92,7 @@ def seed_money(grants: Iterable[Grant]) -> str:
                 _declare(grant, member, max(1, grant.required_association_xof // 2), 5)  # waits for the officer
             else:
                 part = _declare(grant, member, max(1, grant.required_association_xof // 4), 15)
-                ledger.verify_contribution(grant, part.id, officer)
+                contributions.verify_contribution(grant, part.id, officer)
         except LedgerError:
             continue  # a demo grant whose data does not fit the story keeps what it has
         done += 1

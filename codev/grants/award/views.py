@@ -41,7 +41,7 @@ from codev.grants.award.forms import (
     refusals_beside,
 )
 from codev.grants.award.verification import check_file, claim_check, public_facts
-from codev.grants.ledger.entries import OPEN_STATUSES
+from codev.grants.common import OPEN_STATUSES
 from codev.grants.life import cancellation
 from codev.grants.models import AwardLetter, Grant, GrantStatus, LetterStatus
 from codev.projects.models import Project

@@ -26,6 +26,7 @@ from codev.core.mail import queue_mail
 from codev.core.money import format_xof
 from codev.core.timeutil import utcnow
 from codev.extensions import db
+from codev.grants.common import grant_url, lock_grant, long_date, mail_members, valid_key
 from codev.grants.disbursements.tranches import (
     DEFAULT_FOUR_EYES_THRESHOLD_XOF,
     DisbursementRefused,
@@ -34,13 +35,6 @@ from codev.grants.disbursements.tranches import (
     disbursement_refusal,
     maybe_complete,
     money_facts,
-)
-from codev.grants.ledger.entries import (
-    grant_url,
-    lock_grant,
-    long_date,
-    mail_members,
-    valid_key,
 )
 from codev.grants.models import (
     Disbursement,

@@ -27,13 +27,8 @@ from codev.calls.models import TrancheCondition
 from codev.core.money import Ratio, disbursable, format_xof
 from codev.core.timeutil import utcnow
 from codev.extensions import db
-from codev.grants.ledger.entries import (
-    OPEN_STATUSES,
-    LedgerError,
-    mail_members,
-    sums_of,
-    verified_by_source,
-)
+from codev.grants.common import OPEN_STATUSES, LedgerError, mail_members
+from codev.grants.ledger.entries import sums_of, verified_by_source
 from codev.grants.models import (
     Disbursement,
     DisbursementRequest,

@@ -1,60 +1,35 @@
-"""The counterpart ledger: the association declares the money it brought, an officer verifies it.
+"""The counterpart ledger, read: the state of each declaration and the association's verified money V.
 
 The ledger is append-only (the database refuses UPDATE and DELETE): a declaration (``declared``) is
 followed by at most one decision (``verified`` or ``rejected``) and a verified one by at most one
 ``reversal``. The state of a declaration and the eligible verified money ``V`` follow from the entries
 alone: :func:`read_ledger` computes them from a list of entries (pure, so the property tests can use
-it) and :func:`verified_sums` aggregates the same in SQL for the pages.
+it) and :func:`verified_sums` aggregates the same in SQL for the pages. The services that write the
+ledger are in :mod:`codev.grants.ledger.contributions`.
 
 V = Σ verified, not reversed, association cash + ⌊Σ same for in kind × in_kind_counts_bps / 10 000⌋;
 the community's, the commune's and other partners' money is recorded but does not count toward V.
-
-Forms sent once: the declaration form carries an idempotency key (as do the report and disbursement
-forms). :func:`keyed_record` finds what a key recorded on a grant; the form's service records once per
-key (:class:`Sent` says whether the record is new), and a key of another grant is refused.
 """
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date
 from enum import StrEnum
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Protocol
 
-from flask import current_app
-from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import BigInteger, and_, cast, exists, func, select, text
+from sqlalchemy import BigInteger, and_, cast, exists, func, select
 from sqlalchemy.orm import aliased
-from werkzeug.datastructures import FileStorage
 
-from codev.accounts.models import Role, User
-from codev.calls.rates import to_xof
-from codev.core import audit
-from codev.core.mail import queue_mail
-from codev.core.money import CURRENCIES, MAX_XOF, MoneyError, disbursable, eligible_money, format_xof
-from codev.core.storage import discard_file, store_upload
-from codev.core.timeutil import utcnow
-from codev.core.unit_of_work import DomainError
+from codev.accounts.models import Role
+from codev.core.money import eligible_money
 from codev.extensions import db
-from codev.grants.models import ContributionEntry, Disbursement, EntryKind, Grant, GrantStatus
+from codev.grants.common import OPEN_STATUSES
+from codev.grants.models import ContributionEntry, Disbursement, EntryKind, Grant
 from codev.projects.models import FundingSource
 
-PROOF_FORMATS = ("pdf", "jpeg", "png")
-DEFAULT_PROOF_MAX_BYTES = 10 * 1024 * 1024
-XOF_RATE = 1_000_000
-# Grants whose ledger is still open to declarations and decisions.
-OPEN_STATUSES = (GrantStatus.AWARDED, GrantStatus.ACTIVE)
 ELIGIBLE_SOURCES = (FundingSource.ASSOCIATION_CASH, FundingSource.ASSOCIATION_IN_KIND)
-
-
-class LedgerError(DomainError):
-    """A refused operation on a grant's money; ``str()`` is meant for the person, ``field`` names the input."""
-
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message, field=field)
 
 
 class DeclarationState(StrEnum):
@@ -272,294 +247,3 @@ def can_declare(user: Any, grant: Grant) -> bool:
 def can_decide(user: Any, grant: Grant | None = None) -> bool:
     """Officers verify, reject and reverse declarations."""
     return getattr(user, "is_authenticated", False) and user.role == Role.OFFICER
-
-
-def lock_grant(grant: Grant) -> None:
-    """Serialise the money operations of one grant until the transaction ends.
-
-    A no-op UPDATE takes the row lock on PostgreSQL and the write lock on SQLite (where SELECT alone
-    takes none), so two disbursements, or a disbursement and a reversal, never both read the same D
-    and V. The grant is then read again: another transaction may have changed it meanwhile.
-    """
-    db.session.execute(text("UPDATE grants SET status = status WHERE id = :id"), {"id": grant.id})
-    db.session.refresh(grant)
-
-
-# --- forms sent once ---------------------------------------------------------------------------
-
-T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class Sent(Generic[T]):
-    """What a form with an idempotency key recorded, and whether an earlier sending had recorded it."""
-
-    record: T
-    duplicate: bool = False
-
-
-def valid_key(key: str | None) -> bool:
-    """An idempotency key as the forms make them: a UUID, written the way :mod:`uuid` writes it."""
-    try:
-        return key is not None and len(key) == 36 and str(uuid.UUID(key)) == key
-    except ValueError:
-        return False
-
-
-def form_expired() -> LedgerError:
-    """The refusal of a form whose key is no key, or belongs to another grant."""
-    return LedgerError(_("This form has expired: reload the page and fill it in again."), "idempotency_key")
-
-
-def keyed_record(model: Any, grant: Grant, key: str | None) -> Any | None:
-    """The row of ``model`` that the idempotency ``key`` recorded on ``grant`` (None if nothing, or no key).
-
-    What the views read before a form is validated, to answer "already recorded".
-    """
-    if not valid_key(key):
-        return None
-    found = db.session.scalar(select(model).where(model.idempotency_key == key))
-    return found if found is not None and found.grant_id == grant.id else None
-
-
-def sent_before(model: Any, grant: Grant, key: str) -> Any | None:
-    """What ``key`` already recorded on ``grant`` (None if nothing); a malformed key or one of another grant
-    is refused (:func:`form_expired`)."""
-    if not valid_key(key):
-        raise form_expired()
-    found = db.session.scalar(select(model).where(model.idempotency_key == key))
-    if found is not None and found.grant_id != grant.id:
-        raise form_expired()
-    return found
-
-
-def claim_key(model: Any, grant: Grant, key: str | None) -> Any | None:
-    """Before a keyed form records anything: the grant is locked, then what the key recorded is read again.
-
-    Two sendings at once (a double click, two workers) both pass the first look; the second waits for
-    the lock, then finds the first one's record. Returns that record, or None when the form is new (and
-    nothing when there is no key: the demo and scripts record without one).
-    """
-    if key is None:
-        return None
-    lock_grant(grant)
-    return sent_before(model, grant, key)
-
-
-# --- services -----------------------------------------------------------------------------------
-
-
-def proof_max_bytes() -> int:
-    return int(current_app.config.get("PROOF_MAX_BYTES") or DEFAULT_PROOF_MAX_BYTES)
-
-
-def convert(amount_minor: int, currency: str, value_date: date) -> tuple[int, int]:
-    """(francs, rate in millionths) of an amount typed in ``currency``: XOF amounts are francs already."""
-    if currency == "XOF":
-        return amount_minor, XOF_RATE
-    return to_xof(amount_minor, currency, value_date)
-
-
-def declare_contribution(
-    grant: Grant, user: User, *, source: str, currency: str, amount_minor: int, value_date: date,
-    proof: FileStorage | None, today: date | None = None,
-) -> ContributionEntry:
-    """Declare a contribution outside any form (the demo, scripts, tests): see :func:`declare_from_form`."""
-    return declare_from_form(grant, user, source=source, currency=currency, amount_minor=amount_minor,
-                             value_date=value_date, proof=proof, idempotency_key=None, today=today).record
-
-
-def declare_from_form(
-    grant: Grant, user: User, *, source: str, currency: str, amount_minor: int, value_date: date,
-    proof: FileStorage | None, idempotency_key: str | None, today: date | None = None,
-) -> Sent[ContributionEntry]:
-    """The association declares money it brought, with a proof; an officer will verify it.
-
-    ``amount_minor`` is francs for XOF and cents for the other currencies; the amount is converted at
-    the value date's rate and both figures are kept. Once per idempotency key: the form sent again
-    returns the first declaration, marked duplicate, and its proof is not stored a second time.
-    """
-    today = today or utcnow().date()
-    if not is_member(user, grant):
-        raise LedgerError(_("Only the members of the association can declare its contributions."))
-    if idempotency_key is not None and (found := sent_before(ContributionEntry, grant, idempotency_key)):
-        return Sent(found, duplicate=True)
-    if grant.status not in OPEN_STATUSES:
-        raise LedgerError(_("This grant is “%(state)s”: contributions can no longer be declared.",
-                            state=GrantStatus(grant.status).label))
-    if source not in {s.value for s in FundingSource}:
-        raise LedgerError(_("Choose who brought this money."), "source")
-    if currency not in CURRENCIES:
-        raise LedgerError(_("Choose one of the listed currencies."), "currency")
-    if not isinstance(amount_minor, int) or amount_minor <= 0:
-        raise LedgerError(_("The amount must be greater than zero."), "amount")
-    if value_date > today:
-        raise LedgerError(_("The value date cannot be in the future."), "value_date")
-    try:
-        amount_xof, rate = convert(amount_minor, currency, value_date)
-    except MoneyError as exc:
-        raise LedgerError(str(exc), "amount") from exc
-    if amount_xof <= 0:
-        raise LedgerError(_("This amount is less than one franc CFA."), "amount")
-    if amount_xof > MAX_XOF:
-        raise LedgerError(_("This amount is too large."), "amount")
-    if proof is None or not proof.filename:
-        raise LedgerError(_("Attach the proof of this contribution (receipt, bank statement, photo)."), "proof")
-    if found := claim_key(ContributionEntry, grant, idempotency_key):
-        return Sent(found, duplicate=True)
-    stored = store_upload(proof, kind="proof_of_payment", allowed=PROOF_FORMATS, max_bytes=proof_max_bytes(),
-                          uploaded_by_id=user.id)
-    try:
-        entry = ContributionEntry(
-            grant_id=grant.id, kind=EntryKind.DECLARED, source=source, currency=currency,
-            amount_minor=amount_minor, rate_millionths=rate, amount_xof=amount_xof, value_date=value_date,
-            proof_id=stored.id, created_by_id=user.id, idempotency_key=idempotency_key,
-        )
-        db.session.add(entry)
-        db.session.flush()
-        audit.record("contribution.declared", entry, actor=user, after=_entry_facts(entry))
-        db.session.flush()
-    except Exception:
-        discard_file(stored)
-        raise
-    return Sent(entry)
-
-
-def _entry_facts(entry: ContributionEntry) -> dict:
-    return {"grant_id": entry.grant_id, "kind": str(entry.kind), "source": str(entry.source),
-            "currency": entry.currency, "amount_minor": entry.amount_minor, "rate": entry.rate_millionths,
-            "amount_xof": entry.amount_xof, "value_date": entry.value_date.isoformat(),
-            "refers_to_id": entry.refers_to_id, "note": entry.note}
-
-
-def _declaration(grant: Grant, entry_id: int) -> tuple[ContributionEntry, Ledger]:
-    ledger = read_ledger(grant_entries(grant.id), grant.in_kind_counts_bps)
-    entry = db.session.get(ContributionEntry, entry_id)
-    if entry is None or entry.grant_id != grant.id or entry.kind != EntryKind.DECLARED:
-        raise LedgerError(_("This declaration does not exist."))
-    return entry, ledger
-
-
-def _follow_up(declaration: ContributionEntry, kind: EntryKind, user: User, note: str | None) -> ContributionEntry:
-    """A new entry about ``declaration`` carrying its figures (the ledger is never edited)."""
-    entry = ContributionEntry(
-        grant_id=declaration.grant_id, kind=kind, refers_to_id=declaration.id, source=declaration.source,
-        currency=declaration.currency, amount_minor=declaration.amount_minor,
-        rate_millionths=declaration.rate_millionths, amount_xof=declaration.amount_xof,
-        value_date=declaration.value_date, note=note, created_by_id=user.id,
-    )
-    db.session.add(entry)
-    db.session.flush()
-    audit.record(f"contribution.{kind}", entry, actor=user, after=_entry_facts(entry))
-    db.session.flush()
-    return entry
-
-
-def _require_officer(user: Any, grant: Grant) -> None:
-    if not can_decide(user, grant):
-        raise LedgerError(_("Only a programme officer can verify contributions."))
-    if grant.status not in OPEN_STATUSES:
-        raise LedgerError(_("This grant is “%(state)s”: its ledger is closed.", state=GrantStatus(grant.status).label))
-
-
-def verify_contribution(grant: Grant, entry_id: int, user: User) -> ContributionEntry:
-    """An officer confirms a declaration: its money now counts toward V (if the source counts)."""
-    _require_officer(user, grant)
-    lock_grant(grant)
-    declaration, ledger = _declaration(grant, entry_id)
-    if ledger.states[declaration.id] != DeclarationState.DECLARED:
-        raise LedgerError(_("This declaration has already been decided."))
-    entry = _follow_up(declaration, EntryKind.VERIFIED, user, None)
-    _tell_members(grant, "contribution_verified", declaration)
-    return entry
-
-
-def reject_contribution(grant: Grant, entry_id: int, user: User, reason: str) -> ContributionEntry:
-    """An officer refuses a declaration, saying why; the association may declare again."""
-    _require_officer(user, grant)
-    reason = (reason or "").strip()
-    if not reason:
-        raise LedgerError(_("Say why the declaration is rejected."), "reason")
-    lock_grant(grant)
-    declaration, ledger = _declaration(grant, entry_id)
-    if ledger.states[declaration.id] != DeclarationState.DECLARED:
-        raise LedgerError(_("This declaration has already been decided."))
-    entry = _follow_up(declaration, EntryKind.REJECTED, user, reason)
-    _tell_members(grant, "contribution_rejected", declaration, reason=reason)
-    return entry
-
-
-def reverse_contribution(grant: Grant, entry_id: int, user: User, reason: str) -> ContributionEntry:
-    """An officer cancels a verified declaration (a correction is a new entry, never an edit).
-
-    Refused when the state's money already paid relies on it (rule 4 must keep holding).
-    """
-    _require_officer(user, grant)
-    reason = (reason or "").strip()
-    if not reason:
-        raise LedgerError(_("Say why the contribution is reversed."), "reason")
-    lock_grant(grant)
-    declaration, ledger = _declaration(grant, entry_id)
-    if ledger.states[declaration.id] != DeclarationState.VERIFIED:
-        raise LedgerError(_("Only a verified contribution can be reversed."))
-    after = dict(ledger.verified_by_source)
-    after[declaration.source] -= declaration.amount_xof
-    v_after = eligible_money(after.get(FundingSource.ASSOCIATION_CASH, 0),
-                             after.get(FundingSource.ASSOCIATION_IN_KIND, 0), grant.in_kind_counts_bps)
-    disbursed = disbursed_total(grant.id)
-    limit = disbursable(grant.amount_xof, grant.ratio, v_after)
-    if disbursed > limit:
-        raise LedgerError(_(
-            "This contribution cannot be reversed: %(disbursed)s has already been disbursed, and without it the "
-            "verified contribution would allow at most %(limit)s. Verify a replacement contribution first.",
-            disbursed=format_xof(disbursed), limit=format_xof(limit)))
-    entry = _follow_up(declaration, EntryKind.REVERSAL, user, reason)
-    _tell_members(grant, "contribution_reversed", declaration, reason=reason)
-    return entry
-
-
-# --- mail ----------------------------------------------------------------------------------------
-
-
-def grant_url(grant: Grant) -> str:
-    """The grant page's address, also from the command line (the approval module builds it)."""
-    from codev.grants.award.approval import grant_url as url
-
-    return url(grant)
-
-
-def grant_members(grant: Grant) -> list[User]:
-    return list(db.session.scalars(
-        select(User).where(User.association_id == grant.project.association_id, User.role == Role.ASSOCIATION,
-                           User.active.is_(True)).order_by(User.id)
-    ))
-
-
-def mail_members(grant: Grant, template: str, **context: Any) -> None:
-    """Email every active member of the grant's association, each in their language."""
-    from flask_babel import force_locale
-
-    from codev.core.money import format_xof
-
-    project = grant.project
-    for person in grant_members(grant):
-        with force_locale(person.locale):
-            values = {"title": project.title, "reference": project.reference, "url": grant_url(grant),
-                      "grant": format_xof(grant.amount_xof, person.locale), **context}
-            values = {k: (v(person.locale) if callable(v) else v) for k, v in values.items()}
-        queue_mail(person.email, person.locale, template, name=person.name, **values)
-
-
-def long_date(day: date):
-    """A date written out in the recipient's language (for :func:`mail_members`)."""
-    from flask_babel import format_date
-
-    return lambda locale: format_date(day, "long")
-
-
-def _tell_members(grant: Grant, template: str, declaration: ContributionEntry, **context: Any) -> None:
-    from codev.core.money import format_xof
-
-    amount = declaration.amount_xof
-    mail_members(grant, template, amount=lambda locale: format_xof(amount, locale),
-                 value_date=long_date(declaration.value_date), **context)

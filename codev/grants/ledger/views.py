@@ -32,11 +32,12 @@ from codev.core.templating import home_panel
 from codev.core.timeutil import utcnow
 from codev.core.unit_of_work import unit_of_work
 from codev.extensions import db
-from codev.grants import bp
+from codev.grants import bp, common
 from codev.grants.access import get_grant_or_404
 from codev.grants.award.forms import refusals_beside
 from codev.grants.disbursements import payments as disbursements
 from codev.grants.disbursements import tranches
+from codev.grants.ledger import contributions
 from codev.grants.ledger import entries as ledger
 from codev.grants.life import lapse
 from codev.grants.models import (
@@ -154,7 +155,7 @@ def grant_money(grant: Grant, **forms: Any) -> dict:
         .order_by(DisbursementRequest.id)
     ).all()
     requesters = _names({r.requested_by_id for r in requests})
-    can_record = disbursements.can_record(user) and grant.status in ledger.OPEN_STATUSES
+    can_record = disbursements.can_record(user) and grant.status in common.OPEN_STATUSES
     form = disbursement_form(grant, views, forms.get("disbursement_form")) if can_record else None
     return {
         "member": member,
@@ -175,7 +176,7 @@ def grant_money(grant: Grant, **forms: Any) -> dict:
         "requesters": requesters,
         "can_declare": ledger.can_declare(user, grant),
         "can_file": reports.can_file(user, grant),
-        "can_decide": ledger.can_decide(user, grant) and grant.status in ledger.OPEN_STATUSES,
+        "can_decide": ledger.can_decide(user, grant) and grant.status in common.OPEN_STATUSES,
         "can_record": can_record,
         "can_sign": disbursements.can_sign(user),
         "can_review": reports.can_review(user),
@@ -235,7 +236,7 @@ def what_was_declared(grant: Grant, entry: ContributionEntry) -> AlreadyRecorded
 
 def declaration_sent_before(grant: Grant, key: str | None) -> AlreadyRecorded | None:
     """The "already recorded" of a declaration form whose key was used on this grant (for :func:`sent_again`)."""
-    entry = ledger.keyed_record(ContributionEntry, grant, key)
+    entry = common.keyed_record(ContributionEntry, grant, key)
     return what_was_declared(grant, entry) if entry is not None else None
 
 
@@ -252,7 +253,7 @@ def contribution_new(grant_id: int):
     if form.validate_on_submit():
         with unit_of_work(form) as work, refusals_beside("proof", shown=DECLARATION_FIELDS,
                                                          above=("idempotency_key",)):
-            done = ledger.declare_from_form(
+            done = contributions.declare_from_form(
                 grant, current_person(), source=form.source.data, currency=form.currency.data,
                 amount_minor=form.amount_minor, value_date=form.value_date.data, proof=form.proof.data,
                 idempotency_key=form.idempotency_key.data or "")
@@ -281,7 +282,7 @@ def render_entry(grant: Grant, entry_id: int, status: int = 200, **forms: Any):
     return render_money_page(
         grant, "ledger_entry.html", status, entry=entry, state=book.states[entry.id], rate_text=rate_text,
         decision=book.decisions.get(entry.id), reversal=book.reversals.get(entry.id), source_label=source_label,
-        can_decide=ledger.can_decide(current_person(), grant) and grant.status in ledger.OPEN_STATUSES,
+        can_decide=ledger.can_decide(current_person(), grant) and grant.status in common.OPEN_STATUSES,
         reject_form=forms.get("reject_form") or ReasonForm(formdata=None, prefix="reject"),
         reverse_form=forms.get("reverse_form") or ReasonForm(formdata=None, prefix="reverse"),
         names=_names({e.created_by_id for e in (book.decisions.get(entry.id), book.reversals.get(entry.id)) if e}),
@@ -316,11 +317,11 @@ def _decide(grant_id: int, entry_id: int, action: str):
                "reverse": _("The contribution is reversed; the association has been told why.")}[action]
     with unit_of_work(success=success) as work:
         if action == "verify":
-            ledger.verify_contribution(grant, entry_id, current_person())
+            contributions.verify_contribution(grant, entry_id, current_person())
         elif action == "reject":
-            ledger.reject_contribution(grant, entry_id, current_person(), form.reason.data)
+            contributions.reject_contribution(grant, entry_id, current_person(), form.reason.data)
         else:
-            ledger.reverse_contribution(grant, entry_id, current_person(), form.reason.data)
+            contributions.reverse_contribution(grant, entry_id, current_person(), form.reason.data)
     if work:
         return _back(grant)
     return redirect(url_for("grants.contribution", grant_id=grant.id, entry_id=entry_id))
@@ -370,7 +371,7 @@ def _grants_with_projects(ids: set[int]) -> dict[int, Grant]:
 
 def open_grants() -> list[Grant]:
     return list(db.session.scalars(
-        select(Grant).where(Grant.status.in_(ledger.OPEN_STATUSES))
+        select(Grant).where(Grant.status.in_(common.OPEN_STATUSES))
         .options(joinedload(Grant.project).joinedload(Project.association)).order_by(Grant.id)
     ).unique())
 
@@ -451,7 +452,7 @@ def member_money_panel():
         return None
     grants = list(db.session.scalars(
         select(Grant).join(Project, Project.id == Grant.project_id)
-        .where(Project.association_id == current_user.association_id, Grant.status.in_(ledger.OPEN_STATUSES))
+        .where(Project.association_id == current_user.association_id, Grant.status.in_(common.OPEN_STATUSES))
         .options(joinedload(Grant.project)).order_by(Grant.id.desc()).limit(5)
     ).unique())
     if not grants:

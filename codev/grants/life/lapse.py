@@ -24,8 +24,8 @@ from codev.core.money import format_xof, release_envelope
 from codev.core.timeutil import utcnow
 from codev.core.workflow import SYSTEM
 from codev.extensions import db
+from codev.grants.common import LedgerError, lock_grant, long_date, mail_members
 from codev.grants.disbursements.tranches import money_facts
-from codev.grants.ledger.entries import LedgerError, lock_grant, long_date, mail_members
 from codev.grants.life.reserve import money_returned
 from codev.grants.models import Grant, GrantStatus
 from codev.grants.workflows import GRANT

@@ -18,8 +18,8 @@ from codev.core.models import AuditEvent
 from codev.core.money import format_xof
 from codev.core.timeutil import utcnow
 from codev.extensions import db
+from codev.grants.common import OPEN_STATUSES, long_date, mail_members
 from codev.grants.disbursements.tranches import MoneyFacts, money_facts
-from codev.grants.ledger.entries import OPEN_STATUSES, long_date, mail_members
 from codev.grants.models import Grant, Report
 from codev.grants.reports.services import kind_in, reports_due
 

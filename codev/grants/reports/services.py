@@ -27,17 +27,9 @@ from codev.core.money import MAX_XOF
 from codev.core.storage import discard_file, store_upload
 from codev.core.timeutil import utcnow
 from codev.extensions import db
+from codev.grants.common import OPEN_STATUSES, LedgerError, Sent, claim_key, grant_url, mail_members, sent_before
 from codev.grants.disbursements.tranches import MoneyFacts, maybe_complete
-from codev.grants.ledger.entries import (
-    OPEN_STATUSES,
-    LedgerError,
-    Sent,
-    claim_key,
-    grant_url,
-    is_member,
-    mail_members,
-    sent_before,
-)
+from codev.grants.ledger.entries import is_member
 from codev.grants.models import Grant, GrantStatus, Report, ReportAttachment, ReportKind, ReportStatus
 from codev.grants.workflows import REPORT
 

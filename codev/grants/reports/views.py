@@ -23,7 +23,7 @@ from codev.extensions import db
 from codev.grants import bp
 from codev.grants.access import get_grant_or_404
 from codev.grants.award.forms import refusals_beside
-from codev.grants.ledger.entries import keyed_record
+from codev.grants.common import keyed_record
 from codev.grants.ledger.views import (
     MINISTRY,
     VIEWERS,
