@@ -136,6 +136,16 @@ def test_without_a_form_the_refusal_is_flashed(app, db, users):
             ("error", "The name cannot be saved: It is too plain. It is taken.")]
 
 
+def test_a_page_that_lists_the_refusal_itself_gets_it_unshown(app, db, users):
+    user_id, before = users["officer"].id, users["officer"].name
+    with app.test_request_context("/", method="POST"):
+        with unit_of_work(show=False, success="Saved.") as work:
+            rename(db.session.get(User, user_id), "many")
+        assert not work and work.error.problems == ["It is too plain.", "It is taken."]
+        assert get_flashed_messages() == []
+    assert stored_name(db, user_id) == before
+
+
 def test_any_other_error_rolls_back_and_goes_on(app, db, users):
     user_id, before = users["officer"].id, users["officer"].name
     with app.test_request_context("/", method="POST"):

@@ -150,19 +150,26 @@ def max_length(n: int):
 # --- email and web addresses --------------------------------------------------------------------
 
 
+def _address_text(value: object, max_chars: int) -> str | None:
+    """What both address validators check first: a string within ``max_chars``, no control or
+    bidirectional characters; returned normalised (NFKC), or None when the field is empty."""
+    if not isinstance(value, str) or not value:
+        return None
+    if len(value) > max_chars:
+        raise StopValidation(_l("At most %(max)d characters.", max=max_chars))
+    problem = text_problem(value)
+    if problem:
+        raise StopValidation(problem)
+    return unicodedata.normalize("NFKC", value)
+
+
 def email_address(max_chars: int = MAX_EMAIL):
     """The one email validator: one address alone, checked by email-validator; keeps it normalised."""
 
     def check(form, field) -> None:
-        value = field.data
-        if not isinstance(value, str) or not value:
+        value = _address_text(field.data, max_chars)
+        if value is None:
             return
-        if len(value) > max_chars:
-            raise StopValidation(_l("At most %(max)d characters.", max=max_chars))
-        problem = text_problem(value)
-        if problem:
-            raise StopValidation(problem)
-        value = unicodedata.normalize("NFKC", value)
         if any(c in value for c in '<>"') or any(c.isspace() for c in value):
             raise StopValidation(_l("Type the address alone, like name@example.org, without a name or spaces."))
         try:
@@ -195,15 +202,9 @@ def web_address(max_chars: int = MAX_URL):
     """
 
     def check(form, field) -> None:
-        value = field.data
-        if not isinstance(value, str) or not value:
+        value = _address_text(field.data, max_chars)
+        if value is None:
             return
-        if len(value) > max_chars:
-            raise StopValidation(_l("At most %(max)d characters.", max=max_chars))
-        problem = text_problem(value)
-        if problem:
-            raise StopValidation(problem)
-        value = unicodedata.normalize("NFKC", value)
         if any(c.isspace() for c in value):
             raise StopValidation(_l("A web address has no spaces."))
         if any(c in _URL_FORBIDDEN for c in value) or text_problem(value):

@@ -36,17 +36,20 @@ MAX_RATE_MILLIONTHS = 10**13 - 1  # 9 999 999.999999 francs for one unit
 MoneyError = NumberError
 
 
+def _amount_wording(**specific: str) -> Wording:
+    """The messages of an amount's refusals: what all amounts share, and the words of one kind."""
+    return Wording(negative=_("The amount cannot be negative."), too_small=_("The amount must be greater than zero."),
+                   too_large=_("This amount is too large."), **specific)
+
+
 def parse_xof(text: str | int | None, *, allow_zero: bool = False) -> int:
     """A whole number of francs from what a person typed: "2 500 000", "2500000", "2.500.000"."""
     if isinstance(text, bool):
         raise MoneyError(_("Enter an amount in francs CFA, for example 2 500 000."))
-    wording = Wording(
+    wording = _amount_wording(
         format=_("Enter the amount in digits only, for example 2 500 000."),
         empty=_("Enter an amount in francs CFA, for example 2 500 000."),
-        negative=_("The amount cannot be negative."),
         decimals=_("Francs CFA have no cents: enter a whole number of francs."),
-        too_small=_("The amount must be greater than zero."),
-        too_large=_("This amount is too large."),
     )
     minimum = 0 if allow_zero else 1
     if isinstance(text, int):
@@ -62,12 +65,9 @@ def parse_xof(text: str | int | None, *, allow_zero: bool = False) -> int:
 
 def parse_minor(text: str | None) -> int:
     """An amount in a currency with cents ("1 250,50", "1250.5") as an integer of cents."""
-    wording = Wording(
+    wording = _amount_wording(
         format=_("Enter the amount in digits, with at most two decimals."),
         empty=_("Enter an amount, for example 1 500."),
-        negative=_("The amount cannot be negative."),
-        too_small=_("The amount must be greater than zero."),
-        too_large=_("This amount is too large."),
     )
     return parse_number(text, places=2, minimum=1, maximum=MAX_XOF * 100, wording=wording)
 

@@ -46,10 +46,12 @@ class DomainError(Exception):
 class UnitOfWork:
     """The context manager :func:`unit_of_work` returns; true once the work is committed."""
 
-    def __init__(self, form: Any = None, *, success: Any = None, category: str = "success") -> None:
+    def __init__(self, form: Any = None, *, success: Any = None, category: str = "success",
+                 show: bool = True) -> None:
         self.form = form
         self.success = success
         self.category = category
+        self.show = show
         self.ok = False
         self.error: DomainError | None = None
 
@@ -68,16 +70,21 @@ class UnitOfWork:
         if not isinstance(exc, DomainError):
             return False  # the error pages answer (409 for a lost race, 500 for a bug)
         self.error = exc
-        show_error(exc, self.form)
+        if self.show:
+            show_error(exc, self.form)
         return True
 
     def __bool__(self) -> bool:
         return self.ok
 
 
-def unit_of_work(form: Any = None, *, success: Any = None, category: str = "success") -> UnitOfWork:
-    """Commit what the block did and flash ``success``; on a :class:`DomainError`, roll back and say why."""
-    return UnitOfWork(form, success=success, category=category)
+def unit_of_work(form: Any = None, *, success: Any = None, category: str = "success",
+                 show: bool = True) -> UnitOfWork:
+    """Commit what the block did and flash ``success``; on a :class:`DomainError`, roll back and say why.
+
+    With ``show=False`` the refusal is only kept in ``.error``, for a page that lists it itself.
+    """
+    return UnitOfWork(form, success=success, category=category, show=show)
 
 
 def show_error(error: DomainError, form: Any = None) -> None:

@@ -16,7 +16,6 @@ from codev.calls.models import Call
 from codev.calls.rules import rules_in_words
 from codev.calls.services import accepting_calls, get_call_or_404
 from codev.core.countries import country_choices
-from codev.core.forms import BaseForm
 from codev.core.geography import region_choices
 from codev.core.params import paginate
 from codev.core.permissions import current_person, roles
@@ -122,8 +121,7 @@ def submit(project_id: int):
     if not project.is_editable:
         flash(_("This project has been submitted: it can no longer be changed."), "info")
         return redirect(url_for("projects.detail", project_id=project.id))
-    refusal = BaseForm()  # the review page itself lists each failed check of a refusal
-    with unit_of_work(refusal) as work:
+    with unit_of_work(show=False) as work:  # the review page itself lists each failed check of a refusal
         services.submit_project(project, current_person())
         work.success = _("Your project is submitted under the reference %(ref)s. The ministry has been told.",
                          ref=project.reference)
