@@ -74,7 +74,8 @@ def test_reject_with_reason(client, db, users, pending, login_as, outbox):
     assert pending.status_reason == REASON
     assert pending.verified_by_id == officer.id
     [row] = audit_rows(db, "association.reject", pending)
-    assert row.after == {"status": "rejected", "status_reason": REASON}
+    # The reason is the message of the workflow's row (required) and the association's status_reason.
+    assert row.after == {"status": "rejected", "status_reason": REASON, "message": REASON}
     [en_mail] = outbox("en.member@example.org")
     assert en_mail.locale == "en" and "could not be verified" in en_mail.subject
     assert REASON in en_mail.body

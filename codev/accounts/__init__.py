@@ -4,4 +4,5 @@ from flask import Blueprint
 
 bp = Blueprint("accounts", __name__, url_prefix="/account")
 
-from codev.accounts import views  # noqa: E402,F401  (routes register on import)
+# The association's table registers with the engine on import; the routes register on import.
+from codev.accounts import views, workflows  # noqa: E402,F401

@@ -2,8 +2,9 @@
 
 Access in one place for the package: an evaluator sees a project only through an assignment they
 accepted (no conflict declared) or submitted; :func:`evaluator_may_view` answers for
-:func:`codev.projects.services.can_view`, and :func:`get_assignment_or_404` for the reviews pages (404
-for an assignment that is not the person's, recused or withdrawn: they may not even learn it exists).
+:func:`codev.projects.services.can_view` (given to it when the app is built, ``allow_evaluators``), and
+:func:`get_assignment_or_404` for the reviews pages (404 for an assignment that is not the person's,
+recused or withdrawn: they may not even learn it exists).
 
 Suggestions balance the load and prefer competence: the candidates whose partner structure covers the
 project's sector and region come first (sector weighs more than region), then within each level the
@@ -19,7 +20,7 @@ from typing import Any
 from flask import abort, url_for
 from flask_babel import format_date
 from flask_babel import gettext as _
-from sqlalchemy import case, exists, func, select
+from sqlalchemy import case, exists, func, select, update
 from sqlalchemy.orm import joinedload
 
 from codev.accounts.models import PartnerStructure, Role, User
@@ -31,6 +32,7 @@ from codev.core.unit_of_work import DomainError
 from codev.extensions import db
 from codev.projects.models import Project, ProjectStatus
 from codev.reviews.models import Assignment, AssignmentStatus, Evaluation
+from codev.reviews.workflows import ASSIGNMENT
 
 A = AssignmentStatus
 OPEN = (A.ASSIGNED, A.ACCEPTED)  # waiting for the evaluator
@@ -242,17 +244,28 @@ def assign_bulk(call: Call, officer: User, due_on: date | None = None) -> list[A
     return made
 
 
+def lock_assignment(assignment: Assignment) -> None:
+    """Serialise the changes of one assignment until the transaction ends, then read it again.
+
+    A declaration, a submission and a withdrawal racing each other: a no-op UPDATE takes the row lock on
+    PostgreSQL and the write lock on SQLite (where SELECT alone takes none), so the second one reads
+    what the first one did and the table refuses it.
+    """
+    db.session.execute(
+        update(Assignment).where(Assignment.id == assignment.id)
+        .values(evaluator_id=Assignment.evaluator_id).execution_options(synchronize_session=False)
+    )
+    db.session.refresh(assignment)
+
+
 def withdraw(assignment: Assignment, officer: User) -> Assignment:
     """Take the project back from an evaluator who has not submitted (to give it to someone else)."""
+    lock_assignment(assignment)
     if assignment.status == A.SUBMITTED:
         raise ReviewError(_("This evaluation has been submitted: it can no longer be withdrawn."))
     if assignment.status not in OPEN:
         raise ReviewError(_("This assignment is already closed."))
-    before = assignment.status
-    assignment.status = A.WITHDRAWN
-    audit.record("review.withdrawn", assignment, actor=officer,
-                 before={"status": str(before)}, after={"status": str(A.WITHDRAWN)})
-    db.session.flush()
+    ASSIGNMENT.fire(assignment, A.WITHDRAWN, officer)
     evaluator, project = assignment.evaluator, assignment.project
     queue_mail(evaluator.email, evaluator.locale, "review_withdrawn", name=evaluator.name, title=project.title,
                reference=project.reference)

@@ -2,7 +2,8 @@
 
 An evaluator first declares a conflict (→ recused, officers told) or none (→ accepted). Only then may
 they score. A draft keeps whatever is typed; a submission requires every score and a recommendation,
-locks the evaluation (a guarded UPDATE, so two submissions racing each other cannot both pass),
+locks the evaluation (the assignment's row is locked first, so two submissions racing each other cannot
+both pass; the assignment's status moves through the one engine, :data:`codev.reviews.workflows.ASSIGNMENT`),
 refreshes the project's consolidated result, and once the call's minimum of evaluations is in, moves the
 project to qualified or not qualified through the workflow.
 """
@@ -14,7 +15,7 @@ from typing import Any
 
 from flask_babel import format_datetime
 from flask_babel import gettext as _
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from codev.accounts.models import Role, User
 from codev.core import audit
@@ -23,9 +24,10 @@ from codev.core.timeutil import utcnow
 from codev.extensions import db
 from codev.projects.models import Project, ProjectStatus
 from codev.projects.workflow import fire
-from codev.reviews.assignments import ReviewError
+from codev.reviews.assignments import ReviewError, lock_assignment
 from codev.reviews.models import Assignment, AssignmentStatus, CriterionScore, Evaluation, Recommendation
 from codev.reviews.scoring import evaluation_score_centi, refresh_result
+from codev.reviews.workflows import ASSIGNMENT
 
 A = AssignmentStatus
 
@@ -37,16 +39,15 @@ def declare(assignment: Assignment, user: User, conflict: bool, note: str | None
     """Record the evaluator's declaration: a conflict recuses them (officers emailed), none lets them score."""
     if assignment.evaluator_id != user.id:
         raise ReviewError(_("Only the evaluator assigned can make this declaration."))
+    lock_assignment(assignment)
     if assignment.status != A.ASSIGNED:
         raise ReviewError(_("You have already made your declaration for this project."))
     note = (note or "").strip() or None
     assignment.conflict_declared = conflict
     assignment.conflict_note = note
     assignment.declared_at = utcnow()
-    assignment.status = A.RECUSED if conflict else A.ACCEPTED
-    audit.record("review.declared", assignment, actor=user,
-                 after={"conflict": conflict, "note": note, "status": str(assignment.status)})
-    db.session.flush()
+    ASSIGNMENT.fire(assignment, A.RECUSED if conflict else A.ACCEPTED, user,
+                    audit_after={"conflict": conflict, "note": note})
     if conflict:
         project = assignment.project
         officers = db.session.scalars(
@@ -112,6 +113,7 @@ def _locale() -> str:
 
 def save_evaluation(assignment: Assignment, user: User, data: EvaluationData) -> Evaluation:
     """Keep the draft as typed (scores may be missing, never outside the scale)."""
+    lock_assignment(assignment)  # a draft saved while the evaluation is being submitted changes nothing
     _check_editable(assignment, user)
     problems = _problems(assignment, data, complete=False)
     if problems:
@@ -125,6 +127,7 @@ def save_evaluation(assignment: Assignment, user: User, data: EvaluationData) ->
 
 def submit_evaluation(assignment: Assignment, user: User, data: EvaluationData) -> Evaluation:
     """Lock the evaluation, refresh the project's result, and qualify the project once enough are in."""
+    lock_assignment(assignment)  # of two submissions racing each other, the second reads the first
     _check_editable(assignment, user)
     problems = _problems(assignment, data, complete=True)
     if problems:
@@ -133,15 +136,7 @@ def submit_evaluation(assignment: Assignment, user: User, data: EvaluationData) 
     criteria = assignment.project.call.criteria
     evaluation.score_centi = evaluation_score_centi(criteria, {k: v for k, v in data.scores.items() if v is not None})
     evaluation.submitted_at = utcnow()
-    # Guarded: of two submissions racing each other, only one finds the assignment still accepted.
-    locked = db.session.execute(
-        update(Assignment).where(Assignment.id == assignment.id, Assignment.status == A.ACCEPTED)
-        .values(status=A.SUBMITTED).execution_options(synchronize_session=False)
-    )
-    if locked.rowcount != 1:
-        raise ReviewError(_("This evaluation has been submitted: it can no longer be changed."))
-    db.session.flush()
-    db.session.refresh(assignment, ["status"])
+    ASSIGNMENT.fire(assignment, A.SUBMITTED, user)
     audit.record("review.submitted", evaluation, actor=user,
                  after={"score_centi": evaluation.score_centi, "recommendation": evaluation.recommendation})
     consolidate(assignment.project, user)

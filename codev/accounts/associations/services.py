@@ -3,6 +3,7 @@
 Who may see or change an association is decided here too (``can_view``, ``can_edit``, …), in one
 place. Services check, mutate, write the audit event and flush; they never commit, flash or read
 ``request``. A refused operation raises :class:`AssociationError` whose message is meant for the person.
+The status moves only through the one engine (:data:`codev.accounts.workflows.ASSOCIATION`).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from codev.accounts.models import (
     User,
 )
 from codev.accounts.services import AccountError, create_user, email_taken, normalize_email
+from codev.accounts.workflows import ASSOCIATION
 from codev.core import audit
 from codev.core.embassies import embassy_for_country
 from codev.core.mail import queue_mail
@@ -266,9 +268,7 @@ def replace_statutes(association: Association, upload: FileStorage, actor: User)
 def _resubmit_if_rejected(association: Association, actor: User) -> bool:
     if association.status != AssociationStatus.REJECTED or not is_member(actor, association):
         return False
-    association.status = AssociationStatus.PENDING
-    association.verified_by_id = None
-    association.verified_at = None
+    ASSOCIATION.fire(association, AssociationStatus.PENDING, actor)
     _notify_officers(association, "association_resubmitted")
     return True
 
@@ -296,14 +296,7 @@ def _decide(
             _("This association is not awaiting verification (status: %(status)s); nothing was changed.",
               status=association.status_enum.label)
         )
-    before = {"status": str(association.status), "status_reason": association.status_reason}
-    association.status = outcome
-    association.status_reason = reason
-    association.verified_by_id = officer.id
-    association.verified_at = utcnow()
-    action = "association.verify" if outcome == AssociationStatus.VERIFIED else "association.reject"
-    audit.record(action, association, actor=officer, before=before,
-                 after={"status": str(outcome), "status_reason": reason})
+    ASSOCIATION.fire(association, outcome, officer, reason)  # association.verify, association.reject
     template = "association_verified" if outcome == AssociationStatus.VERIFIED else "association_rejected"
     _notify_members(association, template, reason=reason)
     db.session.flush()
