@@ -128,7 +128,7 @@ def test_minutes_are_saved_then_the_session_is_closed_and_frozen(client, db, log
     assert session.closed_at is not None
     page = client.get(f"/reviews/committee/{session.id}").get_data(as_text=True)
     assert "Version finale." in page and "Enregistrer la décision" not in page
-    assert waiting.title not in page  # the closed ranking keeps the projects it decided on
+    assert waiting.title in page  # the ranking is frozen at closing: the undecided project stays in it (reserve)
     response = client.post(f"/reviews/committee/{session.id}/minutes", data={"minutes": "Réécrit.", "action": "save"})
     assert response.status_code == 302
     db.session.expire_all()

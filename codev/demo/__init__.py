@@ -29,6 +29,7 @@ from codev.demo.committee import seed_committee
 from codev.demo.grants import seed_grants
 from codev.demo.money import seed_money
 from codev.demo.projects import seed_projects
+from codev.demo.reserve import seed_reserve
 from codev.demo.reviews import seed_reviews
 from codev.extensions import db
 
@@ -170,6 +171,7 @@ def seed_demo() -> str:
     seed_reviews(calls)
     seed_committee(calls, officer, staff[Role.APPROVER])
     seed_money(seed_grants(calls, officer, staff[Role.APPROVER]))
+    seed_reserve(calls, officer, staff[Role.APPROVER])
     audit.record("demo.seed", actor=staff[Role.ADMIN])
     return (
         f"demo programme: {len(STAFF)} staff, {len(STRUCTURES)} partner structures, "

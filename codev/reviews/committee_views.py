@@ -7,6 +7,8 @@ approvers record decisions and the minutes.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import Blueprint, current_app, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
@@ -35,6 +37,16 @@ bp = Blueprint("committee", __name__, url_prefix="/committee")
 MINISTRY = tuple(sorted(MINISTRY_ROLES))  # officer, approver, admin
 DECIDERS = (Role.OFFICER, Role.APPROVER)
 
+# Sections a later step of the programme adds to a session's page (the grants' reserve list), each a
+# function of the session returning (template, context) or None; registered by :func:`session_section`.
+SESSION_SECTIONS: list[Callable[[CommitteeSession], tuple[str, dict] | None]] = []
+
+
+def session_section(fn: Callable[[CommitteeSession], tuple[str, dict] | None]) -> Callable:
+    """Register ``fn`` to add one section to the session page (the template gets its context as ``section``)."""
+    if fn not in SESSION_SECTIONS:
+        SESSION_SECTIONS.append(fn)
+    return fn
 
 
 def _locale() -> str:
@@ -116,11 +128,12 @@ def render_session(session: CommitteeSession, status: int = 200, minutes_form: M
     ranking = services.session_ranking(session)
     decisions = {d.project_id: d for d in session.decisions}
     labels = {pid: DecisionOutcome(d.outcome).label for pid, d in decisions.items()}
+    sections = [section for section in (fn(session) for fn in SESSION_SECTIONS) if section is not None]
     return render_template(
         "reviews/committee_session.html", session=session, ranking=ranking, decisions=decisions,
         rows=table(ranking, _locale(), labels), can_decide=services.can_decide(current_person(), session),
-        can_edit=services.can_edit(current_person(), session),
-        minutes_form=minutes_form or MinutesForm(formdata=None, minutes=session.minutes),
+        can_edit=services.can_edit(current_person(), session), frozen=services.is_frozen(session),
+        minutes_form=minutes_form or MinutesForm(formdata=None, minutes=session.minutes), sections=sections,
     ), status
 
 
