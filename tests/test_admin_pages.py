@@ -156,10 +156,10 @@ def test_admin_home_shows_counts_linking_to_filtered_lists(client, db, admin):
     assert '<a href="/admin/users?role=evaluator"><strong>1</strong>' in page
     assert '<a href="/admin/users?role=admin"><strong>1</strong>' in page
     # users fixture: the evaluator's structure is active, the one above is not
-    assert '<span class="stat">1</span> active partner structure(s)' in page
+    assert '<span class="stat">1</span> active partner structure<' in page
     assert "/admin/structures?active=1" in page
     # the member's association (verified) and the one above do not wait; two do
-    assert '<span class="stat">2</span> association(s) awaiting verification' in page
+    assert '<span class="stat">2</span> associations awaiting verification' in page
 
 
 def test_navigation_per_role(client, db, users, login_as):

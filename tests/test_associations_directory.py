@@ -92,7 +92,7 @@ def test_counts_and_pagination(app, client, db, users, login_as):
     users["officer"].locale = "en"
     db.session.commit()
     first = get(client)
-    assert "10 association(s) found." in first and "Page 1 of 3" in first
+    assert "10 associations found." in first and "Page 1 of 3" in first
     assert len(names_in(first)) == 4
     last = get(client, page=3)
     assert len(names_in(last)) == 2 and "Page 3 of 3" in last

@@ -150,7 +150,7 @@ def _committee(browser, live, project_id: int) -> None:
         nav(page, "Comité")
         expect(page.locator("h1")).to_have_text("Comité de sélection")
         waiting = page.locator("section[aria-labelledby=awaiting-title] li").filter(has_text="Appel à projets")
-        expect(waiting).to_contain_text("1 projet(s) qualifié(s)")
+        expect(waiting).to_contain_text("1 projet qualifié ou ajourné")
         click(page, waiting.get_by_role("link", name="Convoquer une séance"))
         expect(page.locator("h1")).to_have_text("Convoquer le comité")
         expect(page.locator("select[name=call] option:checked")).to_contain_text("Appel à projets de coréalisation")
@@ -164,7 +164,7 @@ def _committee(browser, live, project_id: int) -> None:
         expect(row).to_contain_text(re.compile(f"{re.escape(BOREHOLE)}.*{MEAN}", re.S))
         expect(row).to_have_class("fits")
         expect(page.locator("section[aria-labelledby=envelope]")).to_contain_text(
-            "1 projet(s) classé(s) sur 1 tiennent dans l’enveloppe restante.")
+            "Projet classé qui tient dans l'enveloppe restante : 1 sur 1.")
         expect(page.locator("tr.envelope-line")).to_have_count(0)
         session_url = page.url
         # The call's envelope is almost spent: the line where the money runs out shows above the borehole.

@@ -93,7 +93,7 @@ def test_manage_filters_by_status_with_counts(client, db, english, login_as):
     login_as(english["approver"])
     text = client.get("/calls/manage?status=draft").get_data(as_text=True)
     assert "Brouillon B" in text and "Brouillon C" in text and "Ouvert A" not in text
-    assert "2 call(s)." in text
+    assert "2 calls." in text
     assert "New call" not in text  # approvers read, officers write
     assert client.get("/calls/manage?status=bogus").status_code == 200
     for role in ("association", "evaluator"):

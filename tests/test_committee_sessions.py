@@ -172,5 +172,5 @@ def test_the_officer_home_counts_the_qualified_projects_awaiting_the_committee(c
     db.session.commit()
     login_as(users["officer"])
     page = client.get("/").get_data(as_text=True)
-    assert "projet(s) qualifié(s) en attente du comité" in page
+    assert "projets qualifiés en attente du comité" in page
     assert '<span class="stat">2</span>' in page

@@ -30,13 +30,23 @@ def french_catalog():
         return read_po(handle, locale="fr")
 
 
+def translated(message) -> bool:
+    """A message with its French, every plural form of it, and not fuzzy."""
+    if message is None or message.fuzzy or not message.string:
+        return False
+    return all(message.string) if isinstance(message.string, tuple) else True
+
+
 def test_every_string_has_a_french_translation():
     catalog = french_catalog()
-    missing = sorted(
-        msgid for msgid in source_messages()
-        if not (catalog.get(msgid) and catalog.get(msgid).string and not catalog.get(msgid).fuzzy)
-    )
+    missing = sorted(msgid for msgid in source_messages() if not translated(catalog.get(msgid)))
     assert missing == [], f"{len(missing)} strings without French: {missing[:20]}"
+
+
+def test_plurals_go_through_ngettext_never_a_parenthesised_s():
+    """"3 project(s)" reads badly in both languages: a count takes ngettext and its two forms."""
+    found = sorted(msgid for msgid in source_messages() if re.search(r"\w\(s\)", msgid))
+    assert found == []
 
 
 def test_translations_keep_their_placeholders():
@@ -46,8 +56,11 @@ def test_translations_keep_their_placeholders():
             continue
         ids = message.id if isinstance(message.id, tuple) else (message.id,)
         strings = message.string if isinstance(message.string, tuple) else (message.string,)
-        expected = set(PLACEHOLDER.findall(ids[0]))
-        for text in strings:
-            if set(PLACEHOLDER.findall(text)) != expected:
+        # each French form keeps the placeholders of the English form it stands for (singular, plural)
+        for index, text in enumerate(strings):
+            if not text:
+                continue  # untranslated: the test above says so
+            english = ids[min(index, len(ids) - 1)]
+            if set(PLACEHOLDER.findall(text)) != set(PLACEHOLDER.findall(english)):
                 wrong.append(ids[0])
     assert wrong == []

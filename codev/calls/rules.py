@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from codev.core.money import (
     BPS,
@@ -277,7 +278,8 @@ def rules_in_words(call) -> list[str]:
     tranches = list(getattr(call, "tranches", []) or [])
     if tranches:
         parts = "; ".join(f"{format_bps(t.share_bps)} {_condition_label(t.condition).lower()}" for t in tranches)
-        sentences.append(_("The grant is paid in %(n)s tranche(s): %(parts)s.", n=len(tranches), parts=parts))
+        sentences.append(ngettext("The grant is paid in %(num)d tranche: %(parts)s.",
+                                  "The grant is paid in %(num)d tranches: %(parts)s.", len(tranches), parts=parts))
     return sentences
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 
 from codev.accounts.models import Role, User
 from codev.calls.services import get_call_or_404
@@ -190,7 +191,8 @@ def assign_bulk(call_id: int):
         if form.validate():
             with unit_of_work(form) as work:
                 made = assignments.assign_bulk(call, user(), form.due_on.data)
-                work.success = _("%(n)s assignment(s) made; the evaluators have been emailed.", n=len(made))
+                work.success = ngettext("%(num)d assignment made; the evaluator has been emailed.",
+                                        "%(num)d assignments made; the evaluators have been emailed.", len(made))
             if work:
                 return redirect(url_for("reviews.in_review", call=call.id))
     status = 400 if form.errors else 200

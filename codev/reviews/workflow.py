@@ -8,6 +8,7 @@ them by hand without the result.
 from __future__ import annotations
 
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from codev.projects.models import Project
 from codev.projects.workflow import PROJECT
@@ -17,8 +18,9 @@ from codev.reviews.scoring import project_result
 def _result_says(project: Project, qualified: bool) -> list[str]:
     result = project_result(project)
     if result.qualified is None:
-        return [_("The project has %(n)s submitted evaluation(s); the call asks for %(min)s.",
-                  n=result.evaluations_count, min=project.call.min_evaluators)]
+        return [ngettext("The project has %(num)d submitted evaluation; the call asks for %(min)s.",
+                         "The project has %(num)d submitted evaluations; the call asks for %(min)s.",
+                         result.evaluations_count, min=project.call.min_evaluators)]
     if result.qualified is not qualified:
         return [_("The consolidated result of the evaluations says otherwise.")]
     return []

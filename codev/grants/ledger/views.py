@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
-from flask_babel import format_date, format_datetime
+from flask_babel import format_date, format_datetime, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -48,6 +48,7 @@ from codev.grants.models import (
     Grant,
     GrantStatus,
     Report,
+    RequestStatus,
 )
 from codev.grants.money_forms import ContributionForm, DisbursementForm, ReasonForm
 from codev.grants.reports import services as reports
@@ -151,7 +152,7 @@ def grant_money(grant: Grant, **forms: Any) -> dict:
     grant_reports = reports.grant_reports(grant.id)
     requests = db.session.scalars(
         select(DisbursementRequest).where(DisbursementRequest.grant_id == grant.id,
-                                          DisbursementRequest.status == "pending")
+                                          DisbursementRequest.status == RequestStatus.PENDING)
         .order_by(DisbursementRequest.id)
     ).all()
     requesters = _names({r.requested_by_id for r in requests})
@@ -398,7 +399,7 @@ def tranches_due():
 @roles(*MINISTRY)
 def requests_pending():
     """Disbursements waiting for a second signature."""
-    page = _page(select(DisbursementRequest).where(DisbursementRequest.status == "pending")
+    page = _page(select(DisbursementRequest).where(DisbursementRequest.status == RequestStatus.PENDING)
                  .order_by(DisbursementRequest.requested_at, DisbursementRequest.id))
     grants = _grants_with_projects({r.grant_id for r in page.items})
     names = _names({r.requested_by_id for r in page.items})
@@ -412,8 +413,9 @@ def close_lapsed():
     with unit_of_work() as work:
         lapsed = lapse.close_lapsed(current_person())
         if lapsed:
-            work.success = _("%(n)s grant(s) lapsed; %(amount)s returned to the envelopes.", n=len(lapsed),
-                             amount=format_xof(sum(g.released_xof for g in lapsed)))
+            work.success = ngettext("%(num)d grant lapsed; %(amount)s returned to the envelope.",
+                                    "%(num)d grants lapsed; %(amount)s returned to the envelopes.",
+                                    len(lapsed), amount=format_xof(sum(g.released_xof for g in lapsed)))
         else:
             work.success, work.category = _("No grant has to lapse today."), "info"
     return redirect(url_for("core.home"))
@@ -442,7 +444,7 @@ def _count_pending() -> int:
     from sqlalchemy import func
 
     return db.session.scalar(select(func.count(DisbursementRequest.id))
-                             .where(DisbursementRequest.status == "pending")) or 0
+                             .where(DisbursementRequest.status == RequestStatus.PENDING)) or 0
 
 
 @home_panel(Role.ASSOCIATION)
