@@ -13,6 +13,11 @@ from codev.accounts.models import Role, User
 from codev.extensions import db
 
 
+def counted(n: int, noun: str) -> str:
+    """"1 grant", "2 grants": the operators' command output is English."""
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
 @click.command("create-user")
 @click.option("--email", required=True)
 @click.option("--name", required=True)
@@ -94,7 +99,7 @@ def send_mail_command() -> None:
         raise click.ClickException("MAIL_SERVER is not set; messages stay in the outbox")
     sent = deliver_pending(limit=10_000)
     db.session.commit()
-    click.echo(f"sent {sent} message(s)")
+    click.echo(f"sent {counted(sent, 'message')}")
 
 
 @click.command("outbox")
@@ -122,7 +127,7 @@ def prune_throttle_command(keep_days: int | None) -> None:
     counters = prune()
     attempts = prune_login_attempts(current_app.config["LOGIN_ATTEMPTS_KEEP_DAYS"] if keep_days is None else keep_days)
     db.session.commit()
-    click.echo(f"deleted {counters} throttle counter(s) and {attempts} sign-in attempt(s)")
+    click.echo(f"deleted {counted(counters, 'throttle counter')} and {counted(attempts, 'sign-in attempt')}")
 
 
 @click.command("close-lapsed")
@@ -144,9 +149,9 @@ def close_lapsed_command() -> None:
         if grant is not None:
             lapsed += 1
             click.echo(f"grant {grant.id} lapsed: {grant.released_xof} XOF back to call {grant.call_id}")
-    click.echo(f"{lapsed} grant(s) lapsed")
+    click.echo(f"{counted(lapsed, 'grant')} lapsed")
     if refused:
-        raise click.ClickException(f"{refused} grant(s) could not lapse; run the command again once corrected")
+        raise click.ClickException(f"{counted(refused, 'grant')} could not lapse; run the command again once corrected")
 
 
 @click.command("send-reminders")
@@ -158,7 +163,7 @@ def send_reminders_command() -> None:
     for _grant, queued in reminders_by_grant():  # committed grant by grant: a rerun sends only what is left
         db.session.commit()
         count += queued
-    click.echo(f"{count} reminder(s) queued")
+    click.echo(f"{counted(count, 'reminder')} queued")
 
 
 def init_app(app: Flask) -> None:

@@ -125,13 +125,13 @@ def test_the_lapse_command_commits_grant_by_grant(runner, db, users, outbox, bac
     result = runner.invoke(args=["close-lapsed"])
     assert result.exit_code == 1
     assert f"grant {first.id} lapsed" in result.output and f"grant {last.id} lapsed" in result.output
-    assert f"grant {refused.id} not lapsed" in result.output and "2 grant(s) lapsed" in result.output
+    assert f"grant {refused.id} not lapsed" in result.output and "2 grants lapsed" in result.output
     assert [status_of(db, g.id) for g in (first, refused, last)] == [
         GrantStatus.LAPSED, GrantStatus.AWARDED, GrantStatus.LAPSED]
     assert [db.session.get(Call, c.id).committed_xof for c in calls] == [0, 500_000, 0]
     mails = len(outbox(member.email))
     again = runner.invoke(args=["close-lapsed"])
-    assert again.exit_code == 1 and "0 grant(s) lapsed" in again.output
+    assert again.exit_code == 1 and "0 grants lapsed" in again.output
     assert len(outbox(member.email)) == mails
     assert db.session.scalar(db.select(db.func.count(AuditEvent.id))
                              .where(AuditEvent.action == "grant.lapsed")) == 2
@@ -157,10 +157,10 @@ def test_the_reminders_command_commits_grant_by_grant(runner, db, users, outbox,
     keys = db.select(AuditEvent.object_id).where(AuditEvent.action == "grant.reminder")
     assert db.session.scalars(keys).all() == [sent_first.id]
     result = runner.invoke(args=["send-reminders"])
-    assert result.exit_code == 0 and result.output.startswith("1 reminder(s)")
+    assert result.exit_code == 0 and result.output.startswith("1 reminder queued")
     assert sorted(db.session.scalars(keys).all()) == sorted([sent_first.id, stopped.id])
     assert len(outbox(member.email)) == 2
-    assert runner.invoke(args=["send-reminders"]).output.startswith("0 reminder(s)")
+    assert runner.invoke(args=["send-reminders"]).output.startswith("0 reminders queued")
 
 
 def test_the_disbursement_service_refusal_is_a_domain_error(db, users):

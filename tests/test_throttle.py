@@ -293,10 +293,10 @@ def test_prune_throttle_deletes_what_is_over_and_keeps_the_rest(app, db, runner)
     db.session.commit()
     result = runner.invoke(args=["prune-throttle"])
     assert result.exit_code == 0, result.output
-    assert "deleted 1 throttle counter(s) and 1 sign-in attempt(s)" in result.output
+    assert "deleted 1 throttle counter and 1 sign-in attempt" in result.output
     db.session.expire_all()
     assert db.session.scalars(select(ThrottleCounter.key)).all() == ["new@x.tg"]
     assert db.session.scalars(select(LoginAttempt.email)).all() == ["new@x.tg"]
     result = runner.invoke(args=["prune-throttle", "--keep-days", "0"])
-    assert "deleted 0 throttle counter(s) and 1 sign-in attempt(s)" in result.output
+    assert "deleted 0 throttle counters and 1 sign-in attempt" in result.output
     assert db.session.scalar(select(func.count(LoginAttempt.id))) == 0
