@@ -25,4 +25,5 @@ def _helpers() -> dict:
     }
 
 
-from codev.calls import views  # noqa: E402,F401
+# The call's table registers with the engine on import, and so do the routes.
+from codev.calls import views, workflow  # noqa: E402,F401

@@ -6,6 +6,7 @@ Refusals are :class:`CallError` (one message, or several ``problems``) for the v
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -312,18 +313,22 @@ def manage_query(status: str | None):
     return query
 
 
-def project_counts(call_ids: list[int]) -> dict[int, int]:
-    """Projects per call, drafts left out (one query)."""
-    if not call_ids:
-        return {}
-    from codev.projects.models import Project, ProjectStatus
+# How many projects each call has received: the projects, a later step of the programme, are counted by
+# their own package, which gives its counter when the app is built (``count_projects_with``).
+_COUNTERS: dict[str, Callable[[list[int]], dict[int, int]]] = {}
 
-    rows = db.session.execute(
-        select(Project.call_id, func.count())
-        .where(Project.call_id.in_(call_ids), Project.status != ProjectStatus.DRAFT)
-        .group_by(Project.call_id)
-    ).all()
-    return dict(rows)
+
+def count_projects_with(counter: Callable[[list[int]], dict[int, int]]) -> None:
+    """The projects step says how to count the projects of calls (``{call id: projects}``)."""
+    _COUNTERS["projects"] = counter
+
+
+def project_counts(call_ids: list[int]) -> dict[int, int]:
+    """Projects per call, drafts left out (one query, asked of the projects step; none before it is built)."""
+    counter = _COUNTERS.get("projects")
+    if not call_ids or counter is None:
+        return {}
+    return counter(call_ids)
 
 
 # --- exchange rates ---------------------------------------------------------------------------

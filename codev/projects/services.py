@@ -9,6 +9,7 @@ for the person. Status changes go through :func:`codev.projects.workflow.fire`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -77,17 +78,26 @@ def is_member(user: Any, project: Project) -> bool:
     return user.role == Role.ASSOCIATION and user.association_id == project.association_id
 
 
+# Which projects an evaluator sees is the reviews' to say (a later step of the programme): it gives its
+# rule when the app is built (``allow_evaluators``); until then an evaluator sees none.
+_EVALUATOR_RULES: list[Callable[[Any, Project], bool]] = []
+
+
+def allow_evaluators(rule: Callable[[Any, Project], bool]) -> None:
+    """The reviews' rule of which projects an evaluator may see (``rule(user, project)``)."""
+    if rule not in _EVALUATOR_RULES:
+        _EVALUATOR_RULES.append(rule)
+
+
 def can_view(user: Any, project: Project) -> bool:
     """Ministry roles see every project; members see their association's; evaluators the ones assigned to
-    them, once they have declared no conflict of interest (accepted or submitted assignment)."""
+    them, once they have declared no conflict of interest (the reviews' rule, ``allow_evaluators``)."""
     if not getattr(user, "is_authenticated", False):
         return False
     if user.is_ministry:
         return True
     if user.role == Role.EVALUATOR:
-        from codev.reviews.assignments import evaluator_may_view  # a later step of the programme: import lazily
-
-        return evaluator_may_view(user, project)
+        return any(rule(user, project) for rule in _EVALUATOR_RULES)
     return is_member(user, project)
 
 

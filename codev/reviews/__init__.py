@@ -21,3 +21,9 @@ def _helpers() -> dict:
 from codev.reviews import committee_views, views_evaluator, views_officer, workflow, workflows  # noqa: E402,F401
 
 workflow.attach_rules()
+
+# An evaluator sees a project through an accepted or submitted assignment: the reviews tell the projects.
+from codev.projects.services import allow_evaluators  # noqa: E402
+from codev.reviews.assignments import evaluator_may_view  # noqa: E402
+
+allow_evaluators(evaluator_may_view)
