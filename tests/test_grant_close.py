@@ -1,5 +1,7 @@
 """Closing a project's file from the grant page: after a lapse or a cancellation (lapsed → closed) and after
-the grant is completed (completed → closed), by an officer or an approver, with an optional message."""
+the grant is completed (completed → closed), by an officer or an approver, with an optional message.
+The people here read the pages in French, the programme's working language (their accounts' locale).
+"""
 
 from __future__ import annotations
 
@@ -58,13 +60,13 @@ def test_an_officer_closes_a_lapsed_project_from_the_grant_page(client, db, user
     grant = lapsed_grant(db, users)
     login_as(users["officer"])
     page = html.unescape(client.get(f"/grants/{grant.id}").get_data(as_text=True))
-    assert "This grant has lapsed" in page and "Close the project's file" in page
+    assert "Cette subvention est devenue caduque" in page and "Clôturer le dossier du projet" in page
     response = client.post(f"/grants/{grant.id}/close-project", data={"message": MESSAGE})
     assert response.status_code == 302
     assert db.session.get(Project, grant.project_id).status == ProjectStatus.CLOSED
     assert history(db, grant.project_id)[-1] == (ProjectStatus.CLOSED, MESSAGE, users["officer"].id)
     page = html.unescape(client.get(f"/grants/{grant.id}").get_data(as_text=True))
-    assert "The project's file is closed" in page and MESSAGE in page and users["officer"].name in page
+    assert "Le dossier du projet est clôturé" in page and MESSAGE in page and users["officer"].name in page
     assert f"/grants/{grant.id}/close-project" not in page
 
 
@@ -94,7 +96,8 @@ def test_a_funded_project_cannot_be_closed_and_the_page_says_why(client, db, use
     response = client.post(f"/grants/{grant.id}/close-project", data={"message": MESSAGE})
     page = html.unescape(response.get_data(as_text=True))
     assert response.status_code == 400
-    assert "Only a project whose grant is completed, lapsed or cancelled can be closed." in page and MESSAGE in page
+    assert "Seul un projet dont la subvention est achevée, caduque ou annulée peut être clôturé." in page
+    assert MESSAGE in page  # what was typed is kept
     assert db.session.get(Project, grant.project_id).status == ProjectStatus.FUNDED
 
 
@@ -102,7 +105,7 @@ def test_closing_twice_says_it_is_closed(db, users):
     grant = lapsed_grant(db, users)
     close_project(grant, users["officer"])
     db.session.commit()
-    with pytest.raises(ClosingError, match="already closed"):
+    with pytest.raises(ClosingError, match="déjà clôturé"):
         close_project(grant, users["approver"], MESSAGE)
 
 
@@ -113,7 +116,7 @@ def test_only_officers_and_approvers_close(client, db, users, login_as):
         assert client.post(f"/grants/{grant.id}/close-project", data={"message": "x"}).status_code == 403
     login_as(users["association"])
     page = html.unescape(client.get(f"/grants/{grant.id}").get_data(as_text=True))
-    assert "This grant has lapsed" in page and "/close-project" not in page
+    assert "Cette subvention est devenue caduque" in page and "/close-project" not in page
     login_as(UserFactory(member=True, email="other@asso.example.org"))
     assert client.get(f"/grants/{grant.id}").status_code == 404
     assert db.session.get(Project, grant.project_id).status == ProjectStatus.LAPSED
