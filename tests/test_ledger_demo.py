@@ -18,7 +18,7 @@ def test_seed_money_tells_three_stories(db, users):
     for grant in grants:
         member_of_grant(grant)
     summary = seed_money(grants)
-    assert "3 grant(s)" in summary
+    assert "3 grants with" in summary
     full, waiting, partial = grants
     facts = money_facts(grants)
     assert full.status == GrantStatus.ACTIVE and facts[full.id].d == full.tranches[0].amount_xof

@@ -140,13 +140,13 @@ def test_ministry_list_filters_and_pages(app, client, db, users, login_as):
     ready_project(factories.UserFactory(member=True), title="Brouillon")
     login_as(english(users["officer"]))
     page = client.get("/projects/").get_data(as_text=True)
-    assert "3 project(s) found." in page and "Page 1 of 2" in page
+    assert "3 projects found." in page and "Page 1 of 2" in page
     page = client.get("/projects/?status=submitted&sector=health").get_data(as_text=True)
-    assert "1 project(s) found." in page and "Case de santé de Kozah" in page
+    assert "1 project found." in page and "Case de santé de Kozah" in page
     page = client.get("/projects/?region=TG-P&country=FR").get_data(as_text=True)
     assert "Forage de Kpimé" in page and "Kozah" not in page
     page = client.get(f"/projects/?call={water.call_id}").get_data(as_text=True)
-    assert "1 project(s) found." in page
+    assert "1 project found." in page
     assert client.get("/projects/?status=nonsense&call=abc&page=99").status_code == 200
 
 
@@ -154,7 +154,7 @@ def test_home_cards(client, db, users, login_as, project):
     login_as(english(users["officer"]))
     page = client.get("/").get_data(as_text=True)
     # Submitted projects wait for screening: the reviews' card counts them (one card, not two).
-    assert "1 project(s) to screen" in page and "/reviews/screening" in page
+    assert "1 project to screen" in page and "/reviews/screening" in page
     assert "Submitted projects" not in page
     member = login_as(english(member_of(project.association)))
     page = client.get("/").get_data(as_text=True)

@@ -160,7 +160,7 @@ def test_lists_and_home_cards(client, db, users, login_as):
     db.session.commit()
     login_as(english(users["officer"]))
     home = client.get("/").get_data(as_text=True)
-    assert "2 project(s) to assign" in home and "1 evaluation(s) late" in home
+    assert "2 projects to assign" in home and "1 evaluation late" in home
     page = client.get("/reviews/in-review?need=assign").get_data(as_text=True)
     assert "En retard" in page and "Sans évaluateur" in page and "Complet" not in page
     page = client.get("/reviews/in-review?need=late").get_data(as_text=True)

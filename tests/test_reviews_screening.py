@@ -162,13 +162,13 @@ def test_the_list_filters_by_call_and_the_home_card_counts(client, db, users, lo
     in_review_project(title="Déjà examiné")
     login_as(english(users["officer"]))
     page = client.get("/reviews/screening").get_data(as_text=True)
-    assert "2 project(s) waiting" in page and "Forage de Kpimé" in page and "Déjà examiné" not in page
+    assert "2 projects waiting" in page and "Forage de Kpimé" in page and "Déjà examiné" not in page
     assert "5 of 5 met" in page
     page = client.get(f"/reviews/screening?call={first.call_id}").get_data(as_text=True)
-    assert "1 project(s) waiting" in page and "Case de santé" not in page
+    assert "1 project waiting" in page and "Case de santé" not in page
     assert client.get("/reviews/screening?call=abc&page=9").status_code == 200
     home = client.get("/").get_data(as_text=True)
-    assert "2 project(s) to screen" in home and "/reviews/screening" in home
+    assert "2 projects to screen" in home and "/reviews/screening" in home
 
 
 def count_queries(client, url) -> int:

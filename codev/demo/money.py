@@ -97,4 +97,4 @@ def seed_money(grants: Iterable[Grant]) -> str:
             continue  # a demo grant whose data does not fit the story keeps what it has
         done += 1
     db.session.flush()
-    return f"demo money: {done} grant(s) with contributions, disbursements and reports"
+    return f"demo money: {done} grant{'' if done == 1 else 's'} with contributions, disbursements and reports"
