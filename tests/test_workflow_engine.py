@@ -527,7 +527,7 @@ def test_attach_adds_a_later_steps_checks_and_effects_to_a_row(db, officer):
     lamps.fire(lamp, Colour.AMBER, officer)
     assert lamp.log == ["warmed"] and seen == [7]
     assert table().problems_for(night, Colour.AMBER) == []  # another table is untouched
-    with pytest.raises(Exception):  # noqa: B017 (an unknown row is refused)
+    with pytest.raises(KeyError, match="no row is called .fly."):
         lamps.attach("fly", checks=(not_at_night,))
 
 

@@ -112,7 +112,10 @@ class Workflow:
     # --- reading the table ---------------------------------------------------------------------
 
     def by_name(self, name: str) -> Transition:
-        return next(t for t in self.transitions if t.name == name)
+        found = next((t for t in self.transitions if t.name == name), None)
+        if found is None:
+            raise KeyError(f"{self.name}: no row is called {name!r}")
+        return found
 
     def find(self, source: Any, target: Any) -> Transition | None:
         source, target = str(source), str(target)
