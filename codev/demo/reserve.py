@@ -127,8 +127,8 @@ def _seed(officer: User, approver: User) -> list[Grant]:
             return []
         project = projects_demo._project(spec, call, member, officer)
         projects.append((project, scores))
+    # Closed on the day its projects were in; it stays closed (the demo's calls step through their own states).
     call_workflow.fire(call, CallStatus.CLOSED, officer)
-    call_workflow.fire(call, CallStatus.EVALUATING, officer)
     for project, scores in projects:
         reviews_demo._screen(project, officer)
         reviews_demo._evaluate(project, first, officer, scores, "qualify")
@@ -165,10 +165,6 @@ def _seed(officer: User, approver: User) -> list[Grant]:
                                  "La commune de Zio 3 équipe elle-même la salle d'accouchement (délibération du "
                                  "conseil municipal).")
     except DomainError:  # a rule refused a step: the demo keeps what went through
-        pass
-    try:
-        call_workflow.fire(call, CallStatus.DECIDED, approver)
-    except DomainError:
         pass
     db.session.flush()
     return grants
