@@ -126,11 +126,13 @@ def register_blueprints(app: Flask) -> None:
     from codev.calls import bp as calls_bp
     from codev.core.views import bp as core_bp
     from codev.grants import bp as grants_bp
+    from codev.oversight import bp as oversight_bp
     from codev.projects import bp as projects_bp
     from codev.reviews import bp as reviews_bp
 
     # In the order money and paper flow through the programme.
-    for blueprint in (core_bp, accounts_bp, associations_bp, admin_bp, calls_bp, projects_bp, reviews_bp, grants_bp):
+    for blueprint in (core_bp, accounts_bp, associations_bp, admin_bp, calls_bp, projects_bp, reviews_bp, grants_bp,
+                      oversight_bp):
         app.register_blueprint(blueprint)
 
 

@@ -96,3 +96,8 @@ class Defaults:
     # The ministry's identity, printed on pages and documents.
     MINISTRY_NAME_FR = "Ministère des Affaires étrangères, de l'Intégration régionale et des Togolais de l'extérieur"
     MINISTRY_NAME_EN = "Ministry of Foreign Affairs, Regional Integration and Togolese Abroad"
+
+    # Open data: the IATI identifier of the reporting organisation (the ministry), prefix of every
+    # activity's identifier in /open-data/iati.xml. XI-IATI is the prefix the IATI Secretariat gives an
+    # organisation without another registry; set CODEV_IATI_ORG_ID to the identifier actually registered.
+    IATI_ORG_ID = "XI-IATI-TG-MAEIA"

@@ -1,0 +1,12 @@
+"""Oversight: the public register of funded projects and its open data (CSV, IATI), the ministry's exports.
+
+The aggregate queries in :mod:`codev.oversight.queries` are shared by every page that shows the
+programme's figures (the register now, the ministry's dashboard next). The package reads the steps
+before it (accounts, calls, projects, reviews, grants) and none of them reads it.
+"""
+
+from flask import Blueprint
+
+bp = Blueprint("oversight", __name__)
+
+from codev.oversight import views  # noqa: E402,F401

@@ -1,0 +1,336 @@
+"""The programme's figures, aggregated by the database: what the register, the exports, the IATI file and
+the ministry's dashboard share.
+
+Every figure is one SQL statement (GROUP BY, SUM), never a loop over rows in Python, so a page costs
+the same number of statements whatever the size of the programme.
+
+Definitions (the same everywhere they are shown):
+
+- **projects funded**: projects with a grant that is neither lapsed nor cancelled (register status
+  funded, completed or closed); **communes reached**: their distinct communes.
+- **state money committed**: Σ (grant − money released back to the envelope) over the grants listed;
+  **state money paid**: Σ disbursements.
+- **diaspora money verified**: Σ of the association's own contributions (cash and in kind, at face value)
+  that an officer verified and nobody reversed; the community's, the commune's and other partners' money
+  is not the diaspora's.
+- **leverage**: diaspora money verified per franc of state money committed.
+- **register status**: ``cancelled`` or ``lapsed`` when the grant was, else the project's ``completed`` or
+  ``closed``, else ``funded``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import BigInteger, Select, and_, case, cast, distinct, exists, func, literal, select
+from sqlalchemy.orm import aliased
+
+from codev.accounts.models import Association
+from codev.calls.models import Call
+from codev.extensions import db
+from codev.grants.models import ContributionEntry, Disbursement, EntryKind, Grant, GrantStatus, GrantTranche
+from codev.projects.models import FundingSource, Project, ProjectStatus
+
+DIASPORA_SOURCES = (FundingSource.ASSOCIATION_CASH.value, FundingSource.ASSOCIATION_IN_KIND.value)
+REGISTER_STATUSES = ("funded", "completed", "closed", "lapsed", "cancelled")
+FUNDED_STATUSES = ("funded", "completed", "closed")
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What a list is narrowed to. ``status`` is the register status on the register, the project's
+    status in the exports; ``year`` the year of approval of the grant on the register (of each row's own
+    date in the exports); ``country`` the association's country of residence (for the dashboard)."""
+
+    call_id: int | None = None
+    region: str | None = None
+    sector: str | None = None
+    year: int | None = None
+    status: str | None = None
+    country: str | None = None
+
+    def query_args(self) -> dict[str, str]:
+        """The filters as the query string of a link (the GET forms' names)."""
+        values = {"call": self.call_id, "region": self.region, "sector": self.sector, "year": self.year,
+                  "status": self.status, "country": self.country}
+        return {name: str(value) for name, value in values.items() if value not in (None, "")}
+
+
+def year_bounds(year: int) -> tuple[datetime, datetime]:
+    """[1 January, next 1 January) in UTC: a range the database compares on any backend, with an index."""
+    return datetime(year, 1, 1, tzinfo=UTC), datetime(year + 1, 1, 1, tzinfo=UTC)
+
+
+def total(column: Any) -> Any:
+    """Σ column as an integer (PostgreSQL sums BIGINT into NUMERIC), 0 over no rows."""
+    return cast(func.coalesce(func.sum(column), 0), BigInteger)
+
+
+# --- money by grant -------------------------------------------------------------------------------
+
+
+def _standing(declared: Any) -> Any:
+    """A diaspora declaration verified by an officer and never reversed (a correlated condition)."""
+    decision, reversal = aliased(ContributionEntry), aliased(ContributionEntry)
+    return and_(
+        declared.kind == EntryKind.DECLARED,
+        declared.source.in_(DIASPORA_SOURCES),
+        exists().where(decision.refers_to_id == declared.id, decision.kind == EntryKind.VERIFIED),
+        ~exists().where(reversal.refers_to_id == declared.id, reversal.kind == EntryKind.REVERSAL),
+    )
+
+
+def verified_declarations() -> Select:
+    """The standing diaspora declarations (rows of the ledger): what the IATI file lists as incoming funds."""
+    declared = aliased(ContributionEntry, name="declared")
+    return select(declared).where(_standing(declared))
+
+
+def paid_by_grant() -> Any:
+    """Subquery: grant_id, paid (Σ disbursements)."""
+    return (select(Disbursement.grant_id, total(Disbursement.amount_xof).label("paid"))
+            .group_by(Disbursement.grant_id).subquery("paid_by_grant"))
+
+
+def diaspora_by_grant() -> Any:
+    """Subquery: grant_id, verified (Σ standing diaspora declarations)."""
+    declared = aliased(ContributionEntry, name="declared")
+    return (select(declared.grant_id, total(declared.amount_xof).label("verified"))
+            .where(_standing(declared)).group_by(declared.grant_id).subquery("diaspora_by_grant"))
+
+
+def tranches_by_grant() -> Any:
+    """Subquery: grant_id, tranches (count), tranches_paid (those whose payments reach their amount)."""
+    by_tranche = (select(Disbursement.grant_id, Disbursement.tranche_number, total(Disbursement.amount_xof).label("s"))
+                  .group_by(Disbursement.grant_id, Disbursement.tranche_number).subquery("paid_by_tranche"))
+    paid = case((func.coalesce(by_tranche.c.s, 0) >= GrantTranche.amount_xof, 1), else_=0)
+    return (
+        select(GrantTranche.grant_id, func.count(GrantTranche.id).label("tranches"),
+               cast(func.coalesce(func.sum(paid), 0), BigInteger).label("tranches_paid"))
+        .outerjoin(by_tranche, and_(by_tranche.c.grant_id == GrantTranche.grant_id,
+                                    by_tranche.c.tranche_number == GrantTranche.number))
+        .group_by(GrantTranche.grant_id).subquery("tranches_by_grant")
+    )
+
+
+# The same three for one row at a time: a page of 25 rows asks the database for 25 rows' money only.
+
+def paid_of_grant() -> Any:
+    return select(total(Disbursement.amount_xof)).where(Disbursement.grant_id == Grant.id).scalar_subquery()
+
+
+def diaspora_of_grant() -> Any:
+    declared = aliased(ContributionEntry, name="declared")
+    return (select(total(declared.amount_xof))
+            .where(declared.grant_id == Grant.id, _standing(declared)).scalar_subquery())
+
+
+def tranches_of_grant() -> Any:
+    return select(func.count(GrantTranche.id)).where(GrantTranche.grant_id == Grant.id).scalar_subquery()
+
+
+def tranches_paid_of_grant() -> Any:
+    tranche = aliased(GrantTranche, name="tranche")
+    paid_on_tranche = (select(total(Disbursement.amount_xof))
+                       .where(Disbursement.grant_id == tranche.grant_id,
+                              Disbursement.tranche_number == tranche.number).scalar_subquery())
+    return (select(func.count(tranche.id))
+            .where(tranche.grant_id == Grant.id, paid_on_tranche >= tranche.amount_xof).scalar_subquery())
+
+
+# --- the register -------------------------------------------------------------------------------
+
+
+def register_status() -> Any:
+    """The register's status of a funded project, as an SQL expression (filters and sorts in SQL)."""
+    return case(
+        (Grant.status == GrantStatus.CANCELLED, literal("cancelled")),
+        (Grant.status == GrantStatus.LAPSED, literal("lapsed")),
+        (Project.status == ProjectStatus.COMPLETED, literal("completed")),
+        (Project.status == ProjectStatus.CLOSED, literal("closed")),
+        else_=literal("funded"),
+    )
+
+
+def _funded() -> Any:
+    return Grant.status.notin_((GrantStatus.CANCELLED, GrantStatus.LAPSED))
+
+
+def committed() -> Any:
+    """A grant's state money still committed: what was not released back to the envelope."""
+    return Grant.amount_xof - Grant.released_xof
+
+
+def _register_from(stmt: Select) -> Select:
+    return (stmt.select_from(Grant).join(Project, Project.id == Grant.project_id)
+            .join(Association, Association.id == Project.association_id))
+
+
+def filter_register(stmt: Select, filters: Filters) -> Select:
+    """Narrow a statement over grants ⋈ projects ⋈ associations to the register's filters."""
+    if filters.call_id:
+        stmt = stmt.where(Grant.call_id == filters.call_id)
+    if filters.region:
+        stmt = stmt.where(Project.region == filters.region)
+    if filters.sector:
+        stmt = stmt.where(Project.sector == filters.sector)
+    if filters.year:
+        start, end = year_bounds(filters.year)
+        stmt = stmt.where(Grant.approved_at >= start, Grant.approved_at < end)
+    if filters.status:
+        stmt = stmt.where(register_status() == filters.status)
+    if filters.country:
+        stmt = stmt.where(Association.country == filters.country)
+    return stmt
+
+
+@dataclass(frozen=True)
+class Figures:
+    """The programme's figures over the grants a filter selects (money in whole XOF)."""
+
+    projects_listed: int = 0
+    projects_funded: int = 0
+    committed_xof: int = 0
+    paid_xof: int = 0
+    diaspora_xof: int = 0
+    communes: int = 0
+
+    @property
+    def leverage_hundredths(self) -> int | None:
+        """Diaspora money verified per franc of state money committed, in hundredths (rounded half up)."""
+        if self.committed_xof <= 0:
+            return None
+        return (self.diaspora_xof * 200 + self.committed_xof) // (2 * self.committed_xof)
+
+    @property
+    def leverage(self) -> Decimal | None:
+        hundredths = self.leverage_hundredths
+        return None if hundredths is None else Decimal(hundredths) / 100
+
+
+def _figure_columns(paid: Any, diaspora: Any) -> list[Any]:
+    funded = _funded()
+    return [
+        func.count(Grant.id).label("projects_listed"),
+        cast(func.coalesce(func.sum(case((funded, 1), else_=0)), 0), BigInteger).label("projects_funded"),
+        total(committed()).label("committed_xof"),
+        total(func.coalesce(paid.c.paid, 0)).label("paid_xof"),
+        total(func.coalesce(diaspora.c.verified, 0)).label("diaspora_xof"),
+        func.count(distinct(case((funded, Project.commune)))).label("communes"),
+    ]
+
+
+def _with_money(stmt: Select, paid: Any, diaspora: Any) -> Select:
+    return (stmt.outerjoin(paid, paid.c.grant_id == Grant.id)
+            .outerjoin(diaspora, diaspora.c.grant_id == Grant.id))
+
+
+def programme_figures(filters: Filters | None = None) -> Figures:
+    """The figures of the programme (or of what ``filters`` select), in one statement."""
+    paid, diaspora = paid_by_grant(), diaspora_by_grant()
+    stmt = _with_money(_register_from(select(*_figure_columns(paid, diaspora))), paid, diaspora)
+    row = db.session.execute(filter_register(stmt, filters or Filters())).one()
+    return Figures(**{name: int(value or 0) for name, value in row._mapping.items()})
+
+
+BREAKDOWNS = {
+    "region": Project.region,
+    "prefecture": Project.prefecture,
+    "sector": Project.sector,
+    "country": Association.country,
+    "call": Grant.call_id,
+    "status": None,  # the register status, built per statement
+}
+
+
+def figures_by(dimension: str, filters: Filters | None = None) -> list[tuple[Any, Figures]]:
+    """The figures grouped by ``dimension`` (a key of :data:`BREAKDOWNS`), largest commitment first."""
+    key = register_status() if dimension == "status" else BREAKDOWNS[dimension]
+    paid, diaspora = paid_by_grant(), diaspora_by_grant()
+    stmt = _with_money(_register_from(select(key.label("key"), *_figure_columns(paid, diaspora))), paid, diaspora)
+    stmt = filter_register(stmt, filters or Filters()).group_by(key).order_by(total(committed()).desc(), key)
+    result = []
+    for row in db.session.execute(stmt):
+        values = dict(row._mapping)
+        group = values.pop("key")
+        result.append((group, Figures(**{name: int(value or 0) for name, value in values.items()})))
+    return result
+
+
+def register_rows(filters: Filters | None = None) -> Select:
+    """One row per funded project (what the register lists and its CSV holds), latest approval first."""
+    stmt = _register_from(select(
+        Project.id.label("project_id"), Project.reference, Project.title, Project.commune, Project.prefecture,
+        Project.region, Project.sector, Association.name.label("association"),
+        Association.country.label("country"), Grant.call_id, Call.title.label("call_title"),
+        Call.title_en.label("call_title_en"), Grant.amount_xof.label("grant_xof"),
+        committed().label("committed_xof"), Grant.approved_at, register_status().label("status"),
+        diaspora_of_grant().label("diaspora_xof"), paid_of_grant().label("paid_xof"),
+        tranches_of_grant().label("tranches"), tranches_paid_of_grant().label("tranches_paid"),
+    )).join(Call, Call.id == Grant.call_id)
+    return filter_register(stmt, filters or Filters()).order_by(Grant.approved_at.desc(), Grant.id.desc())
+
+
+def register_project(project_id: int) -> Any | None:
+    """The register's row of one project (None when it was never funded)."""
+    stmt = register_rows().where(Project.id == project_id).add_columns(
+        Grant.id.label("grant_id"), Project.village, Project.start_date, Project.duration_months,
+        Project.beneficiaries_total, Project.beneficiaries_women, Project.beneficiaries_youth,
+        Grant.ratio_num, Grant.ratio_den, Grant.status.label("grant_status"),
+    )
+    return db.session.execute(stmt).first()
+
+
+def tranche_rows(grant_id: int) -> list[Any]:
+    """The grant's tranches with what was paid on each, in one statement."""
+    paid = (select(total(Disbursement.amount_xof))
+            .where(Disbursement.grant_id == GrantTranche.grant_id, Disbursement.tranche_number == GrantTranche.number)
+            .scalar_subquery())
+    return list(db.session.execute(
+        select(GrantTranche.number, GrantTranche.share_bps, GrantTranche.amount_xof, GrantTranche.condition,
+               paid.label("paid_xof"))
+        .where(GrantTranche.grant_id == grant_id).order_by(GrantTranche.number)
+    ))
+
+
+def disbursement_rows(grant_id: int) -> list[Any]:
+    """The grant's disbursements (date, tranche, amount: no bank reference, no person)."""
+    return list(db.session.execute(
+        select(Disbursement.value_date, Disbursement.tranche_number, Disbursement.amount_xof)
+        .where(Disbursement.grant_id == grant_id).order_by(Disbursement.value_date, Disbursement.id)
+    ))
+
+
+def verified_by_source(grant_id: int) -> list[Any]:
+    """The grant's verified diaspora money by source (cash, in kind), in one statement."""
+    declared = aliased(ContributionEntry, name="declared")
+    return list(db.session.execute(
+        select(declared.source, total(declared.amount_xof).label("amount_xof"))
+        .where(declared.grant_id == grant_id, _standing(declared))
+        .group_by(declared.source).order_by(declared.source)
+    ))
+
+
+def budget_total(project_id: int) -> int:
+    from codev.projects.models import BudgetLine
+
+    return int(db.session.scalar(select(total(BudgetLine.amount_xof)).where(BudgetLine.project_id == project_id)) or 0)
+
+
+def first_year() -> int | None:
+    """The year of the first grant (the register's year filter starts there)."""
+    first = db.session.scalar(select(func.min(Grant.approved_at)))
+    if isinstance(first, str):  # SQLite returns an aggregate of a DateTime column as text
+        first = datetime.fromisoformat(first)
+    return first.year if first else None
+
+
+def funded_calls() -> list[Any]:
+    """Calls with at least one grant (id, title, title_en), for the register's call filter."""
+    return list(db.session.execute(
+        select(Call.id, Call.title, Call.title_en)
+        .where(exists().where(Grant.call_id == Call.id)).order_by(Call.id.desc())
+    ))
