@@ -118,3 +118,32 @@ def test_concurrent_increases_approvals_and_reductions_never_overspend(app, db, 
     approved = sum(name.startswith("approve") for name in done)
     assert increased + 2 * approved <= 7  # the 5 M of room and the 2 M given back
     assert db.session.scalar(select(func.count(GrantAmendment.id))) == increased + REDUCTIONS
+
+
+@pytest.mark.backends
+def test_two_approvers_never_both_spend_the_same_returned_francs(app, db, backend, monkeypatch):
+    monkeypatch.setattr(approval, "build_letters", _stub_letters)
+    monkeypatch.setattr(letters, "build_letters", _stub_letters)
+    call = CallFactory(open=True, envelope_xof=4 * M, committed_xof=0)
+    first, second = approver(), approver(name="Kossi Amegan")
+    funded = approved_project(call=call)
+    grant = approve_grant(funded, first, 4 * M, first.name, "Ordonnatrice")  # the envelope is full
+    amendments.reduce_amount(grant, first, 1 * M, "Le devis actualisé est moins cher.")  # 3 M return
+    # Two projects the committee approved (from the reserve), each asking for the 3 M returned.
+    rivals = [approved_project(call=call, requested_grant_xof=3 * M) for _ in range(2)]
+    db.session.commit()
+    pairs = [(rivals[0].id, first.id), (rivals[1].id, second.id)]
+    call_id = call.id
+    db.session.remove()
+
+    def approve(project_id, user_id):
+        def job():
+            user = _db.session.get(User, user_id)
+            approve_grant(_db.session.get(Project, project_id), user, 3 * M, user.name, "Ordonnatrice")
+        return job
+
+    done, refused = _run(app, [(f"approve-{p}", approve(p, u)) for p, u in pairs])
+    assert (len(done), len(refused)) == (1, 1), refused
+    committed = db.session.scalar(select(Call.committed_xof).where(Call.id == call_id))
+    total = db.session.scalar(select(func.sum(Grant.amount_xof)).where(Grant.call_id == call_id))
+    assert committed == total == 4 * M
