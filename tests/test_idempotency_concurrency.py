@@ -17,7 +17,6 @@ from sqlalchemy.exc import IntegrityError
 from codev.core.timeutil import utcnow
 from codev.extensions import db as _db
 from codev.grants import common
-from codev.grants.ledger import entries as ledger
 from codev.grants.models import ContributionEntry, Report
 from codev.grants.reports.services import file_report
 from tests.factories_ledger import declare, make_grant
@@ -57,7 +56,7 @@ def held_at_the_lock(monkeypatch):
         barrier.wait(timeout=30)
         lock_grant(grant)
 
-    monkeypatch.setattr(ledger, "lock_grant", both_then_lock)
+    monkeypatch.setattr(common, "lock_grant", both_then_lock)  # claim_key takes it there
     return barrier
 
 

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Generic, TypeVar
 
+from flask import current_app, has_request_context, url_for
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import select, text
 
@@ -21,7 +23,7 @@ from codev.core.mail import queue_mail
 from codev.core.money import format_xof
 from codev.core.unit_of_work import DomainError
 from codev.extensions import db
-from codev.grants.models import Grant, GrantStatus
+from codev.grants.models import AwardLetter, Grant, GrantStatus, LetterStatus
 
 # Grants whose money is still open to declarations, decisions and payments.
 OPEN_STATUSES = (GrantStatus.AWARDED, GrantStatus.ACTIVE)
@@ -112,10 +114,10 @@ def claim_key(model: Any, grant: Grant, key: str | None) -> Any | None:
 
 
 def grant_url(grant: Grant) -> str:
-    """The grant page's address, also from the command line (the approval module builds it)."""
-    from codev.grants.award.approval import grant_url as url
-
-    return url(grant)
+    """The grant page's address, also from the command line (no request: the public base URL)."""
+    if has_request_context() or current_app.config.get("SERVER_NAME"):
+        return url_for("grants.detail", grant_id=grant.id, _external=True)
+    return current_app.config["PUBLIC_BASE_URL"].rstrip("/") + f"/grants/{grant.id}"
 
 
 def grant_members(grant: Grant) -> list[User]:
@@ -125,18 +127,39 @@ def grant_members(grant: Grant) -> list[User]:
     ))
 
 
-def mail_members(grant: Grant, template: str, **context: Any) -> None:
-    """Email every active member of the grant's association, each in their language."""
-    from flask_babel import force_locale
+def mail_members(grant: Grant, template: str, *, officers: bool = False, **context: Any) -> None:
+    """Email every active member of the grant's association, each in their language; with ``officers``,
+    the programme officers too (the template's ``_officer`` variant).
 
-
+    Every email knows the project, the grant (its amount written the reader's way, and as a number with
+    ``xof`` to format it), the contribution required and its deadline, and the reference of the valid
+    letter in the reader's language. A callable in ``context`` is called with the reader's locale (an
+    amount or a date written their way).
+    """
     project = grant.project
-    for person in grant_members(grant):
+    letters = dict(db.session.execute(
+        select(AwardLetter.language, AwardLetter.reference)
+        .where(AwardLetter.grant_id == grant.id, AwardLetter.status == LetterStatus.VALID)
+    ).all())
+
+    def send(person: User, name: str, letter_language: str) -> None:
         with force_locale(person.locale):
-            values = {"title": project.title, "reference": project.reference, "url": grant_url(grant),
-                      "grant": format_xof(grant.amount_xof, person.locale), **context}
+            values = {"title": project.title, "reference": project.reference,
+                      "association": project.association.display_name, "url": grant_url(grant),
+                      "grant": format_xof(grant.amount_xof, person.locale), "amount": grant.amount_xof,
+                      "required": grant.required_association_xof, "deadline": grant.contribution_deadline,
+                      **context}
             values = {k: (v(person.locale) if callable(v) else v) for k, v in values.items()}
-        queue_mail(person.email, person.locale, template, name=person.name, **values)
+        queue_mail(person.email, person.locale, name, name=person.name, xof=format_xof,
+                   letter=letters.get(letter_language, ""), **values)
+
+    for person in grant_members(grant):
+        send(person, template, project.association.locale)
+    if officers:
+        for person in db.session.scalars(
+            select(User).where(User.role == Role.OFFICER, User.active.is_(True)).order_by(User.id)
+        ):
+            send(person, f"{template}_officer", person.locale)
 
 
 def long_date(day: date):

@@ -363,6 +363,17 @@ class ReportStatus(StrEnum):
     ACCEPTED = "accepted"
     RETURNED = "returned"
 
+    @property
+    def label(self) -> str:
+        return str(REPORT_STATUS_LABELS[self])
+
+
+REPORT_STATUS_LABELS = {
+    ReportStatus.SUBMITTED: _l("Waiting to be read"),
+    ReportStatus.ACCEPTED: _l("Accepted by the ministry"),
+    ReportStatus.RETURNED: _l("Returned for changes"),
+}
+
 
 class Report(db.Model):
     """A progress or final report of a funded project."""

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from flask import current_app, has_request_context, url_for
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import defer, joinedload
@@ -24,12 +23,12 @@ from codev.accounts.models import Role, User
 from codev.calls.models import Call, TrancheCondition
 from codev.calls.rules import PlanFigures, check_plan, max_grant_allowed
 from codev.core import audit
-from codev.core.mail import queue_mail
 from codev.core.money import BPS, Ratio, commit_envelope, format_xof, split
 from codev.core.timeutil import utcnow
 from codev.core.unit_of_work import DomainError
 from codev.extensions import db
 from codev.grants.award.letters import build_letters
+from codev.grants.common import mail_members
 from codev.grants.models import AwardLetter, Grant, GrantStatus, GrantTranche, LetterStatus
 from codev.projects.models import Project, ProjectStatus
 from codev.projects.workflow import fire, plan_figures
@@ -251,40 +250,3 @@ def approve_grant(project: Project, user: User, amount: int, signatory_name: str
     })
     mail_members(grant, "grant_awarded", officers=True)
     return grant
-
-
-# --- emails ---------------------------------------------------------------------------------------
-
-
-def grant_url(grant: Grant) -> str:
-    if has_request_context() or current_app.config.get("SERVER_NAME"):
-        return url_for("grants.detail", grant_id=grant.id, _external=True)
-    return current_app.config["PUBLIC_BASE_URL"].rstrip("/") + f"/grants/{grant.id}"
-
-
-def mail_members(grant: Grant, template: str, *, officers: bool = False, **context: Any) -> None:
-    """Tell the association's members (each in their language) and, if asked, the officers."""
-    project = grant.project
-    letters = {letter.language: letter.reference for letter in
-               db.session.scalars(select(AwardLetter).where(AwardLetter.grant_id == grant.id,
-                                                            AwardLetter.status == LetterStatus.VALID)
-                                               .options(defer(AwardLetter.pdf)))}
-    values = {
-        "title": project.title, "reference": project.reference, "association": project.association.display_name,
-        "amount": grant.amount_xof, "required": grant.required_association_xof,
-        "deadline": grant.contribution_deadline, "url": grant_url(grant), "xof": format_xof, **context,
-    }
-    members = db.session.scalars(
-        select(User).where(User.association_id == project.association_id, User.role == Role.ASSOCIATION,
-                           User.active.is_(True)).order_by(User.id)
-    )
-    for person in members:
-        queue_mail(person.email, person.locale, template, name=person.name,
-                   letter=letters.get(project.association.locale, ""), **values)
-    if officers:
-        staff = db.session.scalars(
-            select(User).where(User.role == Role.OFFICER, User.active.is_(True)).order_by(User.id)
-        )
-        for person in staff:
-            queue_mail(person.email, person.locale, f"{template}_officer", name=person.name,
-                       letter=letters.get(person.locale, ""), **values)

@@ -38,6 +38,7 @@ from codev.core.pdf import render_pdf
 from codev.core.timeutil import utcnow
 from codev.core.unit_of_work import DomainError
 from codev.extensions import db
+from codev.grants.common import mail_members
 from codev.grants.models import AmendmentKind, AwardLetter, Grant, LetterStatus
 from codev.grants.workflows import LETTER
 from codev.projects.models import FundingSource, Project
@@ -289,12 +290,6 @@ def find_letter(reference: str) -> AwardLetter | None:
 # --- re-issue and revocation ---------------------------------------------------------------------
 
 
-def _mail_members(grant: Grant, template: str, **context: Any) -> None:
-    from codev.grants.award.approval import mail_members
-
-    mail_members(grant, template, **context)
-
-
 def _change_letters(letters: Iterable[AwardLetter], target: LetterStatus, user: Any, reason: str) -> None:
     """Each letter through the one engine (:data:`codev.grants.workflows.LETTER`), keeping why and when."""
     now = utcnow()
@@ -328,7 +323,7 @@ def reissue_letters(grant: Grant, user: User, reason: str) -> list[AwardLetter]:
                  before={"version": version - 1, "references": [letter.reference for letter in current]},
                  after={"version": version, "references": [letter.reference for letter in new_letters],
                         "reason": reason})
-    _mail_members(grant, "grant_letter_reissued", reason=reason, version=version)
+    mail_members(grant, "grant_letter_reissued", reason=reason, version=version)
     return new_letters
 
 
@@ -350,5 +345,5 @@ def revoke_letters(grant: Grant, user: User, reason: str) -> list[AwardLetter]:
     audit.record("grant.letter_revoked", grant, actor=user,
                  before={"references": [letter.reference for letter in current], "status": "valid"},
                  after={"status": "revoked", "reason": reason})
-    _mail_members(grant, "grant_letter_revoked", reason=reason, officers=True)
+    mail_members(grant, "grant_letter_revoked", reason=reason, officers=True)
     return current

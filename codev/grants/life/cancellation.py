@@ -28,9 +28,8 @@ from codev.accounts.models import Role, User
 from codev.core.money import format_xof, release_envelope
 from codev.core.timeutil import utcnow
 from codev.extensions import db
-from codev.grants.award.approval import mail_members
 from codev.grants.award.letters import revoke_valid_letters, valid_letters
-from codev.grants.common import OPEN_STATUSES, LedgerError, lock_grant
+from codev.grants.common import OPEN_STATUSES, LedgerError, lock_grant, mail_members
 from codev.grants.disbursements.tranches import MoneyFacts, money_facts
 from codev.grants.life.reserve import money_returned
 from codev.grants.models import AwardLetter, DisbursementRequest, Grant, GrantStatus, RequestStatus

@@ -38,11 +38,6 @@ MAX_REPORT_FILES = 10
 DEFAULT_REPORT_FILE_MAX_BYTES = 10 * 1024 * 1024
 
 REPORT_KIND_LABELS = {ReportKind.PROGRESS: _l("Progress report"), ReportKind.FINAL: _l("Final report")}
-REPORT_STATUS_LABELS = {
-    ReportStatus.SUBMITTED: _l("Waiting to be read"),
-    ReportStatus.ACCEPTED: _l("Accepted by the ministry"),
-    ReportStatus.RETURNED: _l("Returned for changes"),
-}
 
 
 class ReportError(LedgerError):
@@ -54,7 +49,10 @@ def kind_label(kind: str) -> str:
 
 
 def status_label(status: str) -> str:
-    return str(REPORT_STATUS_LABELS.get(ReportStatus(status), status))
+    try:
+        return ReportStatus(status).label
+    except ValueError:
+        return status
 
 
 # --- reading ----------------------------------------------------------------------------------
