@@ -1,0 +1,420 @@
+"""The ministry's dashboard, aggregated by the database: the funnel, the envelopes, the money mobilised,
+the breakdowns, the months, what is overdue.
+
+Every figure is one SQL statement (GROUP BY, SUM, COUNT) whatever the size of the programme; the money
+figures are :mod:`codev.oversight.queries`' own (the register shows the same ones).
+
+What the filters narrow (call, region, sector, year):
+
+- **projects** (the funnel, the projects of the breakdowns): the project's call, region and sector; the
+  year it was submitted (a draft: the year it was started);
+- **money** (committed, paid, diaspora money): the grants of those projects, the year the grant was
+  approved (as on the register);
+- **envelopes**: the call filter, and the year the call opened; an envelope is a call's whole, so the
+  region and sector filters do not divide it;
+- **months**: approvals by the month of approval, payments by their value date; the months of the year
+  chosen, else the last twelve;
+- **overdue**: call, region and sector (what is late is late whatever the year).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import BigInteger, Select, String, and_, case, cast, func, literal, select, true
+from sqlalchemy.orm import aliased
+
+from codev.accounts.models import Association, AssociationStatus
+from codev.calls.models import Call, CallStatus
+from codev.core.money import share_bps
+from codev.core.timeutil import utcnow
+from codev.extensions import db
+from codev.grants.models import ContributionEntry, Disbursement, EntryKind, Grant, GrantStatus, Report, ReportStatus
+from codev.oversight.queries import (
+    DIASPORA_SOURCES,
+    Figures,
+    Filters,
+    figures_by,
+    filter_register,
+    programme_figures,
+    total,
+    year_bounds,
+)
+from codev.projects.models import FundingSource, Project, ProjectStatus
+
+# A declaration or a report waiting longer than this for an officer is overdue.
+OVERDUE_DAYS = 14
+
+# The funnel: each stage counts the projects whose status shows they reached it.
+_PAST_SCREENING = ("in_review", "qualified", "not_qualified", "approved", "rejected", "deferred", "funded",
+                   "completed", "closed", "lapsed")
+_QUALIFIED = ("qualified", "approved", "rejected", "deferred", "funded", "completed", "closed", "lapsed")
+_APPROVED = ("approved", "funded", "completed", "closed", "lapsed")
+_FUNDED = ("funded", "completed", "closed", "lapsed")
+FUNNEL = (
+    ("started", tuple(s.value for s in ProjectStatus)),
+    ("submitted", tuple(s.value for s in ProjectStatus if s != ProjectStatus.DRAFT)),
+    ("screened", _PAST_SCREENING),
+    ("qualified", _QUALIFIED),
+    ("approved", _APPROVED),
+    ("funded", _FUNDED),
+    ("completed", ("completed", "closed/completed")),
+)
+
+DIMENSIONS = ("region", "prefecture", "sector", "country")
+_PROJECT_KEYS = {"region": Project.region, "prefecture": Project.prefecture, "sector": Project.sector,
+                 "country": Association.country}
+
+
+def _project_year() -> Any:
+    return func.coalesce(Project.submitted_at, Project.created_at)
+
+
+def filter_projects(stmt: Select, filters: Filters, *, with_year: bool = True) -> Select:
+    """Narrow a statement over projects (joined to their association) to the dashboard's filters."""
+    if filters.call_id:
+        stmt = stmt.where(Project.call_id == filters.call_id)
+    if filters.region:
+        stmt = stmt.where(Project.region == filters.region)
+    if filters.sector:
+        stmt = stmt.where(Project.sector == filters.sector)
+    if filters.year and with_year:
+        start, end = year_bounds(filters.year)
+        stmt = stmt.where(_project_year() >= start, _project_year() < end)
+    return stmt
+
+
+def _money_filters(filters: Filters) -> Filters:
+    """The register's filters of the same choice (its year is the year of approval)."""
+    return Filters(call_id=filters.call_id, region=filters.region, sector=filters.sector, year=filters.year)
+
+
+# --- the funnel -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Stage:
+    code: str
+    count: int
+
+
+def status_counts(filters: Filters) -> dict[str, int]:
+    """Projects by status; a closed project is counted as ``closed/completed`` when its grant completed."""
+    closed_after = case(
+        (and_(Project.status == ProjectStatus.CLOSED, Grant.status == GrantStatus.COMPLETED),
+         literal("closed/completed")),
+        else_=cast(Project.status, String),
+    )
+    stmt = (select(closed_after.label("status"), func.count(Project.id))
+            .select_from(Project).join(Association, Association.id == Project.association_id)
+            .outerjoin(Grant, Grant.project_id == Project.id).group_by(closed_after))
+    return {status: int(count) for status, count in db.session.execute(filter_projects(stmt, filters))}
+
+
+def funnel(counts: dict[str, int]) -> list[Stage]:
+    """The stages of the funnel from the counts by status (a handful of groups, not rows)."""
+    def reached(statuses: tuple[str, ...]) -> int:
+        wanted = set(statuses)
+        if "closed" in wanted:
+            wanted.add("closed/completed")
+        return sum(n for status, n in counts.items() if status in wanted)
+
+    return [Stage(code, reached(statuses)) for code, statuses in FUNNEL]
+
+
+def by_status(counts: dict[str, int]) -> list[tuple[str, int]]:
+    """(status, count) in the workflow's order, closed projects together, for the funnel's table."""
+    merged = dict(counts)
+    if "closed/completed" in merged:
+        merged["closed"] = merged.get("closed", 0) + merged.pop("closed/completed")
+    return [(s.value, merged[s.value]) for s in ProjectStatus if merged.get(s.value)]
+
+
+# --- envelopes ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Envelope:
+    call_id: int | None
+    title: str
+    title_en: str | None
+    envelope_xof: int
+    committed_xof: int
+    paid_xof: int
+
+    @property
+    def remaining_xof(self) -> int:
+        return self.envelope_xof - self.committed_xof
+
+
+def _calls_in_view(stmt: Select, filters: Filters) -> Select:
+    stmt = stmt.where(Call.status != CallStatus.DRAFT)
+    if filters.call_id:
+        stmt = stmt.where(Call.id == filters.call_id)
+    if filters.year:
+        start, end = year_bounds(filters.year)
+        stmt = stmt.where(Call.opens_at >= start, Call.opens_at < end)
+    return stmt
+
+
+def _paid_by_call() -> Any:
+    return (select(Grant.call_id, total(Disbursement.amount_xof).label("paid"))
+            .join(Grant, Grant.id == Disbursement.grant_id).group_by(Grant.call_id).subquery("paid_by_call"))
+
+
+def envelopes(filters: Filters) -> tuple[list[Envelope], Envelope]:
+    """Each call's envelope, committed (what the envelope's guard holds), paid; and their total (2 statements)."""
+    paid = _paid_by_call()
+    stmt = (select(Call.id, Call.title, Call.title_en, Call.envelope_xof, Call.committed_xof,
+                   func.coalesce(paid.c.paid, 0))
+            .outerjoin(paid, paid.c.call_id == Call.id).order_by(Call.id.desc()))
+    rows = [Envelope(i, t, te, int(e), int(c), int(p))
+            for i, t, te, e, c, p in db.session.execute(_calls_in_view(stmt, filters))]
+    sums = (select(total(Call.envelope_xof), total(Call.committed_xof), total(func.coalesce(paid.c.paid, 0)))
+            .outerjoin(paid, paid.c.call_id == Call.id))
+    e, c, p = db.session.execute(_calls_in_view(sums, filters)).one()
+    return rows, Envelope(None, "", None, int(e), int(c), int(p))
+
+
+# --- money mobilised ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Money:
+    """The money of the grants in view: the register's figures and what the associations declared."""
+
+    figures: Figures
+    declared_xof: int  # diaspora declarations not rejected nor reversed (verified or waiting)
+    pending_xof: int  # of which waiting for an officer
+
+    @property
+    def per_committed_bps(self) -> int | None:
+        """Diaspora money verified per franc of state money committed, in basis points (10 000 = 1 F)."""
+        f = self.figures
+        return share_bps(f.diaspora_xof, f.committed_xof) if f.committed_xof > 0 else None
+
+    @property
+    def per_paid_bps(self) -> int | None:
+        """Diaspora money verified per franc of state money paid, in basis points."""
+        f = self.figures
+        return share_bps(f.diaspora_xof, f.paid_xof) if f.paid_xof > 0 else None
+
+
+def _declared_sums(filters: Filters) -> tuple[int, int]:
+    """Σ diaspora declarations standing or waiting, and Σ waiting, over the grants in view (one statement)."""
+    declared, decision, reversal = (aliased(ContributionEntry, name=n) for n in ("declared", "decision", "reversal"))
+    rejected = (select(decision.id).where(decision.refers_to_id == declared.id, decision.kind == EntryKind.REJECTED)
+                .exists())
+    decided = select(decision.id).where(decision.refers_to_id == declared.id).exists()
+    reversed_ = (select(reversal.id).where(reversal.refers_to_id == declared.id, reversal.kind == EntryKind.REVERSAL)
+                 .exists())
+    standing = and_(~rejected, ~reversed_)
+    stmt = (select(total(case((standing, declared.amount_xof), else_=0)),
+                   total(case((~decided, declared.amount_xof), else_=0)))
+            .select_from(declared).join(Grant, Grant.id == declared.grant_id)
+            .join(Project, Project.id == Grant.project_id).join(Association, Association.id == Project.association_id)
+            .where(declared.kind == EntryKind.DECLARED, declared.source.in_(DIASPORA_SOURCES)))
+    standing_sum, pending = db.session.execute(filter_register(stmt, _money_filters(filters))).one()
+    return int(standing_sum), int(pending)
+
+
+def money(filters: Filters) -> Money:
+    declared, pending = _declared_sums(filters)
+    return Money(programme_figures(_money_filters(filters)), declared, pending)
+
+
+# --- breakdowns -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Group:
+    key: Any
+    projects: int  # submitted (drafts left out)
+    figures: Figures
+
+
+def _projects_by(dimension: str, filters: Filters) -> dict[Any, int]:
+    key = _PROJECT_KEYS[dimension]
+    stmt = (select(key, func.count(Project.id)).select_from(Project)
+            .join(Association, Association.id == Project.association_id)
+            .where(Project.status != ProjectStatus.DRAFT).group_by(key))
+    return {k: int(n) for k, n in db.session.execute(filter_projects(stmt, filters))}
+
+
+def breakdown(dimension: str, filters: Filters) -> list[Group]:
+    """Projects submitted and the money of their grants by ``dimension`` (two statements), largest first."""
+    projects = _projects_by(dimension, filters)
+    money_by = dict(figures_by(dimension, _money_filters(filters)))
+    keys = set(projects) | set(money_by)
+    groups = [Group(k, projects.get(k, 0), money_by.get(k, Figures())) for k in keys]
+    groups.sort(key=lambda g: (-g.figures.committed_xof, -g.projects, str(g.key or "~")))
+    return groups
+
+
+@dataclass(frozen=True)
+class CountryRow:
+    country: str | None
+    associations: int  # verified associations living there (the directory: not narrowed by the filters)
+    projects: int
+    figures: Figures
+
+
+def countries(filters: Filters) -> list[CountryRow]:
+    """Per country of residence: verified associations, projects submitted, their money (three statements)."""
+    associations = dict(db.session.execute(
+        select(Association.country, func.count(Association.id))
+        .where(Association.status == AssociationStatus.VERIFIED).group_by(Association.country)
+    ).all())
+    groups = {g.key: g for g in breakdown("country", filters)}
+    empty = Group(None, 0, Figures())
+    rows = [CountryRow(code, int(associations.get(code, 0)), groups.get(code, empty).projects,
+                       groups.get(code, empty).figures)
+            for code in set(associations) | set(groups)]
+    rows.sort(key=lambda r: (-r.associations, -r.projects, -r.figures.diaspora_xof, r.country or "~"))
+    return rows
+
+
+# --- months ---------------------------------------------------------------------------------------
+
+
+def months_shown(filters: Filters, today: date | None = None) -> list[str]:
+    """'YYYY-MM' of the months shown: the year chosen, else the twelve months ending this one."""
+    if filters.year:
+        return [f"{filters.year:04d}-{m:02d}" for m in range(1, 13)]
+    today = today or utcnow().date()
+    year, month = today.year, today.month
+    shown = []
+    for _ in range(12):
+        shown.append(f"{year:04d}-{month:02d}")
+        year, month = (year, month - 1) if month > 1 else (year - 1, 12)
+    return shown[::-1]
+
+
+def month_of(column: Any) -> Any:
+    """'YYYY-MM' of a date or timestamp, in the database's own dialect."""
+    if db.engine.dialect.name == "postgresql":
+        return func.to_char(column, "YYYY-MM")
+    return func.strftime("%Y-%m", column)
+
+
+def _month_range(months: list[str]) -> tuple[date, date]:
+    first_year, first_month = (int(p) for p in months[0].split("-"))
+    last_year, last_month = (int(p) for p in months[-1].split("-"))
+    end = date(last_year + (last_month == 12), last_month % 12 + 1, 1)
+    return date(first_year, first_month, 1), end
+
+
+@dataclass(frozen=True)
+class Month:
+    month: str  # YYYY-MM
+    approvals: int
+    approved_xof: int
+    payments: int
+    paid_xof: int
+
+
+def by_month(filters: Filters, today: date | None = None) -> list[Month]:
+    """Grants approved (count, amount) and payments (count, amount) by month (two statements)."""
+    months = months_shown(filters, today)
+    start, end = _month_range(months)
+    place = Filters(call_id=filters.call_id, region=filters.region, sector=filters.sector)
+    approved_month = month_of(Grant.approved_at)
+    approvals = (select(approved_month, func.count(Grant.id), total(Grant.amount_xof))
+                 .select_from(Grant).join(Project, Project.id == Grant.project_id)
+                 .join(Association, Association.id == Project.association_id)
+                 .where(Grant.approved_at >= datetime(start.year, start.month, 1, tzinfo=UTC),
+                        Grant.approved_at < datetime(end.year, end.month, 1, tzinfo=UTC))
+                 .group_by(approved_month))
+    paid_month = month_of(Disbursement.value_date)
+    payments = (select(paid_month, func.count(Disbursement.id), total(Disbursement.amount_xof))
+                .select_from(Disbursement).join(Grant, Grant.id == Disbursement.grant_id)
+                .join(Project, Project.id == Grant.project_id)
+                .join(Association, Association.id == Project.association_id)
+                .where(Disbursement.value_date >= start, Disbursement.value_date < end).group_by(paid_month))
+    a = {m: (int(n), int(s)) for m, n, s in db.session.execute(filter_register(approvals, place))}
+    p = {m: (int(n), int(s)) for m, n, s in db.session.execute(filter_register(payments, place))}
+    return [Month(m, *a.get(m, (0, 0)), *p.get(m, (0, 0))) for m in months]
+
+
+# --- overdue --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Overdue:
+    declarations: int  # waiting for an officer
+    declarations_late: int  # of which for more than OVERDUE_DAYS
+    reports: int  # waiting to be read
+    reports_late: int
+    grants_past_deadline: int  # awarded, deadline passed, the match not all verified (they lapse)
+    missing_xof: int  # the association money those grants still wait for
+
+
+def _eligible_verified() -> Any:
+    """Subquery: grant_id, cash and in-kind verified and not reversed (eligible money V is computed from it)."""
+    declared, decision, reversal = (aliased(ContributionEntry, name=n) for n in ("d", "v", "r"))
+    verified = select(decision.id).where(decision.refers_to_id == declared.id,
+                                         decision.kind == EntryKind.VERIFIED).exists()
+    reversed_ = select(reversal.id).where(reversal.refers_to_id == declared.id,
+                                          reversal.kind == EntryKind.REVERSAL).exists()
+    cash = case((declared.source == FundingSource.ASSOCIATION_CASH.value, declared.amount_xof), else_=0)
+    in_kind = case((declared.source == FundingSource.ASSOCIATION_IN_KIND.value, declared.amount_xof), else_=0)
+    return (select(declared.grant_id, total(cash).label("cash"), total(in_kind).label("in_kind"))
+            .where(declared.kind == EntryKind.DECLARED, verified, ~reversed_)
+            .group_by(declared.grant_id).subquery("eligible_verified"))
+
+
+def overdue(filters: Filters, today: date | None = None) -> Overdue:
+    """What waits too long, in one statement of scalar subqueries."""
+    today = today or utcnow().date()
+    late = utcnow() - timedelta(days=OVERDUE_DAYS)
+    place = Filters(call_id=filters.call_id, region=filters.region, sector=filters.sector)
+
+    def grants_in_view(stmt: Select) -> Select:
+        stmt = (stmt.join(Project, Project.id == Grant.project_id)
+                .join(Association, Association.id == Project.association_id))
+        return filter_register(stmt, place)
+
+    entry, decision = ContributionEntry, aliased(ContributionEntry, name="decision")
+    waiting = ~select(decision.id).where(decision.refers_to_id == entry.id).exists()
+    declarations = (select(func.count(entry.id), total(case((entry.created_at < late, 1), else_=0)))
+                    .join(Grant, Grant.id == entry.grant_id).where(entry.kind == EntryKind.DECLARED, waiting))
+    reports = (select(func.count(Report.id), total(case((Report.submitted_at < late, 1), else_=0)))
+               .join(Grant, Grant.id == Report.grant_id).where(Report.status == ReportStatus.SUBMITTED))
+    v = _eligible_verified()
+    # V = cash + ⌊in kind × the share that counts⌋ (codev.core.money.eligible_money), in SQL.
+    eligible = (func.coalesce(v.c.cash, 0)
+                + cast(func.coalesce(v.c.in_kind, 0) * Grant.in_kind_counts_bps / 10_000, BigInteger))
+    missing = Grant.required_association_xof - eligible
+    past = (select(func.count(Grant.id), total(missing)).select_from(Grant).outerjoin(v, v.c.grant_id == Grant.id)
+            .where(Grant.status == GrantStatus.AWARDED, Grant.contribution_deadline < today, missing > 0))
+    d = grants_in_view(declarations).subquery("d")
+    r = grants_in_view(reports).subquery("r")
+    g = grants_in_view(past).subquery("g")
+    # Three one-row subqueries side by side: one statement.
+    row = db.session.execute(select(*d.c, *r.c, *g.c).select_from(d).join(r, true()).join(g, true())).one()
+    return Overdue(*(int(x or 0) for x in row))
+
+
+# --- the filters' choices -------------------------------------------------------------------------
+
+
+def calls_for_filter() -> list[Any]:
+    """Calls that are not drafts (id, title, title_en), latest first."""
+    return list(db.session.execute(
+        select(Call.id, Call.title, Call.title_en).where(Call.status != CallStatus.DRAFT).order_by(Call.id.desc())
+    ))
+
+
+def first_year() -> int | None:
+    """The first year a filter can choose: of the first project (submitted, else started) or grant."""
+    projects = select(func.min(_project_year())).scalar_subquery()
+    grants = select(func.min(Grant.approved_at)).scalar_subquery()
+    years = []
+    for first in db.session.execute(select(projects, grants)).one():
+        if isinstance(first, str):  # SQLite returns an aggregate of a DateTime column as text
+            first = datetime.fromisoformat(first)
+        if first is not None:
+            years.append(first.year)
+    return min(years) if years else None
