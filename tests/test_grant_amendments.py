@@ -212,3 +212,19 @@ def test_a_grant_no_longer_awarded_or_active_is_not_amended(client, db, login_as
     login_as(grant.approved_by)
     response = client.get(f"/grants/{grant.id}/amend/deadline")
     assert response.status_code == 302 and response.headers["Location"].endswith(f"/grants/{grant.id}")
+
+
+def test_a_grant_whose_letters_were_revoked_is_cancelled_not_amended(client, db, login_as, grant):
+    """Revoked letters leave no valid award: an amendment must not issue a fresh valid one behind it."""
+    from codev.grants.award.letters import revoke_letters
+
+    revoke_letters(grant, grant.approved_by, "Erreur de bénéficiaire.")
+    db.session.commit()
+    with pytest.raises(AmendmentError, match="révoquées"):
+        amendments.extend_deadline(grant, grant.approved_by, grant.contribution_deadline + timedelta(days=5), "Oui.")
+    db.session.rollback()
+    assert _count(db, GrantAmendment) == 0
+    assert not any(letter.status == "valid" for letter in _letters(db, grant).values())
+    login_as(grant.approved_by)
+    response = client.get(f"/grants/{grant.id}/amend/deadline", follow_redirects=True)
+    assert "révoquées" in html.unescape(response.get_data(as_text=True))

@@ -71,7 +71,16 @@ def can_amend(user: Any) -> bool:
 
 
 def amendable(grant: Grant) -> bool:
-    return grant.status in AMENDABLE
+    """An awarded or active grant that still has a valid letter (a revoked grant is cancelled, not amended)."""
+    return grant.status in AMENDABLE and bool(award_letters.valid_letters(grant))
+
+
+def not_amendable_reason(grant: Grant) -> str:
+    if grant.status not in AMENDABLE:
+        return _("Only an awarded or active grant can be amended; this one is “%(state)s”.",
+                 state=GrantStatus(grant.status).label)
+    return _("This grant's award letters were revoked: it cannot be amended. If the project will not go on, "
+             "cancel the grant.")
 
 
 def amendments_of(grant: Grant) -> list[GrantAmendment]:
@@ -175,9 +184,8 @@ def _start(grant: Grant, user: User, reason: str | None) -> str:
     if len(reason) > REASON_MAX:
         raise AmendmentError(_("The reason is too long (at most %(n)s characters).", n=REASON_MAX), field="reason")
     lock_grant(grant)  # a disbursement or another amendment may be on its way: read it again under the lock
-    if grant.status not in AMENDABLE:
-        raise AmendmentError(_("Only an awarded or active grant can be amended; this one is “%(state)s”.",
-                               state=GrantStatus(grant.status).label))
+    if not amendable(grant):
+        raise AmendmentError(not_amendable_reason(grant))
     return reason
 
 

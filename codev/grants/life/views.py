@@ -41,7 +41,7 @@ def _amend(grant_id: int, kind: str):
     """The amendment page of ``kind``: the figures, the form; on success back to the grant page."""
     grant = get_grant_or_404(grant_id, current_person())
     if not amendments.amendable(grant):
-        flash(_("Only an awarded or active grant can be amended."), "error")
+        flash(amendments.not_amendable_reason(grant), "error")
         return redirect(url_for("grants.detail", grant_id=grant.id))
     if kind == "deadline":
         form = DeadlineForm(data={"deadline": grant.contribution_deadline})
