@@ -62,7 +62,7 @@ def test_a_refused_proof_is_said_beside_it_and_an_expired_form_above_the_form(cl
     expired = client.post(url, data=declaration_form(idempotency_key="not-a-key"), content_type="multipart/form-data")
     text = page_text(expired)
     assert expired.status_code == 400
-    assert '<p class="flash flash-error" role="alert">Ce formulaire a expiré : rechargez la page' in text
+    assert re.search(r'role="alert">\s*<p>Ce formulaire a expiré : rechargez la page', text)
     assert not error_beside(expired, "proof") and not error_beside(expired, "idempotency_key")
     assert db.session.scalar(db.select(db.func.count(ContributionEntry.id))) == 0
 
