@@ -1,4 +1,5 @@
-"""``flask --app codev …`` commands: users, demo data, instance setup, mail, throttle pruning, lapse, reminders."""
+"""``flask --app codev …`` commands: users, demo and synthetic data, instance setup, mail, throttle pruning,
+lapse, reminders."""
 
 from __future__ import annotations
 
@@ -71,6 +72,27 @@ def seed_demo_command(force: bool, if_empty: bool) -> None:
     db.session.commit()
     click.echo(summary)
     click.echo(f"demo password for every account: {DEMO_PASSWORD}")
+
+
+@click.command("seed-synthetic")
+@click.option("--projects", type=click.IntRange(min=1, max=1_000_000), required=True, help="How many projects.")
+@click.option("--associations", type=click.IntRange(min=1), default=None,
+              help="How many associations (default: one per ten projects).")
+@click.option("--seed", type=int, default=1, show_default=True, help="Seed of the random choices.")
+def seed_synthetic_command(projects: int, associations: int | None, seed: int) -> None:
+    """Add a synthetic programme of N projects in realistic proportions, in bulk (for benchmarks)."""
+    import time
+
+    from codev.demo.synthetic import SYNTHETIC_PASSWORD, seed_synthetic
+
+    if current_app.config["ENV_NAME"] == "production":
+        raise click.ClickException("refusing to add synthetic data in production")
+    started = time.perf_counter()
+    with click.progressbar(length=projects, label="synthetic projects") as bar:
+        summary = seed_synthetic(projects, associations, seed, progress=bar.update)
+    db.session.commit()
+    click.echo(f"{summary.text()} in {time.perf_counter() - started:.1f} s")
+    click.echo(f"password of every synthetic account: {SYNTHETIC_PASSWORD}")
 
 
 @click.command("init-instance")
@@ -168,7 +190,8 @@ def send_reminders_command() -> None:
 
 def init_app(app: Flask) -> None:
     for command in (
-        create_user_command, seed_demo_command, init_instance_command, send_mail_command, outbox_command,
+        create_user_command, seed_demo_command, seed_synthetic_command, init_instance_command, send_mail_command,
+        outbox_command,
         close_lapsed_command, send_reminders_command, prune_throttle_command,
     ):
         app.cli.add_command(command)
