@@ -26,7 +26,7 @@ def test_bar_chart_has_a_title_every_value_as_text_and_escapes_labels():
     assert ">2 500 000 F CFA</text>" in svg and ">1 000 000 F CFA</text>" in svg
     assert 'fill="url(#c1-hatch)"' in svg and "style=" not in svg
     widths = [int(w) for w in re.findall(r'<rect x="0" y="\d+" width="(\d+)"', svg)]
-    assert widths == [390, 156]  # 390 units for the largest, the other in proportion (integers)
+    assert widths == [250, 100]  # 250 units for the largest, the other in proportion (integers)
 
 
 def test_a_zero_or_empty_chart_draws_no_bar_and_says_so():

@@ -111,16 +111,17 @@ def _charts(counts, stages, totals, money, groups, months) -> dict[str, Any]:
         "months": column_chart(
             "chart-months", _("Grants approved and tranches paid, by month"),
             _month_names([m.month for m in months], "LLL"),
-            [Series(_("Approved"), [m.approved_xof for m in months], [format_xof(m.approved_xof) for m in months], "a"),
-             Series(_("Paid"), [m.paid_xof for m in months], [format_xof(m.paid_xof) for m in months], "b")]),
+            [Series(_("Grants approved"), [m.approved_xof for m in months],
+                    [format_xof(m.approved_xof) for m in months], "a"),
+             Series(_("Tranches paid"), [m.paid_xof for m in months], [format_xof(m.paid_xof) for m in months], "b")]),
     }
     for dimension, rows in groups.items():
         label, title = DIMENSION_TITLES[dimension]
         shown = sorted(rows, key=lambda g: -g.projects)[:CHART_ROWS]
         charts[dimension] = bar_chart(
-            f"chart-{dimension}", f"{title}: {_('projects submitted')}",
+            f"chart-{dimension}", _("%(title)s: projects submitted", title=title),
             [Bar(group_name(dimension, g.key), g.projects, count_text(g.projects)) for g in shown if g.projects],
-            empty=_("No project matches these filters."))
+            empty=_("No project matches these filters."), heading=_("Projects submitted"))
     return charts
 
 
