@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 
 .PHONY: run test setup dev-setup translations extract-messages update-messages migrate demo lint system-deps clean \
-	bench-letters
+	bench-letters bench
 
 run: setup translations
 	$(FLASK) init-instance
@@ -60,6 +60,14 @@ demo: setup
 # Milliseconds per award letter through the app, against WeasyPrint alone (N=30 by default).
 bench-letters: setup translations
 	$(BIN)/python scripts/bench_letters.py -n $(or $(N),30)
+
+# Issue 11: synthetic programmes of 1 000, 10 000 and 50 000 projects (BENCH_SIZES to run fewer), every page's
+# p50/p95 and SQL statements, throughput under gunicorn against a minimal app, letters, exports (also on
+# PostgreSQL at 10 000 when CODEV_BENCH_POSTGRES_URL is set). Writes bench/results/latest.md.
+BENCH_SIZES ?= 1000 10000 50000
+bench: setup translations
+	@bash scripts/bench-deps.sh
+	$(BIN)/python bench/run.py --sizes "$(BENCH_SIZES)"
 
 lint: dev-setup
 	$(BIN)/ruff check codev tests
