@@ -54,14 +54,17 @@ class People:
                        {"email": email, "role": role})
             return user_id
 
-        officers = [user(f"officer{i}@{DOMAIN}", f"Agent {i}", "officer", title="Chargé de programme")
+        # A second programme in the same database gets its own staff addresses ("officer1.2041@…").
+        first = w.next_id[User.__table__]
+        run = "" if first == 1 else f".{first}"
+        officers = [user(f"officer{i}{run}@{DOMAIN}", f"Agent {i}", "officer", title="Chargé de programme")
                     for i in range(1, max(3, self.n // 10000 + 2) + 1)]
-        approvers = [user(f"approver{i}@{DOMAIN}", f"Ordonnateur {i}", "approver",
+        approvers = [user(f"approver{i}{run}@{DOMAIN}", f"Ordonnateur {i}", "approver",
                           title="Directeur des Togolais de l'extérieur") for i in range(1, 3)]
-        admin = user(f"admin@{DOMAIN}", "Administrateur", "admin", title="Administrateur du système")
+        admin = user(f"admin{run}@{DOMAIN}", "Administrateur", "admin", title="Administrateur du système")
         structures, evaluators = [], []
         for i in range(max(3, self.n // 1000 + 2)):
-            sid = w.add(PartnerStructure, name=f"Structure partenaire {i + 1}", acronym=f"SP{i + 1}",
+            sid = w.add(PartnerStructure, name=f"Structure partenaire {i + 1}{run}", acronym=f"SP{i + 1}",
                         kind="state" if i % 2 == 0 else "non_state", email=None, phone=None, active=True,
                         created_at=made)
             self.audit("structure.create", "partner_structures", sid, made, admin)
@@ -72,7 +75,7 @@ class People:
             structures.append(sid)
         w.flush()  # structures before their evaluators
         for i in range(max(6, self.n // 150)):
-            evaluators.append(user(f"evaluator{i + 1}@{DOMAIN}", f"Évaluateur {i + 1}", "evaluator",
+            evaluators.append(user(f"evaluator{i + 1}{run}@{DOMAIN}", f"Évaluateur {i + 1}", "evaluator",
                                    partner_structure_id=structures[i % len(structures)],
                                    locale="en" if i % 7 == 0 else "fr"))
         self.staff = Staff(officers, approvers, admin, evaluators, structures)

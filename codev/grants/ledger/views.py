@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import format_date, format_datetime, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -25,7 +25,7 @@ from sqlalchemy.orm import joinedload
 
 from codev.accounts.models import MINISTRY_ROLES, Role, User
 from codev.core.money import format_bps, format_minor, format_xof, rate_text
-from codev.core.params import paginate, slice_page
+from codev.core.params import page_number, paginate
 from codev.core.permissions import current_person, roles
 from codev.core.storage import download
 from codev.core.templating import home_panel
@@ -35,8 +35,8 @@ from codev.extensions import db
 from codev.grants import bp, common
 from codev.grants.access import get_grant_or_404
 from codev.grants.award.forms import refusals_beside
+from codev.grants.disbursements import due, tranches
 from codev.grants.disbursements import payments as disbursements
-from codev.grants.disbursements import tranches
 from codev.grants.ledger import contributions
 from codev.grants.ledger import entries as ledger
 from codev.grants.life import lapse
@@ -370,29 +370,31 @@ def _grants_with_projects(ids: set[int]) -> dict[int, Grant]:
     return {g.id: g for g in found}
 
 
-def open_grants() -> list[Grant]:
-    return list(db.session.scalars(
-        select(Grant).where(Grant.status.in_(common.OPEN_STATUSES))
-        .options(joinedload(Grant.project).joinedload(Project.association)).order_by(Grant.id)
-    ).unique())
-
-
-def due_tranches() -> list[tuple[Grant, tranches.TrancheView]]:
-    """(grant, tranche) pairs that can be paid now (the figures of every open grant in a few queries)."""
-    grants = open_grants()
-    facts = tranches.money_facts(grants)
-    return [(g, v) for g in grants for v in tranches.tranche_views(g, facts[g.id])
-            if v.state == tranches.TrancheState.DUE]
+def due_rows(pairs: list[tuple[int, int]]) -> list[tuple[Grant, tranches.TrancheView]]:
+    """The (grant, tranche) rows of one page: those grants only, with what the list shows of their project."""
+    if not pairs:
+        return []
+    found = db.session.scalars(
+        select(Grant).where(Grant.id.in_({grant_id for grant_id, _n in pairs}))
+        .options(joinedload(Grant.project).load_only(Project.id, Project.title, Project.reference,
+                                                     Project.association_id)
+                 .joinedload(Project.association).lazyload("*"))
+    ).unique().all()
+    grants = {g.id: g for g in found}
+    facts = tranches.money_facts(found)
+    views = {g.id: {v.number: v for v in tranches.tranche_views(g, facts[g.id])} for g in found}
+    return [(grants[grant_id], views[grant_id][number]) for grant_id, number in pairs]
 
 
 @bp.route("/grants/tranches/due")
 @roles(*MINISTRY)
 def tranches_due():
-    """Tranches whose conditions are met and that wait to be paid."""
-    rows = due_tranches()
-    shown, page_number, pages = slice_page(rows)
-    return render_template("grants/tranches_due.html", rows=shown, total=len(rows), page_number=page_number,
-                           pages=pages)
+    """Tranches whose conditions are met and that wait to be paid (counted and paged in SQL)."""
+    total, per_page = due.count_due(), current_app.config["PAGE_SIZE"]
+    pages = max(1, -(-total // per_page))
+    number = min(page_number(), pages)
+    return render_template("grants/tranches_due.html", rows=due_rows(due.due_page(number, per_page)), total=total,
+                           page_number=number, pages=pages)
 
 
 @bp.route("/grants/disbursement-requests")
@@ -428,7 +430,7 @@ def close_lapsed():
 def officer_money_panel():
     """Contributions to verify, tranches due, reports to read, grants to lapse."""
     return "grants/ledger_panel_officer.html", {
-        "to_verify": ledger.count_to_verify(), "due": len(due_tranches()),
+        "to_verify": ledger.count_to_verify(), "due": due.count_due(),
         "to_read": reports.count_to_read(), "lapsable": lapse.count_lapsable(),
         "requests": _count_pending(),
     }

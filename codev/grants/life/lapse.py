@@ -25,6 +25,7 @@ from codev.core.timeutil import utcnow
 from codev.core.workflow import SYSTEM
 from codev.extensions import db
 from codev.grants.common import LedgerError, lock_grant, long_date, mail_members
+from codev.grants.disbursements import due
 from codev.grants.disbursements.tranches import money_facts
 from codev.grants.life.reserve import money_returned
 from codev.grants.models import Grant, GrantStatus
@@ -102,9 +103,5 @@ def close_lapsed(actor: Any = None, today: date | None = None) -> list[Grant]:
 
 
 def count_lapsable(today: date | None = None) -> int:
-    """How many awarded grants would lapse now (the officer's home card)."""
-    today = today or utcnow().date()
-    grants = db.session.scalars(lapsable_query(today)).all()
-    facts = money_facts(grants)
-    return sum(1 for g in grants if facts[g.id].v < g.required_association_xof
-               and facts[g.id].d == 0 and facts[g.id].pending == 0)
+    """How many awarded grants would lapse now (the officer's home card), counted in SQL."""
+    return due.count_lapsable(today or utcnow().date())
