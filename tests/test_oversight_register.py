@@ -110,6 +110,38 @@ def test_figures_equal_plain_sql_for_every_filter(client, db, programme, backend
         assert listed == want["references"], filters
 
 
+GROUP_SQL = {"region": "p.region", "country": "a.country", "call": "g.call_id", "sector": "p.sector",
+             "status": "CASE WHEN g.status = 'cancelled' THEN 'cancelled' WHEN g.status = 'lapsed' THEN 'lapsed' "
+                       "WHEN p.status IN ('completed', 'closed') THEN p.status ELSE 'funded' END"}
+
+
+@pytest.mark.backends
+@pytest.mark.parametrize("dimension", sorted(GROUP_SQL))
+def test_figures_by_each_dimension_equal_plain_sql(db, programme, dimension, backend):
+    """The breakdowns the register (by region) and the dashboard show, against GROUP BY written apart."""
+    from codev.oversight.queries import Filters, figures_by
+
+    for filters in ({}, {"year": 2026}, {"region": "TG-P"}):
+        condition, params = where(**filters)
+        group = GROUP_SQL[dimension]
+        joined = ("JOIN grants g ON g.id = x.grant_id JOIN projects p ON p.id = g.project_id "
+                  "JOIN associations a ON a.id = p.association_id WHERE " + condition)
+
+        def sums(sql, params=params):
+            return {key: int(value) for key, value in db.session.execute(text(sql), params)}
+
+        committed = sums(f"SELECT {group}, SUM(g.amount_xof - g.released_xof) FROM grants g JOIN projects p "
+                         f"ON p.id = g.project_id JOIN associations a ON a.id = p.association_id WHERE {condition} "
+                         f"GROUP BY {group}")
+        paid = sums(f"SELECT {group}, SUM(x.amount_xof) FROM disbursements x {joined} GROUP BY {group}")
+        diaspora = sums(f"SELECT {group}, SUM(x.amount_xof) FROM contribution_entries x {joined} AND "
+                        + STANDING.replace("e.", "x.") + f" GROUP BY {group}")
+        found = dict(figures_by(dimension, Filters(**filters)))
+        assert {k: f.committed_xof for k, f in found.items()} == committed, (dimension, filters)
+        assert {k: f.paid_xof for k, f in found.items() if f.paid_xof} == paid, (dimension, filters)
+        assert {k: f.diaspora_xof for k, f in found.items() if f.diaspora_xof} == diaspora, (dimension, filters)
+
+
 def test_the_seeded_programme_has_what_the_figures_should_show(client, db, programme):
     """The figures by hand, once: a sanity check of the fixture and of the definitions."""
     page = client.get("/register").get_data(as_text=True)

@@ -48,6 +48,11 @@ ENTRY_KIND_LABELS = {
 }
 
 
+def coded(header, expr, show) -> Column:
+    """A column of codes shown as labels: few distinct values, each translated once per file."""
+    return Column(header, expr, show, codes=True)
+
+
 def _label(enum: type, code: str) -> str:
     try:
         return enum(code).label
@@ -104,12 +109,12 @@ def _project_columns() -> list[Column]:
 def _place_columns() -> list[Column]:
     return [
         Column(_l("Association"), Association.name),
-        Column(_l("Country of residence"), Association.country, country_name),
-        Column(_l("Region"), Project.region, region_name),
+        coded(_l("Country of residence"), Association.country, country_name),
+        coded(_l("Region"), Project.region, region_name),
         Column(_l("Prefecture"), Project.prefecture),
         Column(_l("Commune"), Project.commune),
-        Column(_l("Sector"), Project.sector, sector_label),
-        Column(_l("OECD-DAC code"), Project.sector, _dac),
+        coded(_l("Sector"), Project.sector, sector_label),
+        coded(_l("OECD-DAC code"), Project.sector, _dac),
     ]
 
 
@@ -118,7 +123,7 @@ def projects(filters: Filters) -> tuple[list[Column], Select]:
               .group_by(BudgetLine.project_id).subquery("budget"))
     columns = [
         *_project_columns(),
-        Column(_l("Status"), Project.status, lambda code: _label(ProjectStatus, code)),
+        coded(_l("Status"), Project.status, lambda code: _label(ProjectStatus, code)),
         *_place_columns(),
         Column(_l("Submitted on (UTC)"), Project.submitted_at),
         Column(_l("Total budget (XOF)"), budget.c.budget),
@@ -141,9 +146,9 @@ def evaluations(filters: Filters) -> tuple[list[Column], Select]:
         *_project_columns(),
         Column(_l("Evaluator"), evaluator.name),
         Column(_l("Partner structure"), PartnerStructure.name),
-        Column(_l("Assignment"), Assignment.status, lambda code: _label(AssignmentStatus, code)),
-        Column(_l("Conflict of interest declared"), Assignment.conflict_declared, _yes_no),
-        Column(_l("Recommendation"), Evaluation.recommendation, lambda code: _label(Recommendation, code)),
+        coded(_l("Assignment"), Assignment.status, lambda code: _label(AssignmentStatus, code)),
+        coded(_l("Conflict of interest declared"), Assignment.conflict_declared, _yes_no),
+        coded(_l("Recommendation"), Evaluation.recommendation, lambda code: _label(Recommendation, code)),
         Column(_l("Score (out of 100)"), Evaluation.score_centi, _centi),
         Column(_l("Submitted on (UTC)"), Evaluation.submitted_at),
     ]
@@ -162,7 +167,7 @@ def grants(filters: Filters) -> tuple[list[Column], Select]:
     columns = [
         *_project_columns(),
         *_place_columns(),
-        Column(_l("Grant status"), Grant.status, lambda code: _label(GrantStatus, code)),
+        coded(_l("Grant status"), Grant.status, lambda code: _label(GrantStatus, code)),
         Column(_l("Approved on (UTC)"), Grant.approved_at),
         Column(_l("Grant awarded (XOF)"), Grant.amount_xof),
         Column(_l("Released to the envelope (XOF)"), Grant.released_xof),
@@ -190,9 +195,9 @@ def ledger(filters: Filters) -> tuple[list[Column], Select]:
     columns = [
         Column(_l("Entry"), entry.id),
         *_project_columns(),
-        Column(_l("Kind"), entry.kind, _entry_kind),
+        coded(_l("Kind"), entry.kind, _entry_kind),
         Column(_l("Refers to entry"), entry.refers_to_id),
-        Column(_l("Source"), entry.source, lambda code: _label(FundingSource, code)),
+        coded(_l("Source"), entry.source, lambda code: _label(FundingSource, code)),
         Column(_l("Currency"), entry.currency),
         # XOF has no minor unit (amount_minor holds francs); other currencies hold cents.
         Column(_l("Amount in the currency"),
@@ -219,7 +224,7 @@ def disbursements(filters: Filters) -> tuple[list[Column], Select]:
         Column(_l("Value date"), Disbursement.value_date),
         Column(_l("Bank reference"), Disbursement.bank_reference),
         Column(_l("Recorded on (UTC)"), Disbursement.recorded_at),
-        Column(_l("Second signature"), Disbursement.approved_by_id.is_not(None), _yes_no),
+        coded(_l("Second signature"), Disbursement.approved_by_id.is_not(None), _yes_no),
     ]
     stmt = (select(*(c.expr for c in columns)).select_from(Disbursement)
             .join(Grant, Grant.id == Disbursement.grant_id).join(Project, Project.id == Grant.project_id)

@@ -83,10 +83,21 @@ def _standing(declared: Any) -> Any:
     )
 
 
+def _verified_join() -> tuple[Any, Select]:
+    """(declared, statement): standing diaspora declarations reached from their verification (a join, which
+    the databases run faster over the whole ledger than a correlated EXISTS per declaration)."""
+    declared, decision, reversal = (aliased(ContributionEntry, name="declared"),
+                                    aliased(ContributionEntry, name="decision"), aliased(ContributionEntry))
+    stmt = (select(declared).select_from(decision).join(declared, declared.id == decision.refers_to_id)
+            .where(decision.kind == EntryKind.VERIFIED, declared.kind == EntryKind.DECLARED,
+                   declared.source.in_(DIASPORA_SOURCES),
+                   ~exists().where(reversal.refers_to_id == declared.id, reversal.kind == EntryKind.REVERSAL)))
+    return declared, stmt
+
+
 def verified_declarations() -> Select:
     """The standing diaspora declarations (rows of the ledger): what the IATI file lists as incoming funds."""
-    declared = aliased(ContributionEntry, name="declared")
-    return select(declared).where(_standing(declared))
+    return _verified_join()[1]
 
 
 def paid_by_grant() -> Any:
@@ -97,9 +108,9 @@ def paid_by_grant() -> Any:
 
 def diaspora_by_grant() -> Any:
     """Subquery: grant_id, verified (Σ standing diaspora declarations)."""
-    declared = aliased(ContributionEntry, name="declared")
-    return (select(declared.grant_id, total(declared.amount_xof).label("verified"))
-            .where(_standing(declared)).group_by(declared.grant_id).subquery("diaspora_by_grant"))
+    declared, stmt = _verified_join()
+    return (stmt.with_only_columns(declared.grant_id, total(declared.amount_xof).label("verified"))
+            .group_by(declared.grant_id).subquery("diaspora_by_grant"))
 
 
 def tranches_by_grant() -> Any:
@@ -212,6 +223,8 @@ class Figures:
 
 
 def _figure_columns(paid: Any, diaspora: Any) -> list[Any]:
+    """The figures' columns over grants ⋈ the money subqueries (one row per grant): for a query that
+    reads each grant once and groups it several ways (the dashboard)."""
     funded = _funded()
     return [
         func.count(Grant.id).label("projects_listed"),
@@ -223,17 +236,54 @@ def _figure_columns(paid: Any, diaspora: Any) -> list[Any]:
     ]
 
 
-def _with_money(stmt: Select, paid: Any, diaspora: Any) -> Select:
-    return (stmt.outerjoin(paid, paid.c.grant_id == Grant.id)
-            .outerjoin(diaspora, diaspora.c.grant_id == Grant.id))
+def _to_grant(stmt: Select, grant_id: Any, filters: Filters, key: Any, by_country: bool) -> Select:
+    """``stmt`` joined to its rows' grant, project and association as far as the filters (and the key) need:
+    over the whole programme, Σ disbursements is read from its own table alone."""
+    needs_project = bool(filters.region or filters.sector or filters.status or filters.country) or key is not None
+    if needs_project or filters.call_id or filters.year:
+        stmt = stmt.join(Grant, Grant.id == grant_id)
+    if needs_project:
+        stmt = stmt.join(Project, Project.id == Grant.project_id)
+    if filters.country or by_country:
+        stmt = stmt.join(Association, Association.id == Project.association_id)
+    return stmt
+
+
+def _three_sums(filters: Filters, key: Any = None, by_country: bool = False) -> tuple[Select, Select, Select]:
+    """The grants' figures, the money paid and the diaspora money verified, each aggregated on its own table
+    (by ``key`` when given): three plain joins, cheaper than joining every grant to its money first."""
+    funded = _funded()
+    keyed = [key.label("key")] if key is not None else []
+    grants = _register_from(select(
+        *keyed, func.count(Grant.id).label("projects_listed"),
+        total(case((funded, 1), else_=0)).label("projects_funded"), total(committed()).label("committed_xof"),
+        func.count(distinct(case((funded, Project.commune)))).label("communes")))
+    paid = _to_grant(select(*keyed, total(Disbursement.amount_xof).label("paid_xof")).select_from(Disbursement),
+                     Disbursement.grant_id, filters, key, by_country)
+    declared, standing = _verified_join()
+    diaspora = _to_grant(standing.with_only_columns(*keyed, total(declared.amount_xof).label("diaspora_xof"),
+                                                    maintain_column_froms=False), declared.grant_id, filters, key,
+                         by_country)
+    parts = tuple(filter_register(part, filters) for part in (grants, paid, diaspora))
+    if key is not None:
+        parts = tuple(part.group_by(key) for part in parts)
+    return parts
+
+
+FIGURES = ("projects_listed", "projects_funded", "committed_xof", "paid_xof", "diaspora_xof", "communes")
+
+
+def _figures(mapping: Any) -> Figures:
+    return Figures(**{name: int(mapping[name] or 0) for name in FIGURES})
 
 
 def programme_figures(filters: Filters | None = None) -> Figures:
     """The figures of the programme (or of what ``filters`` select), in one statement."""
-    paid, diaspora = paid_by_grant(), diaspora_by_grant()
-    stmt = _with_money(_register_from(select(*_figure_columns(paid, diaspora))), paid, diaspora)
-    row = db.session.execute(filter_register(stmt, filters or Filters())).one()
-    return Figures(**{name: int(value or 0) for name, value in row._mapping.items()})
+    grants, paid, diaspora = _three_sums(filters or Filters())
+    counted = grants.subquery("counted")
+    stmt = select(counted, paid.correlate(None).scalar_subquery().label("paid_xof"),
+                  diaspora.correlate(None).scalar_subquery().label("diaspora_xof"))
+    return _figures(db.session.execute(stmt).one()._mapping)
 
 
 BREAKDOWNS = {
@@ -249,29 +299,54 @@ BREAKDOWNS = {
 def figures_by(dimension: str, filters: Filters | None = None) -> list[tuple[Any, Figures]]:
     """The figures grouped by ``dimension`` (a key of :data:`BREAKDOWNS`), largest commitment first."""
     key = register_status() if dimension == "status" else BREAKDOWNS[dimension]
-    paid, diaspora = paid_by_grant(), diaspora_by_grant()
-    stmt = _with_money(_register_from(select(key.label("key"), *_figure_columns(paid, diaspora))), paid, diaspora)
-    stmt = filter_register(stmt, filters or Filters()).group_by(key).order_by(total(committed()).desc(), key)
-    result = []
-    for row in db.session.execute(stmt):
-        values = dict(row._mapping)
-        group = values.pop("key")
-        result.append((group, Figures(**{name: int(value or 0) for name, value in values.items()})))
-    return result
+    grants, paid, diaspora = (part.subquery(name) for part, name in
+                              zip(_three_sums(filters or Filters(), key, by_country=dimension == "country"),
+                                  ("counted", "paid", "verified"), strict=True))
+    stmt = (select(grants, paid.c.paid_xof, diaspora.c.diaspora_xof).select_from(grants)
+            .outerjoin(paid, paid.c.key.is_not_distinct_from(grants.c.key))
+            .outerjoin(diaspora, diaspora.c.key.is_not_distinct_from(grants.c.key))
+            .order_by(grants.c.committed_xof.desc(), grants.c.key))
+    return [(row.key, _figures(row._mapping)) for row in db.session.execute(stmt)]
 
 
-def register_rows(filters: Filters | None = None) -> Select:
-    """One row per funded project (what the register lists and its CSV holds), latest approval first."""
+def register_rows(filters: Filters | None = None, *, whole: bool = False) -> Select:
+    """One row per funded project (what the register lists and its CSV holds), latest approval first.
+
+    ``whole`` (a file of every row): the money of all grants from grouped subqueries, read once; otherwise
+    (a page, one project) each row's money by correlated subqueries, computed for the rows shown only.
+    """
+    if whole:
+        paid, diaspora, tranches = paid_by_grant(), diaspora_by_grant(), tranches_by_grant()
+        money = [func.coalesce(diaspora.c.verified, 0), func.coalesce(paid.c.paid, 0),
+                 func.coalesce(tranches.c.tranches, 0), func.coalesce(tranches.c.tranches_paid, 0)]
+    else:
+        money = [diaspora_of_grant(), paid_of_grant(), tranches_of_grant(), tranches_paid_of_grant()]
     stmt = _register_from(select(
         Project.id.label("project_id"), Project.reference, Project.title, Project.commune, Project.prefecture,
         Project.region, Project.sector, Association.name.label("association"),
         Association.country.label("country"), Grant.call_id, Call.title.label("call_title"),
         Call.title_en.label("call_title_en"), Grant.amount_xof.label("grant_xof"),
         committed().label("committed_xof"), Grant.approved_at, register_status().label("status"),
-        diaspora_of_grant().label("diaspora_xof"), paid_of_grant().label("paid_xof"),
-        tranches_of_grant().label("tranches"), tranches_paid_of_grant().label("tranches_paid"),
+        *(column.label(name) for column, name in zip(
+            money, ("diaspora_xof", "paid_xof", "tranches", "tranches_paid"), strict=True)),
     )).join(Call, Call.id == Grant.call_id)
+    if whole:
+        stmt = (stmt.outerjoin(paid, paid.c.grant_id == Grant.id).outerjoin(diaspora, diaspora.c.grant_id == Grant.id)
+                .outerjoin(tranches, tranches.c.grant_id == Grant.id))
     return filter_register(stmt, filters or Filters()).order_by(Grant.approved_at.desc(), Grant.id.desc())
+
+
+def register_count(filters: Filters | None = None) -> int:
+    """How many funded projects the filters select."""
+    stmt = filter_register(_register_from(select(func.count(Grant.id))), filters or Filters())
+    return int(db.session.scalar(stmt) or 0)
+
+
+def register_page(filters: Filters, limit: int, offset: int) -> list[Any]:
+    """One page of the register: the page's grants chosen first, their money computed for them only."""
+    chosen = (filter_register(_register_from(select(Grant.id)), filters)
+              .order_by(Grant.approved_at.desc(), Grant.id.desc()).limit(limit).offset(offset))
+    return list(db.session.execute(register_rows().where(Grant.id.in_(chosen.scalar_subquery()))))
 
 
 def register_project(project_id: int) -> Any | None:

@@ -13,7 +13,9 @@ from flask_babel import lazy_gettext as _l
 from codev.core.countries import country_name
 from codev.core.geography import region_name
 from codev.core.sectors import SECTOR_BY_CODE, sector_label
+from codev.extensions import db
 from codev.oversight.queries import REGISTER_STATUSES, Filters, register_rows
+from codev.oversight.tables import YIELD_PER, remembered
 
 REGISTER_STATUS_LABELS = {
     "funded": _l("Funded"),
@@ -43,37 +45,42 @@ def _call_title(row: Any, locale: str) -> str:
     return (row.call_title_en or row.call_title) if locale == "en" else row.call_title
 
 
-# (header, value of a register row) — the open-data CSV, in the reader's language.
-CSV_COLUMNS = (
-    (_l("Project reference"), lambda row, locale: row.reference),
-    (_l("Project"), lambda row, locale: row.title),
-    (_l("Call"), _call_title),
-    (_l("Status"), lambda row, locale: status_label(row.status)),
-    (_l("Association"), lambda row, locale: row.association),
-    (_l("Country of residence"), lambda row, locale: country_name(row.country, locale)),
-    (_l("Region"), lambda row, locale: region_name(row.region or "")),
-    (_l("Prefecture"), lambda row, locale: row.prefecture),
-    (_l("Commune"), lambda row, locale: row.commune),
-    (_l("Sector"), lambda row, locale: sector_label(row.sector) if row.sector else ""),
-    (_l("OECD-DAC code"), lambda row, locale: _dac(row.sector)),
-    (_l("Approved on"), lambda row, locale: row.approved_at.date()),
-    (_l("Grant awarded (XOF)"), lambda row, locale: row.grant_xof),
-    (_l("State money committed (XOF)"), lambda row, locale: row.committed_xof),
-    (_l("Diaspora money verified (XOF)"), lambda row, locale: row.diaspora_xof),
-    (_l("Paid (XOF)"), lambda row, locale: row.paid_xof),
-    (_l("Tranches paid"), lambda row, locale: row.tranches_paid),
-    (_l("Tranches"), lambda row, locale: row.tranches),
-)
+def csv_columns(locale: str) -> list[tuple[Any, Any]]:
+    """(header, value of a register row) — the open-data CSV, in the reader's language; each label is
+    translated once per file."""
+    status = remembered(status_label)
+    country = remembered(lambda code: country_name(code, locale))
+    region = remembered(lambda code: region_name(code or ""))
+    sector = remembered(lambda code: sector_label(code) if code else "")
+    dac = remembered(_dac)
+    return [
+        (_l("Project reference"), lambda row: row.reference),
+        (_l("Project"), lambda row: row.title),
+        (_l("Call"), lambda row: _call_title(row, locale)),
+        (_l("Status"), lambda row: status(row.status)),
+        (_l("Association"), lambda row: row.association),
+        (_l("Country of residence"), lambda row: country(row.country)),
+        (_l("Region"), lambda row: region(row.region)),
+        (_l("Prefecture"), lambda row: row.prefecture),
+        (_l("Commune"), lambda row: row.commune),
+        (_l("Sector"), lambda row: sector(row.sector)),
+        (_l("OECD-DAC code"), lambda row: dac(row.sector)),
+        (_l("Approved on"), lambda row: row.approved_at.date()),
+        (_l("Grant awarded (XOF)"), lambda row: row.grant_xof),
+        (_l("State money committed (XOF)"), lambda row: row.committed_xof),
+        (_l("Diaspora money verified (XOF)"), lambda row: row.diaspora_xof),
+        (_l("Paid (XOF)"), lambda row: row.paid_xof),
+        (_l("Tranches paid"), lambda row: row.tranches_paid),
+        (_l("Tranches"), lambda row: row.tranches),
+    ]
 
 
-def csv_headers() -> list[str]:
-    return [str(header) for header, _value in CSV_COLUMNS]
+def csv_headers(locale: str) -> list[str]:
+    return [str(header) for header, _value in csv_columns(locale)]
 
 
 def csv_rows(filters: Filters, locale: str):
     """The register's rows for its CSV, a batch at a time from the database."""
-    from codev.extensions import db
-    from codev.oversight.tables import YIELD_PER
-
-    for row in db.session.execute(register_rows(filters).execution_options(yield_per=YIELD_PER)):
-        yield [value(row, locale) for _header, value in CSV_COLUMNS]
+    values = [value for _header, value in csv_columns(locale)]
+    for row in db.session.execute(register_rows(filters, whole=True).execution_options(yield_per=YIELD_PER)):
+        yield [value(row) for value in values]

@@ -54,11 +54,24 @@ class Column:
     header: Any
     expr: Any
     show: Callable[[Any], Any] | None = None
+    codes: bool = False  # few distinct values: each shown once per file, then remembered
+
+
+def remembered(show: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """``show`` computed once per distinct value (a label is translated once per file, not once per row)."""
+    seen: dict[Any, Any] = {}
+
+    def shown(value: Any) -> Any:
+        if value not in seen:
+            seen[value] = show(value)
+        return seen[value]
+
+    return shown
 
 
 def rows_of(stmt: Select, columns: list[Column]) -> Iterator[list[Any]]:
     """The statement's rows, a batch at a time from the database, each value as its column shows it."""
-    shows = [c.show for c in columns]
+    shows = [remembered(c.show) if c.show and c.codes else c.show for c in columns]
     result = db.session.execute(stmt.execution_options(yield_per=YIELD_PER))
     for row in result:
         yield [show(value) if show and value is not None else value for show, value in zip(shows, row, strict=True)]

@@ -93,11 +93,11 @@ class RowPage:
         return self.page + 1
 
 
-def _page_of(stmt: Any) -> RowPage:
+def _register_page(filters: queries.Filters) -> RowPage:
     per_page = current_app.config["PAGE_SIZE"]
-    count = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    count = queries.register_count(filters)
     number = min(page_number(), max(1, -(-count // per_page)))
-    items = list(db.session.execute(stmt.limit(per_page).offset((number - 1) * per_page))) if count else []
+    items = queries.register_page(filters, per_page, (number - 1) * per_page) if count else []
     return RowPage(items, number, per_page, count)
 
 
@@ -124,7 +124,7 @@ def register_index():
     filters = form.filters()
     return render_template(
         "oversight/register.html", form=form, filters=filters, figures=queries.programme_figures(filters),
-        page=_page_of(queries.register_rows(filters)),
+        page=_register_page(filters),
         by_region=[(region_name(code) if code else _("Not given"), figures)
                    for code, figures in queries.figures_by("region", filters)],
         open_calls=_open_calls(), status_label=register.status_label, locale=_locale(),
@@ -151,7 +151,7 @@ def register_csv():
     """The register as open data (CSV, the same filters), streamed."""
     filters = _register_form().filters()
     name = f"codev-register-{utcnow():%Y-%m-%d}.csv"
-    return csv_response(name, register.csv_headers(), register.csv_rows(filters, _locale()))
+    return csv_response(name, register.csv_headers(_locale()), register.csv_rows(filters, _locale()))
 
 
 @bp.route("/open-data/iati.xml")
