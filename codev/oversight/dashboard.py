@@ -23,7 +23,20 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import BigInteger, Select, String, and_, case, cast, func, literal, select, true
+from sqlalchemy import (
+    BigInteger,
+    Select,
+    String,
+    case,
+    cast,
+    distinct,
+    func,
+    literal,
+    null,
+    select,
+    true,
+    union_all,
+)
 from sqlalchemy.orm import aliased
 
 from codev.accounts.models import Association, AssociationStatus
@@ -36,9 +49,10 @@ from codev.oversight.queries import (
     DIASPORA_SOURCES,
     Figures,
     Filters,
-    figures_by,
+    committed,
+    diaspora_by_grant,
     filter_register,
-    programme_figures,
+    paid_by_grant,
     total,
     year_bounds,
 )
@@ -100,17 +114,41 @@ class Stage:
     count: int
 
 
-def status_counts(filters: Filters) -> dict[str, int]:
-    """Projects by status; a closed project is counted as ``closed/completed`` when its grant completed."""
+def project_counts(filters: Filters) -> tuple[dict[str, int], dict[str, dict[Any, int]]]:
+    """Projects by status (the funnel) and submitted projects by each dimension, in one statement.
+
+    The projects in view are read once (a common table expression the databases materialise, since it
+    is used five times); each grouping is then a GROUP BY over those narrow rows, joined by UNION ALL.
+    A closed project counts as ``closed/completed`` when its grant completed.
+    """
+    # The grant is read for closed projects only (CASE evaluates in order), not joined to every project.
+    completed = select(Grant.id).where(Grant.project_id == Project.id, Grant.status == GrantStatus.COMPLETED).exists()
     closed_after = case(
-        (and_(Project.status == ProjectStatus.CLOSED, Grant.status == GrantStatus.COMPLETED),
-         literal("closed/completed")),
+        (Project.status == ProjectStatus.CLOSED,
+         case((completed, literal("closed/completed")), else_=literal(ProjectStatus.CLOSED.value))),
         else_=cast(Project.status, String),
     )
-    stmt = (select(closed_after.label("status"), func.count(Project.id))
-            .select_from(Project).join(Association, Association.id == Project.association_id)
-            .outerjoin(Grant, Grant.project_id == Project.id).group_by(closed_after))
-    return {status: int(count) for status, count in db.session.execute(filter_projects(stmt, filters))}
+    rows = filter_projects(
+        select(closed_after.label("status"), *(key.label(name) for name, key in _PROJECT_KEYS.items()))
+        .select_from(Project).join(Association, Association.id == Project.association_id), filters
+    ).cte("projects_in_view")
+    parts = [select(literal("status").label("dimension"), rows.c.status.label("key"), func.count().label("n"))
+             .group_by(rows.c.status)]
+    parts += [select(literal(name), cast(rows.c[name], String), func.count())
+              .where(rows.c.status != ProjectStatus.DRAFT.value).group_by(rows.c[name]) for name in DIMENSIONS]
+    counts: dict[str, int] = {}
+    by: dict[str, dict[Any, int]] = {name: {} for name in DIMENSIONS}
+    for dimension, key, n in db.session.execute(union_all(*parts)):
+        if dimension == "status":
+            counts[key] = int(n)
+        else:
+            by[dimension][key] = int(n)
+    return counts, by
+
+
+def status_counts(filters: Filters) -> dict[str, int]:
+    """Projects by status (see :func:`project_counts`)."""
+    return project_counts(filters)[0]
 
 
 def funnel(counts: dict[str, int]) -> list[Stage]:
@@ -178,6 +216,38 @@ def envelopes(filters: Filters) -> tuple[list[Envelope], Envelope]:
     return rows, Envelope(None, "", None, int(e), int(c), int(p))
 
 
+# --- the ledger, read once per statement ---------------------------------------------------------
+
+
+def decisions() -> Any:
+    """Subquery: refers_to_id, verified, rejected, reversed (0 or 1) — what became of each declaration.
+
+    One pass over the ledger grouped by declaration, joined to the declarations: the databases run this
+    faster than three correlated EXISTS per declaration.
+    """
+    entry = aliased(ContributionEntry, name="decided")
+
+    def flag(kind: EntryKind) -> Any:
+        return func.max(case((entry.kind == kind, 1), else_=0)).label(kind.value)
+
+    return (select(entry.refers_to_id, flag(EntryKind.VERIFIED), flag(EntryKind.REJECTED),
+                   flag(EntryKind.REVERSAL).label("reversed"))
+            .where(entry.refers_to_id.is_not(None)).group_by(entry.refers_to_id).subquery("decisions"))
+
+
+def declared_by_grant() -> Any:
+    """Subquery: grant_id, declared (the diaspora's declarations neither rejected nor reversed: verified or
+    waiting), pending (waiting for an officer)."""
+    declared, d = aliased(ContributionEntry, name="declared_entry"), decisions()
+    rejected_or_reversed = func.coalesce(d.c.rejected, 0) + func.coalesce(d.c.reversed, 0)
+    return (select(declared.grant_id,
+                   total(case((rejected_or_reversed == 0, declared.amount_xof), else_=0)).label("declared"),
+                   total(case((d.c.refers_to_id.is_(None), declared.amount_xof), else_=0)).label("pending"))
+            .outerjoin(d, d.c.refers_to_id == declared.id)
+            .where(declared.kind == EntryKind.DECLARED, declared.source.in_(DIASPORA_SOURCES))
+            .group_by(declared.grant_id).subquery("declared_by_grant"))
+
+
 # --- money mobilised ------------------------------------------------------------------------------
 
 
@@ -202,27 +272,9 @@ class Money:
         return share_bps(f.diaspora_xof, f.paid_xof) if f.paid_xof > 0 else None
 
 
-def _declared_sums(filters: Filters) -> tuple[int, int]:
-    """Σ diaspora declarations standing or waiting, and Σ waiting, over the grants in view (one statement)."""
-    declared, decision, reversal = (aliased(ContributionEntry, name=n) for n in ("declared", "decision", "reversal"))
-    rejected = (select(decision.id).where(decision.refers_to_id == declared.id, decision.kind == EntryKind.REJECTED)
-                .exists())
-    decided = select(decision.id).where(decision.refers_to_id == declared.id).exists()
-    reversed_ = (select(reversal.id).where(reversal.refers_to_id == declared.id, reversal.kind == EntryKind.REVERSAL)
-                 .exists())
-    standing = and_(~rejected, ~reversed_)
-    stmt = (select(total(case((standing, declared.amount_xof), else_=0)),
-                   total(case((~decided, declared.amount_xof), else_=0)))
-            .select_from(declared).join(Grant, Grant.id == declared.grant_id)
-            .join(Project, Project.id == Grant.project_id).join(Association, Association.id == Project.association_id)
-            .where(declared.kind == EntryKind.DECLARED, declared.source.in_(DIASPORA_SOURCES)))
-    standing_sum, pending = db.session.execute(filter_register(stmt, _money_filters(filters))).one()
-    return int(standing_sum), int(pending)
-
-
 def money(filters: Filters) -> Money:
-    declared, pending = _declared_sums(filters)
-    return Money(programme_figures(_money_filters(filters)), declared, pending)
+    """The money of the grants in view (the statement of :func:`money_groups`)."""
+    return money_groups(filters)[0]
 
 
 # --- breakdowns -----------------------------------------------------------------------------------
@@ -235,22 +287,70 @@ class Group:
     figures: Figures
 
 
-def _projects_by(dimension: str, filters: Filters) -> dict[Any, int]:
-    key = _PROJECT_KEYS[dimension]
-    stmt = (select(key, func.count(Project.id)).select_from(Project)
-            .join(Association, Association.id == Project.association_id)
-            .where(Project.status != ProjectStatus.DRAFT).group_by(key))
-    return {k: int(n) for k, n in db.session.execute(filter_projects(stmt, filters))}
+def money_groups(filters: Filters) -> tuple[Money, dict[str, dict[Any, Figures]]]:
+    """The register's figures (:class:`~codev.oversight.queries.Figures`) overall and by each dimension, in
+    one statement: each grant in view with its money is read once (a common table expression), then
+    grouped five ways (UNION ALL). The definitions are the register's: the same sums as
+    :func:`~codev.oversight.queries.programme_figures` and :func:`~codev.oversight.queries.figures_by`."""
+    paid, diaspora, declared = paid_by_grant(), diaspora_by_grant(), declared_by_grant()
+    funded = Grant.status.notin_((GrantStatus.CANCELLED, GrantStatus.LAPSED))
+    grants = (select(Grant.id.label("grant_id"), case((funded, 1), else_=0).label("funded"),
+                     committed().label("committed"), func.coalesce(paid.c.paid, 0).label("paid"),
+                     func.coalesce(diaspora.c.verified, 0).label("verified"), Project.commune.label("commune"),
+                     func.coalesce(declared.c.declared, 0).label("declared"),
+                     func.coalesce(declared.c.pending, 0).label("pending"),
+                     *(key.label(name) for name, key in _PROJECT_KEYS.items()))
+              .select_from(Grant).join(Project, Project.id == Grant.project_id)
+              .join(Association, Association.id == Project.association_id)
+              .outerjoin(paid, paid.c.grant_id == Grant.id).outerjoin(diaspora, diaspora.c.grant_id == Grant.id)
+              .outerjoin(declared, declared.c.grant_id == Grant.id))
+    g = filter_register(grants, _money_filters(filters)).cte("grants_in_view")
+    sums = [func.count(g.c.grant_id), total(g.c.funded), total(g.c.committed), total(g.c.paid), total(g.c.verified),
+            func.count(distinct(case((g.c.funded == 1, g.c.commune)))), total(g.c.declared), total(g.c.pending)]
+    parts = [select(literal("all").label("dimension"), cast(null(), String).label("key"), *sums)]
+    parts += [select(literal(name), cast(g.c[name], String), *sums).group_by(g.c[name]) for name in DIMENSIONS]
+    overall = Money(Figures(), 0, 0)
+    by: dict[str, dict[Any, Figures]] = {name: {} for name in DIMENSIONS}
+    for dimension, key, *values in db.session.execute(union_all(*parts)):
+        numbers = [int(v or 0) for v in values]
+        figures = Figures(*numbers[:6])
+        if dimension == "all":
+            overall = Money(figures, numbers[6], numbers[7])
+        else:
+            by[dimension][key] = figures
+    return overall, by
+
+
+@dataclass(frozen=True)
+class Overview:
+    """What the dashboard reads about projects and money."""
+
+    counts: dict[str, int]  # projects by status
+    groups: dict[str, list[Group]]  # by dimension, largest commitment first
+    money: Money
+
+
+def _groups(projects: dict[Any, int], money_by: dict[Any, Figures]) -> list[Group]:
+    groups = [Group(k, projects.get(k, 0), money_by.get(k, Figures())) for k in set(projects) | set(money_by)]
+    groups.sort(key=lambda g: (-g.figures.committed_xof, -g.projects, str(g.key or "~")))
+    return groups
+
+
+def breakdowns(filters: Filters) -> tuple[dict[str, int], dict[str, list[Group]], Money]:
+    """Projects by status, the groups of every dimension and the money overall (two statements)."""
+    counts, projects = project_counts(filters)
+    overall, money_by = money_groups(filters)
+    return counts, {d: _groups(projects[d], money_by[d]) for d in DIMENSIONS}, overall
+
+
+def overview(filters: Filters) -> Overview:
+    """Everything the dashboard shows of projects and money (two statements)."""
+    return Overview(*breakdowns(filters))
 
 
 def breakdown(dimension: str, filters: Filters) -> list[Group]:
-    """Projects submitted and the money of their grants by ``dimension`` (two statements), largest first."""
-    projects = _projects_by(dimension, filters)
-    money_by = dict(figures_by(dimension, _money_filters(filters)))
-    keys = set(projects) | set(money_by)
-    groups = [Group(k, projects.get(k, 0), money_by.get(k, Figures())) for k in keys]
-    groups.sort(key=lambda g: (-g.figures.committed_xof, -g.projects, str(g.key or "~")))
-    return groups
+    """The groups of one dimension (the same two statements as :func:`breakdowns`)."""
+    return breakdowns(filters)[1][dimension]
 
 
 @dataclass(frozen=True)
@@ -261,17 +361,18 @@ class CountryRow:
     figures: Figures
 
 
-def countries(filters: Filters) -> list[CountryRow]:
-    """Per country of residence: verified associations, projects submitted, their money (three statements)."""
+def countries(filters: Filters, groups: list[Group] | None = None) -> list[CountryRow]:
+    """Per country of residence: verified associations, projects submitted, their money (one statement and
+    the groups by country of :func:`breakdowns`, read here unless given)."""
     associations = dict(db.session.execute(
         select(Association.country, func.count(Association.id))
         .where(Association.status == AssociationStatus.VERIFIED).group_by(Association.country)
     ).all())
-    groups = {g.key: g for g in breakdown("country", filters)}
+    by_code = {g.key: g for g in (groups if groups is not None else breakdown("country", filters))}
     empty = Group(None, 0, Figures())
-    rows = [CountryRow(code, int(associations.get(code, 0)), groups.get(code, empty).projects,
-                       groups.get(code, empty).figures)
-            for code in set(associations) | set(groups)]
+    rows = [CountryRow(code, int(associations.get(code, 0)), by_code.get(code, empty).projects,
+                       by_code.get(code, empty).figures)
+            for code in set(associations) | set(by_code)]
     rows.sort(key=lambda r: (-r.associations, -r.projects, -r.figures.diaspora_xof, r.country or "~"))
     return rows
 
@@ -351,17 +452,16 @@ class Overdue:
     missing_xof: int  # the association money those grants still wait for
 
 
-def _eligible_verified() -> Any:
-    """Subquery: grant_id, cash and in-kind verified and not reversed (eligible money V is computed from it)."""
-    declared, decision, reversal = (aliased(ContributionEntry, name=n) for n in ("d", "v", "r"))
-    verified = select(decision.id).where(decision.refers_to_id == declared.id,
-                                         decision.kind == EntryKind.VERIFIED).exists()
-    reversed_ = select(reversal.id).where(reversal.refers_to_id == declared.id,
-                                          reversal.kind == EntryKind.REVERSAL).exists()
+def _eligible_verified(grant_ids: Select) -> Any:
+    """Subquery: grant_id, cash and in-kind verified and not reversed, for the grants ``grant_ids`` selects
+    (eligible money V is computed from it)."""
+    declared, d = aliased(ContributionEntry, name="verified_entry"), decisions()
     cash = case((declared.source == FundingSource.ASSOCIATION_CASH.value, declared.amount_xof), else_=0)
     in_kind = case((declared.source == FundingSource.ASSOCIATION_IN_KIND.value, declared.amount_xof), else_=0)
     return (select(declared.grant_id, total(cash).label("cash"), total(in_kind).label("in_kind"))
-            .where(declared.kind == EntryKind.DECLARED, verified, ~reversed_)
+            .join(d, d.c.refers_to_id == declared.id)
+            .where(declared.kind == EntryKind.DECLARED, d.c.verified == 1, d.c.reversed == 0,
+                   declared.grant_id.in_(grant_ids))
             .group_by(declared.grant_id).subquery("eligible_verified"))
 
 
@@ -372,17 +472,19 @@ def overdue(filters: Filters, today: date | None = None) -> Overdue:
     place = Filters(call_id=filters.call_id, region=filters.region, sector=filters.sector)
 
     def grants_in_view(stmt: Select) -> Select:
-        stmt = (stmt.join(Project, Project.id == Grant.project_id)
-                .join(Association, Association.id == Project.association_id))
+        if place.region or place.sector:  # the project is joined only when a filter reads it
+            stmt = stmt.join(Project, Project.id == Grant.project_id)
         return filter_register(stmt, place)
 
-    entry, decision = ContributionEntry, aliased(ContributionEntry, name="decision")
-    waiting = ~select(decision.id).where(decision.refers_to_id == entry.id).exists()
+    entry, decided = ContributionEntry, decisions()
     declarations = (select(func.count(entry.id), total(case((entry.created_at < late, 1), else_=0)))
-                    .join(Grant, Grant.id == entry.grant_id).where(entry.kind == EntryKind.DECLARED, waiting))
+                    .select_from(entry).outerjoin(decided, decided.c.refers_to_id == entry.id)
+                    .join(Grant, Grant.id == entry.grant_id)
+                    .where(entry.kind == EntryKind.DECLARED, decided.c.refers_to_id.is_(None)))
     reports = (select(func.count(Report.id), total(case((Report.submitted_at < late, 1), else_=0)))
                .join(Grant, Grant.id == Report.grant_id).where(Report.status == ReportStatus.SUBMITTED))
-    v = _eligible_verified()
+    late_grants = select(Grant.id).where(Grant.status == GrantStatus.AWARDED, Grant.contribution_deadline < today)
+    v = _eligible_verified(late_grants)
     # V = cash + ⌊in kind × the share that counts⌋ (codev.core.money.eligible_money), in SQL.
     eligible = (func.coalesce(v.c.cash, 0)
                 + cast(func.coalesce(v.c.in_kind, 0) * Grant.in_kind_counts_bps / 10_000, BigInteger))
@@ -408,11 +510,11 @@ def calls_for_filter() -> list[Any]:
 
 
 def first_year() -> int | None:
-    """The first year a filter can choose: of the first project (submitted, else started) or grant."""
-    projects = select(func.min(_project_year())).scalar_subquery()
+    """The first year a filter can choose: of the first call (created or opened: no project is older than
+    its call) or grant (as on the register). Both tables are small beside the projects."""
     grants = select(func.min(Grant.approved_at)).scalar_subquery()
     years = []
-    for first in db.session.execute(select(projects, grants)).one():
+    for first in db.session.execute(select(func.min(Call.created_at), func.min(Call.opens_at), grants)).one():
         if isinstance(first, str):  # SQLite returns an aggregate of a DateTime column as text
             first = datetime.fromisoformat(first)
         if first is not None:

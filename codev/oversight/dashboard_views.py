@@ -131,11 +131,10 @@ def dashboard_page():
     """The programme at a glance, overall or for one call, region, sector or year."""
     form = filter_form()
     filters = _filters(form)
-    counts = dashboard.status_counts(filters)
+    seen = dashboard.overview(filters)
+    counts, groups, money = seen.counts, seen.groups, seen.money
     stages = dashboard.funnel(counts)
     calls, totals = dashboard.envelopes(filters)
-    money = dashboard.money(filters)
-    groups = {d: dashboard.breakdown(d, filters) for d in dashboard.DIMENSIONS}
     months = dashboard.by_month(filters)
     return render_template(
         "oversight/dashboard.html", form=form, filters=filters, args=filters.query_args(), stages=stages,
@@ -186,9 +185,10 @@ def maps_page():
     filters = _filters(form)
     world_measure = _measure("world", WORLD_MEASURES, "associations")
     togo_measure = _measure("togo", TOGO_MEASURES, "projects")
-    countries = dashboard.countries(filters)
+    _counts, groups, _money = dashboard.breakdowns(filters)
+    countries = dashboard.countries(filters, groups["country"])
     world_values = {r.country: v for r in countries if (v := _world_value(r, world_measure))}
-    by_region = dashboard.breakdown("region", filters)
+    by_region = groups["region"]
     togo_values = {g.key: v for g in by_region if g.key and (v := _togo_value(g, togo_measure))}
     region_names = {r.code: r.name for r in regions()}
     basemap = maps.world()
@@ -203,7 +203,7 @@ def maps_page():
     return render_template(
         "oversight/maps.html", form=form, filters=filters, args=filters.query_args(), world_map=world_map,
         togo_map=togo_map, countries=countries, off_map=[r for r in countries if r.country not in basemap.ids()],
-        by_region=by_region, by_prefecture=dashboard.breakdown("prefecture", filters), group_name=group_name,
+        by_region=by_region, by_prefecture=groups["prefecture"], group_name=group_name,
         world_measure=world_measure, togo_measure=togo_measure, world_measures=WORLD_MEASURES,
         togo_measures=TOGO_MEASURES, ratio_text=ratio_text,
     )
