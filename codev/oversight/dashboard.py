@@ -1,8 +1,11 @@
 """The ministry's dashboard, aggregated by the database: the funnel, the envelopes, the money mobilised,
 the breakdowns, the months, what is overdue.
 
-Every figure is one SQL statement (GROUP BY, SUM, COUNT) whatever the size of the programme; the money
-figures are :mod:`codev.oversight.queries`' own (the register shows the same ones).
+Every figure comes from SQL (GROUP BY, SUM, COUNT), in a number of statements that does not grow with the
+programme: the projects in view are read once and grouped five ways (the funnel, and region, prefecture,
+sector, country), the grants with their money once and grouped five ways (overall and the same four), each
+in one statement (UNION ALL over a common table expression). The money's definitions and subqueries are
+:mod:`codev.oversight.queries`' own, so the register shows the same figures.
 
 What the filters narrow (call, region, sector, year):
 
@@ -146,11 +149,6 @@ def project_counts(filters: Filters) -> tuple[dict[str, int], dict[str, dict[Any
     return counts, by
 
 
-def status_counts(filters: Filters) -> dict[str, int]:
-    """Projects by status (see :func:`project_counts`)."""
-    return project_counts(filters)[0]
-
-
 def funnel(counts: dict[str, int]) -> list[Stage]:
     """The stages of the funnel from the counts by status (a handful of groups, not rows)."""
     def reached(statuses: tuple[str, ...]) -> int:
@@ -272,11 +270,6 @@ class Money:
         return share_bps(f.diaspora_xof, f.paid_xof) if f.paid_xof > 0 else None
 
 
-def money(filters: Filters) -> Money:
-    """The money of the grants in view (the statement of :func:`money_groups`)."""
-    return money_groups(filters)[0]
-
-
 # --- breakdowns -----------------------------------------------------------------------------------
 
 
@@ -348,11 +341,6 @@ def overview(filters: Filters) -> Overview:
     return Overview(*breakdowns(filters))
 
 
-def breakdown(dimension: str, filters: Filters) -> list[Group]:
-    """The groups of one dimension (the same two statements as :func:`breakdowns`)."""
-    return breakdowns(filters)[1][dimension]
-
-
 @dataclass(frozen=True)
 class CountryRow:
     country: str | None
@@ -361,14 +349,14 @@ class CountryRow:
     figures: Figures
 
 
-def countries(filters: Filters, groups: list[Group] | None = None) -> list[CountryRow]:
-    """Per country of residence: verified associations, projects submitted, their money (one statement and
-    the groups by country of :func:`breakdowns`, read here unless given)."""
+def countries(groups: list[Group]) -> list[CountryRow]:
+    """Per country of residence: verified associations (one statement), and the projects submitted and their
+    money from ``groups``, the groups by country of :func:`breakdowns`."""
     associations = dict(db.session.execute(
         select(Association.country, func.count(Association.id))
         .where(Association.status == AssociationStatus.VERIFIED).group_by(Association.country)
     ).all())
-    by_code = {g.key: g for g in (groups if groups is not None else breakdown("country", filters))}
+    by_code = {g.key: g for g in groups}
     empty = Group(None, 0, Figures())
     rows = [CountryRow(code, int(associations.get(code, 0)), by_code.get(code, empty).projects,
                        by_code.get(code, empty).figures)

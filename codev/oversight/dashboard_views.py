@@ -186,7 +186,7 @@ def maps_page():
     world_measure = _measure("world", WORLD_MEASURES, "associations")
     togo_measure = _measure("togo", TOGO_MEASURES, "projects")
     _counts, groups, _money = dashboard.breakdowns(filters)
-    countries = dashboard.countries(filters, groups["country"])
+    countries = dashboard.countries(groups["country"])
     world_values = {r.country: v for r in countries if (v := _world_value(r, world_measure))}
     by_region = groups["region"]
     togo_values = {g.key: v for g in by_region if g.key and (v := _togo_value(g, togo_measure))}
