@@ -143,3 +143,4 @@ def test_project_and_grant_pages_link_to_their_history(client, log, users, login
     assert f"/oversight/audit?object_type=grants&amp;object_id={grant.id}&amp;related=y" in page
     login_as(users["approver"])  # who may not read the log sees no link
     assert "/oversight/audit?" not in client.get(f"/grants/{grant.id}").get_data(as_text=True)
+    assert 'href="/oversight/audit"' not in client.get("/oversight/dashboard").get_data(as_text=True)
