@@ -72,6 +72,16 @@ def test_eligible_money_counts_cash_and_the_share_of_in_kind(cash, in_kind, bps)
     assert money.eligible_money(cash, in_kind, 0) == cash
 
 
+@pytest.mark.backends
+def test_the_sql_share_and_eligible_money_agree_with_python(db):
+    from sqlalchemy import literal, select
+
+    for cash, in_kind, bps in [(0, 0, 0), (1, 9_999, 5_000), (2_500_000, 1_000_001, 3_333), (7, 10**12, 10_000),
+                               (10**12, 999_999_999_999, 1)]:
+        sql = db.session.scalar(select(money.eligible_money_sql(literal(cash), literal(in_kind), literal(bps))))
+        assert sql == money.eligible_money(cash, in_kind, bps)
+
+
 @given(amounts, st.lists(st.integers(1, BPS), min_size=1, max_size=6))
 def test_split_adds_up_exactly_and_only_the_last_part_takes_the_rest(amount, plan):
     parts = money.split(amount, plan)
@@ -146,13 +156,15 @@ CODEV = Path(codev.__file__).parent
 
 
 def basis_point_arithmetic(path: Path) -> list[int]:
-    """Lines that multiply or divide by 10 000 (or BPS): a share computed by hand."""
+    """Lines that multiply or divide by BPS, or by 10 000 beside a share ("…bps…"): a share computed by hand."""
     lines = []
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Mult, ast.FloorDiv, ast.Div, ast.Mod)):
+            text = ast.unparse(node)
             for side in (node.left, node.right):
-                if (isinstance(side, ast.Constant) and side.value == 10_000) or \
-                        (isinstance(side, ast.Name) and side.id == "BPS"):
+                by_bps = isinstance(side, ast.Name) and side.id == "BPS"
+                by_ten_thousand = isinstance(side, ast.Constant) and side.value == 10_000 and "bps" in text.lower()
+                if by_bps or by_ten_thousand:
                     lines.append(node.lineno)
     return lines
 

@@ -16,12 +16,13 @@ so every conversion is integer arithmetic with one half-up rounding to the franc
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
 from babel.numbers import format_currency, format_decimal
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from num2words import num2words
-from sqlalchemy import column, table, update
+from sqlalchemy import BigInteger, cast, column, table, update
 
 from codev.core.numbers import GROUP_SEPARATORS, NumberError, Wording, parse_number
 
@@ -102,13 +103,32 @@ def _locale(locale: str | None) -> str:
     return locale or str(get_locale() or "fr")
 
 
+XOF_PATTERN = "#,##0\u00a0¤"  # the symbol after the number in both languages (CLDR's English glues it in front)
+
+
 def format_xof(amount: int | None, locale: str | None = None) -> str:
     """"2 500 000 F CFA" in French, "2,500,000 F CFA" in English."""
     if amount is None:
         return ""
-    # The symbol after the number in both languages ("2,500,000 F CFA"): CLDR's English pattern
-    # glues it in front ("F CFA2,500,000").
-    return format_currency(amount, "XOF", format="#,##0\u00a0¤", locale=_locale(locale))
+    lang = _locale(locale)
+    if type(amount) is int and amount >= 0:  # the common case, without Babel's pattern machinery (rankings)
+        try:
+            group, suffix = _xof_parts(lang)
+        except ValueError:
+            return format_currency(amount, "XOF", format=XOF_PATTERN, locale=lang)
+        return f"{amount:,}".replace(",", group) + suffix
+    return format_currency(amount, "XOF", format=XOF_PATTERN, locale=lang)
+
+
+@cache
+def _xof_parts(lang: str) -> tuple[str, str]:
+    """The group separator and the currency suffix Babel writes for ``lang`` (read once from Babel itself)."""
+    sample = format_currency(1234567, "XOF", format=XOF_PATTERN, locale=lang)
+    group = sample[1]
+    digits = f"1{group}234{group}567"
+    if not sample.startswith(digits):  # a locale that writes numbers otherwise: Babel every time
+        raise ValueError(lang)
+    return group, sample[len(digits):]
 
 
 def format_number(value: int | None, locale: str | None = None) -> str:
@@ -170,6 +190,23 @@ def reaches_share(part: int, whole: int, bps: int) -> bool:
 def eligible_money(cash: int, in_kind: int, in_kind_counts_bps: int) -> int:
     """The association's money the match counts: its cash and the share of in-kind the call lets count."""
     return cash + share_floor(in_kind, in_kind_counts_bps)
+
+
+def share_floor_sql(amount, bps):
+    """:func:`share_floor` as an SQL expression (integer division: amounts and shares are never negative)."""
+    return (cast(amount, BigInteger) * bps) // BPS
+
+
+def eligible_money_sql(cash, in_kind, in_kind_counts_bps):
+    """:func:`eligible_money` as an SQL expression, for the sums the database makes."""
+    return cast(cash, BigInteger) + share_floor_sql(in_kind, in_kind_counts_bps)
+
+
+def bps_decimal(bps: int):
+    """Basis points as an exact decimal number of wholes (12 500 → 1.25), for display."""
+    from decimal import Decimal
+
+    return Decimal(bps) / BPS
 
 
 def split(amount: int, shares_bps: list[int]) -> list[int]:

@@ -27,7 +27,6 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
-    BigInteger,
     Select,
     String,
     case,
@@ -44,7 +43,7 @@ from sqlalchemy.orm import aliased
 
 from codev.accounts.models import Association, AssociationStatus
 from codev.calls.models import Call, CallStatus
-from codev.core.money import share_bps
+from codev.core.money import eligible_money_sql, share_bps
 from codev.core.timeutil import utcnow
 from codev.extensions import db
 from codev.grants.models import ContributionEntry, Disbursement, EntryKind, Grant, GrantStatus, Report, ReportStatus
@@ -474,8 +473,7 @@ def overdue(filters: Filters, today: date | None = None) -> Overdue:
     late_grants = select(Grant.id).where(Grant.status == GrantStatus.AWARDED, Grant.contribution_deadline < today)
     v = _eligible_verified(late_grants)
     # V = cash + ⌊in kind × the share that counts⌋ (codev.core.money.eligible_money), in SQL.
-    eligible = (func.coalesce(v.c.cash, 0)
-                + cast(func.coalesce(v.c.in_kind, 0) * Grant.in_kind_counts_bps / 10_000, BigInteger))
+    eligible = eligible_money_sql(func.coalesce(v.c.cash, 0), func.coalesce(v.c.in_kind, 0), Grant.in_kind_counts_bps)
     missing = Grant.required_association_xof - eligible
     past = (select(func.count(Grant.id), total(missing)).select_from(Grant).outerjoin(v, v.c.grant_id == Grant.id)
             .where(Grant.status == GrantStatus.AWARDED, Grant.contribution_deadline < today, missing > 0))

@@ -8,7 +8,6 @@ reader's language, before it is drawn.
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
 from typing import Any
 
 from babel.numbers import format_decimal
@@ -20,7 +19,7 @@ from flask_babel import lazy_gettext as _l
 from codev.accounts.models import MINISTRY_ROLES, Role
 from codev.core.countries import country_name
 from codev.core.geography import region_name, regions
-from codev.core.money import format_number, format_xof
+from codev.core.money import bps_decimal, format_number, format_xof
 from codev.core.permissions import roles
 from codev.core.sectors import sector_label
 from codev.core.templating import home_panel
@@ -58,7 +57,7 @@ def ratio_text(bps: int | None) -> str:
     """A leverage in basis points as "1,25" (fr) or "1.25" (en); a dash when there is nothing to divide by."""
     if bps is None:
         return "—"
-    return format_decimal(Decimal(bps) / 10_000, format="#,##0.00", locale=_locale())
+    return format_decimal(bps_decimal(bps), format="#,##0.00", locale=_locale())
 
 
 def group_name(dimension: str, key: Any) -> str:

@@ -21,6 +21,7 @@ from sqlalchemy import BigInteger, and_, case, cast, exists, func, literal, sele
 from sqlalchemy.orm import aliased
 
 from codev.calls.models import TrancheCondition
+from codev.core.money import eligible_money_sql
 from codev.extensions import db
 from codev.grants.common import OPEN_STATUSES
 from codev.grants.ledger.entries import _standing_declarations
@@ -51,8 +52,7 @@ def eligible_verified():
     cash = func.sum(case((entry.source == FundingSource.ASSOCIATION_CASH, entry.amount_xof), else_=0))
     in_kind = func.sum(case((entry.source == FundingSource.ASSOCIATION_IN_KIND, entry.amount_xof), else_=0))
     return (
-        select(cast(func.coalesce(cash, 0), BigInteger)
-               + cast(func.coalesce(in_kind, 0), BigInteger) * Grant.in_kind_counts_bps / BPS)
+        select(eligible_money_sql(func.coalesce(cash, 0), func.coalesce(in_kind, 0), Grant.in_kind_counts_bps))
         .where(entry.grant_id == Grant.id, _standing_declarations())
         .correlate(Grant).scalar_subquery()
     )
