@@ -8,6 +8,7 @@ import os
 import secrets
 import zipfile
 from pathlib import Path
+from typing import Any
 
 from flask import Response, current_app, send_file
 from flask_babel import gettext as _
@@ -107,12 +108,14 @@ def discard_file(attachment: Attachment) -> None:
 
 def download(attachment: Attachment) -> Response:
     """Serve an attachment as a download, never inline, named after its detected format."""
-    response = send_file(
-        upload_folder() / attachment.stored_name,
-        mimetype=attachment.content_type,
-        as_attachment=True,
-        download_name=attachment.display_name,
-        max_age=0,
-    )
+    return send_download(upload_folder() / attachment.stored_name, attachment.content_type, attachment.display_name)
+
+
+def send_download(source: Any, mimetype: str, name: str) -> Response:
+    """The one way a file leaves the app: as an attachment (never inline), sandboxed, not cached.
+
+    ``source`` is a path or an open binary file (a generated export; it is closed once sent).
+    """
+    response = send_file(source, mimetype=mimetype, as_attachment=True, download_name=name, max_age=0)
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
     return response

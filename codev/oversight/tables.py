@@ -22,9 +22,10 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from flask import Response, send_file, stream_with_context
+from flask import Response, stream_with_context
 from sqlalchemy import Select
 
+from codev.core.storage import send_download
 from codev.extensions import db
 
 # What makes a spreadsheet read a text as a formula (full-width forms too: some programs fold them).
@@ -138,7 +139,7 @@ def xlsx_response(filename: str, title: str, headers: list[str], rows: Iterable[
     sheet.append([inert(h) for h in headers])
     for row in rows:
         sheet.append([_xlsx_value(v) for v in row])
-    handle = tempfile.TemporaryFile(suffix=".xlsx")  # noqa: SIM115 (send_file closes it, which deletes it)
+    handle = tempfile.TemporaryFile(suffix=".xlsx")  # noqa: SIM115 (sent, then closed, which deletes it)
     book.save(handle)
     handle.seek(0)
-    return send_file(handle, mimetype=XLSX_TYPE, as_attachment=True, download_name=filename, max_age=0)
+    return send_download(handle, XLSX_TYPE, filename)
