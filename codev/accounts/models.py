@@ -166,8 +166,8 @@ class Association(db.Model):
     members: Mapped[list[User]] = relationship(
         back_populates="association", foreign_keys=[User.association_id], order_by=User.id
     )
-    domains: Mapped[list[AssociationDomain]] = relationship(
-        cascade="all, delete-orphan", lazy="selectin", order_by="AssociationDomain.sector"
+    domains: Mapped[list[AssociationDomain]] = relationship(  # lazy: the directory asks for them (selectinload)
+        cascade="all, delete-orphan", order_by="AssociationDomain.sector"
     )
     statutes: Mapped[Attachment | None] = relationship()
     verified_by: Mapped[User | None] = relationship(foreign_keys=[verified_by_id])

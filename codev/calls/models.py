@@ -121,20 +121,22 @@ class Call(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
+    # Loaded when read (lazy): lists of calls never pay for them; a page that reads them for many calls
+    # asks for them (``selectinload``).
     sectors: Mapped[list[CallSector]] = relationship(
-        cascade="all, delete-orphan", lazy="selectin", order_by="CallSector.sector"
+        cascade="all, delete-orphan", order_by="CallSector.sector"
     )
     regions: Mapped[list[CallRegion]] = relationship(
-        cascade="all, delete-orphan", lazy="selectin", order_by="CallRegion.region"
+        cascade="all, delete-orphan", order_by="CallRegion.region"
     )
     criteria: Mapped[list[Criterion]] = relationship(
-        cascade="all, delete-orphan", lazy="selectin", order_by="Criterion.position"
+        cascade="all, delete-orphan", order_by="Criterion.position"
     )
     tranches: Mapped[list[CallTranche]] = relationship(
-        cascade="all, delete-orphan", lazy="selectin", order_by="CallTranche.number"
+        cascade="all, delete-orphan", order_by="CallTranche.number"
     )
     required_attachments: Mapped[list[CallRequiredAttachment]] = relationship(
-        cascade="all, delete-orphan", lazy="selectin", order_by="CallRequiredAttachment.kind"
+        cascade="all, delete-orphan", order_by="CallRequiredAttachment.kind"
     )
 
     __table_args__ = (

@@ -13,6 +13,7 @@ from datetime import date, datetime
 from flask import abort
 from flask_babel import gettext as _
 from sqlalchemy import func, select, update
+from sqlalchemy.orm import selectinload
 
 from codev.accounts.models import MINISTRY_ROLES
 from codev.calls.models import (
@@ -271,10 +272,14 @@ def get_call_or_404(call_id: int, user=None) -> Call:
     return call
 
 
+# What the lists of calls show of each (eligible sectors and regions, tranches), loaded for the whole list at once.
+LISTED = (selectinload(Call.sectors), selectinload(Call.regions), selectinload(Call.tranches))
+
+
 def accepting_calls(limit: int | None = None) -> list[Call]:
     """Open calls whose closing date is still ahead, soonest closing first."""
     query = (
-        select(Call)
+        select(Call).options(*LISTED)
         .where(Call.status == CallStatus.OPEN, Call.closes_at > utcnow())
         .order_by(Call.closes_at, Call.id)
     )
@@ -287,7 +292,7 @@ def past_calls(limit: int = 20) -> list[Call]:
     """Calls no longer taking projects (closed, under evaluation, decided), latest first."""
     now = utcnow()
     query = (
-        select(Call)
+        select(Call).options(*LISTED)
         .where(
             (Call.status.in_([CallStatus.CLOSED, CallStatus.EVALUATING, CallStatus.DECIDED]))
             | ((Call.status == CallStatus.OPEN) & (Call.closes_at <= now))

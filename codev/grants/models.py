@@ -103,6 +103,7 @@ class Grant(db.Model):
         CheckConstraint("required_association_xof >= 0", name="required_positive"),
         CheckConstraint(f"status IN ({sql_values(GrantStatus)})", name="status_valid"),
         CheckConstraint("status <> 'cancelled' OR cancel_reason IS NOT NULL", name="cancelled_has_reason"),
+        Index("ix_grants_approved_at", "approved_at", "id"),  # the grants list, newest first (migration 0009)
     )
 
     @property

@@ -102,6 +102,9 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
+        from codev.core.schema import include_for
+
+        conf_args.setdefault("include_object", include_for(connection.dialect.name))  # indexes of one database
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from enum import StrEnum
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import BigInteger, CheckConstraint, Date, ForeignKey, Index, String, Text
+from sqlalchemy import BigInteger, CheckConstraint, Date, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from codev.accounts.models import Association, User
@@ -183,6 +183,15 @@ class Project(db.Model):
             name="women_within_total",
         ),
         CheckConstraint("duration_months IS NULL OR duration_months BETWEEN 1 AND 120", name="duration_range"),
+        # The ministry's list: newest submission first, drafts last, with or without a status (migration 0009).
+        # PostgreSQL keeps the index in the sort's own order; SQLite reads a plain one backwards (the same order:
+        # it sorts NULLs first when ascending) and has no NULLS LAST in an index.
+        Index("ix_projects_submitted_at", "submitted_at", "id").ddl_if(dialect="sqlite"),
+        Index("ix_projects_status_submitted_at", "status", "submitted_at", "id").ddl_if(dialect="sqlite"),
+        Index("ix_projects_submitted_at_desc", text("submitted_at DESC NULLS LAST"), text("id DESC"))
+        .ddl_if(dialect="postgresql"),
+        Index("ix_projects_status_submitted_at_desc", "status", text("submitted_at DESC NULLS LAST"),
+              text("id DESC")).ddl_if(dialect="postgresql"),
     )
 
     @property

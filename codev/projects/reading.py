@@ -13,6 +13,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from codev.accounts.models import Association
+from codev.calls.models import Call
 from codev.calls.rules import check_plan, eligible_association_money, max_grant_allowed
 from codev.core.money import share_bps
 from codev.extensions import db
@@ -95,7 +96,7 @@ def association_projects(association_id: int) -> Select:
     return (
         select(Project)
         .where(Project.association_id == association_id)
-        .options(joinedload(Project.call), selectinload(Project.attachments))
+        .options(joinedload(Project.call).selectinload(Call.required_attachments), selectinload(Project.attachments))
         .order_by(Project.updated_at.desc(), Project.id.desc())
     )
 

@@ -20,7 +20,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import joinedload
 
-from codev.accounts.models import Role, User
+from codev.accounts.models import Association, Role, User
 from codev.calls.models import Call, CallStatus
 from codev.core import audit
 from codev.core.mail import queue_mail
@@ -286,10 +286,11 @@ def session_ranking(session: CommitteeSession, *, remaining: int | None = None) 
         return frozen_ranking(session)
     decisions = {d.project_id: d for d in session.decisions}
     closed = session.status == SessionStatus.CLOSED
+    # Only the columns a ranking row shows (not the projects' long texts), in one query.
     query = (
-        select(Project, ReviewResult)
+        select(*CANDIDATE_COLUMNS, ReviewResult.score_centi, ReviewResult.spread_flagged)
+        .join(Association, Association.id == Project.association_id)
         .outerjoin(ReviewResult, ReviewResult.project_id == Project.id)
-        .options(joinedload(Project.association))
         .where(Project.call_id == session.call_id)
     )
     if closed:
@@ -298,7 +299,7 @@ def session_ranking(session: CommitteeSession, *, remaining: int | None = None) 
         query = query.where(or_(Project.status.in_(DECIDABLE), Project.id.in_(list(decisions) or [-1])))
     rows = db.session.execute(query).all()
     funded = commune_totals(set(decisions))
-    candidates = [_candidate(project, result, decisions.get(project.id), funded) for project, result in rows]
+    candidates = [_candidate(row, decisions.get(row.id), funded) for row in rows]
     rules = parse_tie_breaks(session.tie_breaks)
     if remaining is None:
         remaining = remaining_envelope(session.call)
@@ -315,35 +316,47 @@ def frozen_ranking(session: CommitteeSession) -> Ranking:
     is the project's today, so the page shows what became of each one.
     """
     rows = db.session.execute(
-        select(ReserveEntry, Project, ReviewResult)
+        select(*CANDIDATE_COLUMNS, ReserveEntry.score_centi, ReserveEntry.amount_xof, ReviewResult.spread_flagged)
         .join(Project, Project.id == ReserveEntry.project_id)
+        .join(Association, Association.id == Project.association_id)
         .outerjoin(ReviewResult, ReviewResult.project_id == Project.id)
-        .options(joinedload(Project.association))
         .where(ReserveEntry.session_id == session.id)
         .order_by(ReserveEntry.rank)
     ).all()
     candidates = [
         Candidate(
-            project_id=project.id, reference=project.reference or "", title=project.title,
-            association=project.association.display_name, commune=project.commune or "",
-            score_centi=entry.score_centi, requested_grant_xof=entry.amount_xof,
-            led_by_women=project.led_by_women, submitted_at=project.submitted_at,
-            spread_flagged=bool(result and result.spread_flagged), status=str(project.status),
+            project_id=row.id, reference=row.reference or "", title=row.title,
+            association=_display_name(row.association_name, row.association_acronym), commune=row.commune or "",
+            score_centi=row.score_centi, requested_grant_xof=row.amount_xof,
+            led_by_women=row.led_by_women, submitted_at=row.submitted_at,
+            spread_flagged=bool(row.spread_flagged), status=str(row.status),
         )
-        for entry, project, result in rows
+        for row in rows
     ]
     return in_given_order(candidates, parse_tie_breaks(session.tie_breaks), session.remaining_at_close_xof or 0)
 
 
-def _candidate(project: Project, result: ReviewResult | None, decision: CommitteeDecision | None,
-               funded: dict[str, int]) -> Candidate:
-    score = decision.score_centi if decision is not None else (result.score_centi if result else None)
+# What a ranking row shows of a project and its association (never the long texts).
+CANDIDATE_COLUMNS = (
+    Project.id, Project.reference, Project.title, Project.commune, Project.requested_grant_xof,
+    Project.led_by_women, Project.submitted_at, Project.status,
+    Association.name.label("association_name"), Association.acronym.label("association_acronym"),
+)
+
+
+def _display_name(name: str, acronym: str | None) -> str:
+    """As :attr:`codev.accounts.models.Association.display_name`, from the two columns."""
+    return f"{name} ({acronym})" if acronym else name
+
+
+def _candidate(row: Any, decision: CommitteeDecision | None, funded: dict[str, int]) -> Candidate:
+    score = decision.score_centi if decision is not None else row.score_centi
     return Candidate(
-        project_id=project.id, reference=project.reference or "", title=project.title,
-        association=project.association.display_name, commune=project.commune or "", score_centi=score,
-        requested_grant_xof=project.requested_grant_xof, led_by_women=project.led_by_women,
-        commune_funded_xof=funded.get(project.commune or "", 0), submitted_at=project.submitted_at,
-        spread_flagged=bool(result and result.spread_flagged), status=str(project.status),
+        project_id=row.id, reference=row.reference or "", title=row.title,
+        association=_display_name(row.association_name, row.association_acronym), commune=row.commune or "",
+        score_centi=score, requested_grant_xof=row.requested_grant_xof, led_by_women=row.led_by_women,
+        commune_funded_xof=funded.get(row.commune or "", 0), submitted_at=row.submitted_at,
+        spread_flagged=bool(row.spread_flagged), status=str(row.status),
     )
 
 

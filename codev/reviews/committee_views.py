@@ -30,7 +30,7 @@ from codev.reviews import committee as services
 from codev.reviews import progress
 from codev.reviews.committee import SessionData, get_session_or_404, get_session_project_or_404
 from codev.reviews.committee_forms import DecisionForm, MinutesForm, SessionForm
-from codev.reviews.models import CommitteeSession, DecisionOutcome
+from codev.reviews.models import CommitteeDecision, CommitteeSession, DecisionOutcome
 from codev.reviews.ranking import TIE_BREAK_LABELS, format_score, parse_tie_breaks, table
 
 bp = Blueprint("committee", __name__, url_prefix="/committee")
@@ -59,7 +59,7 @@ def _helpers() -> dict:
 
     return {"xof": format_xof, "score": lambda centi: format_score(centi, _locale()),
             "outcome_label": lambda value: DecisionOutcome(value).label,
-            "label_of_status": lambda value: ProjectStatus(value).label,
+            "label_of_status": {s.value: s.label for s in ProjectStatus}.__getitem__,  # once, not per ranking row
             "rule_labels": lambda text: [TIE_BREAK_LABELS[r] for r in parse_tie_breaks(text)]}
 
 
@@ -74,12 +74,17 @@ def sessions():
     groups: dict[int, dict] = {}
     for session in page.items:
         groups.setdefault(session.call_id, {"call": session.call, "sessions": []})["sessions"].append(session)
+    decided = dict(db.session.execute(
+        select(CommitteeDecision.session_id, func.count(CommitteeDecision.id))
+        .where(CommitteeDecision.session_id.in_([s.id for s in page.items] or [-1]))
+        .group_by(CommitteeDecision.session_id)
+    ).all())
     awaiting = dict(db.session.execute(
         select(Project.call_id, func.count(Project.id)).where(Project.status.in_(services.DECIDABLE))
         .group_by(Project.call_id)
     ).all())
     return render_template("reviews/committee_sessions.html", page=page, groups=list(groups.values()),
-                           awaiting=awaiting, calls=services.decidable_calls())
+                           awaiting=awaiting, decided=decided, calls=services.decidable_calls())
 
 
 def _session_data(form: SessionForm, call_id: int) -> SessionData:

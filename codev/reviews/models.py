@@ -206,8 +206,8 @@ class CommitteeSession(db.Model):
     reserve: Mapped[list[ReserveEntry]] = relationship(
         back_populates="session", order_by="ReserveEntry.rank", lazy="select"
     )
-    decisions: Mapped[list[CommitteeDecision]] = relationship(
-        back_populates="session", order_by="CommitteeDecision.rank", lazy="selectin"
+    decisions: Mapped[list[CommitteeDecision]] = relationship(  # lazy: lists count them in SQL
+        back_populates="session", order_by="CommitteeDecision.rank", lazy="select"
     )
 
     __table_args__ = (CheckConstraint(f"status IN ({sql_values(SessionStatus)})", name="status_valid"),)

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from functools import cache
 
 from babel.numbers import format_decimal
 from flask_babel import lazy_gettext as _l
@@ -128,8 +129,28 @@ def format_score(score_centi: int | None, locale: str) -> str:
     """7350 → "73,50 / 100" (fr) or "73.50 / 100" (en); an empty string when there is no score."""
     if score_centi is None:
         return ""
+    if type(score_centi) is int and 0 <= score_centi < 100_000:  # a ranking formats thousands: once per locale
+        return f"{score_centi // 100}{_decimal_mark(locale)}{score_centi % 100:02d} / 100"
     number = format_decimal(Decimal(score_centi) / 100, format="0.00", locale=locale)
     return f"{number} / 100"
+
+
+@cache
+def _decimal_mark(locale: str) -> str:
+    return format_decimal(Decimal("1.50"), format="0.00", locale=locale)[1]
+
+
+class TableRow(dict):
+    """One row of :func:`table`: a dict whose keys also read as attributes (``row.rank``), so that templates
+    rendering thousands of rows reach them without Jinja's failed-attribute-then-item path."""
+
+    __slots__ = ()
+
+    def __getattr__(self, name: str):
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
 
 
 def table(ranking: Ranking, locale: str, decisions: dict[int, str] | None = None) -> list[dict]:
@@ -140,7 +161,7 @@ def table(ranking: Ranking, locale: str, decisions: dict[int, str] | None = None
     decisions = decisions or {}
     cutoff = ranking.cutoff
     return [
-        {
+        TableRow({
             "rank": row.rank, "project_id": row.candidate.project_id, "reference": row.candidate.reference,
             "title": row.candidate.title, "association": row.candidate.association,
             "commune": row.candidate.commune, "score": format_score(row.candidate.score_centi, locale),
@@ -149,6 +170,6 @@ def table(ranking: Ranking, locale: str, decisions: dict[int, str] | None = None
             "flagged": row.candidate.spread_flagged, "led_by_women": row.candidate.led_by_women,
             "line_before": cutoff is not None and index == cutoff,
             "decision": decisions.get(row.candidate.project_id, ""), "status": row.candidate.status,
-        }
+        })
         for index, row in enumerate(ranking.rows)
     ]

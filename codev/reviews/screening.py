@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
 from codev.accounts.models import Role, User
+from codev.calls.models import Call
 from codev.core import audit
 from codev.core.mail import queue_mail
 from codev.extensions import db
@@ -166,7 +167,9 @@ def to_screen_query(call_id: int | None = None):
     """Submitted projects, oldest submission first, with what their checklist reads."""
     query = (
         select(Project).where(Project.status == ProjectStatus.SUBMITTED)
-        .options(joinedload(Project.association), joinedload(Project.call),
+        .options(joinedload(Project.association),
+                 joinedload(Project.call).options(selectinload(Call.sectors), selectinload(Call.regions),
+                                                  selectinload(Call.required_attachments)),
                  selectinload(Project.budget_lines), selectinload(Project.financing_lines),
                  selectinload(Project.attachments))
     )

@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user
 from sqlalchemy import or_, select
+from sqlalchemy.orm import selectinload
 
 from codev.accounts.associations import bp, services
 from codev.accounts.associations.forms import (
@@ -271,7 +272,7 @@ def directory():
         query = query.where(or_(Association.name.icontains(q, autoescape=True),
                                 Association.acronym.icontains(q, autoescape=True),
                                 Association.city.icontains(q, autoescape=True)))
-    page = paginate(query.order_by(Association.name, Association.id))
+    page = paginate(query.order_by(Association.name, Association.id).options(selectinload(Association.domains)))
     return render_template("associations/directory.html", form=form, page=page)
 
 

@@ -24,8 +24,8 @@ from typing import Any
 
 from flask import current_app, has_request_context, url_for
 from flask_babel import gettext as _
-from sqlalchemy import select
-from sqlalchemy.orm import joinedload
+from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy.orm import aliased, joinedload, load_only
 
 from codev.accounts.models import Role, User
 from codev.calls.models import Call
@@ -113,13 +113,21 @@ def _remaining(call_id: int) -> int:
 
 def promised_xof(call_id: int) -> int:
     """What the committee approved in the call that no grant holds yet (its amount, else the request)."""
-    waiting = dict(db.session.execute(
-        select(Project.id, Project.requested_grant_xof)
-        .where(Project.call_id == call_id, Project.status == ProjectStatus.APPROVED,
-               ~select(Grant.id).where(Grant.project_id == Project.id).exists())
-    ).all())
+    return promised_by_call([call_id]).get(call_id, 0)
+
+
+def promised_by_call(call_ids: list[int]) -> dict[int, int]:
+    """:func:`promised_xof` of several calls, in two queries."""
+    waiting: dict[int, tuple[int, int]] = {
+        project_id: (call_id, requested) for project_id, call_id, requested in db.session.execute(
+            select(Project.id, Project.call_id, Project.requested_grant_xof)
+            .where(Project.call_id.in_(call_ids or [-1]), Project.status == ProjectStatus.APPROVED,
+                   ~select(Grant.id).where(Grant.project_id == Project.id).exists())
+        )
+    }
+    totals = dict.fromkeys(call_ids, 0)
     if not waiting:
-        return 0
+        return totals
     proposed: dict[int, int | None] = {}
     for project_id, amount in db.session.execute(
         select(CommitteeDecision.project_id, CommitteeDecision.amount_proposed_xof)
@@ -127,24 +135,51 @@ def promised_xof(call_id: int) -> int:
         .order_by(CommitteeDecision.decided_at, CommitteeDecision.id)
     ):
         proposed[project_id] = amount  # the latest decision wins
-    return sum(proposed.get(pid) or requested for pid, requested in waiting.items())
+    for project_id, (call_id, requested) in waiting.items():
+        totals[call_id] += proposed.get(project_id) or requested
+    return totals
+
+
+def _remaining_by_call(call_ids: list[int]) -> dict[int, int]:
+    return dict(db.session.execute(
+        select(Call.id, Call.envelope_xof - Call.committed_xof).where(Call.id.in_(call_ids or [-1]))).all())
+
+
+# What a reserve line shows of its project (not its long texts), and the association's name.
+LINE_PROJECT = (joinedload(Project.association).lazyload("*"),
+                load_only(Project.id, Project.title, Project.reference, Project.status, Project.association_id,
+                          Project.call_id, Project.requested_grant_xof))
 
 
 def reserve_of(session: CommitteeSession) -> Reserve:
-    """The reserve list of a frozen ``session`` (four queries, whatever its length)."""
-    rows = db.session.execute(
+    """The reserve list of a frozen ``session`` (five queries, whatever its length)."""
+    return reserves_of([session])[0]
+
+
+def reserves_of(sessions: list[CommitteeSession]) -> list[Reserve]:
+    """The reserve lists of frozen ``sessions``, in five queries whatever their number and length."""
+    if not sessions:
+        return []
+    by_session: dict[int, list] = {session.id: [] for session in sessions}
+    for entry, project in db.session.execute(
         select(ReserveEntry, Project)
         .join(Project, Project.id == ReserveEntry.project_id)
-        .options(joinedload(Project.association))
-        .where(ReserveEntry.session_id == session.id)
-        .order_by(ReserveEntry.rank)
-    ).all()
-    ids = [project.id for _entry, project in rows]
+        .options(*LINE_PROJECT)
+        .where(ReserveEntry.session_id.in_(list(by_session)))
+        .order_by(ReserveEntry.session_id, ReserveEntry.rank)
+    ).all():
+        by_session[entry.session_id].append((entry, project))
+    ids = [project.id for rows in by_session.values() for _entry, project in rows]
     grants = dict(db.session.execute(
         select(Grant.project_id, Grant.id).where(Grant.project_id.in_(ids or [-1]))
     ).all())
-    remaining = _remaining(session.call_id)
-    promised = promised_xof(session.call_id)
+    call_ids = list({session.call_id for session in sessions})
+    remaining, promised = _remaining_by_call(call_ids), promised_by_call(call_ids)
+    return [_reserve(session, by_session[session.id], grants, remaining[session.call_id],
+                     promised[session.call_id]) for session in sessions]
+
+
+def _reserve(session: CommitteeSession, rows: list, grants: dict[int, int], remaining: int, promised: int) -> Reserve:
     available = max(0, remaining - promised)
     lines, offer = [], None
     for entry, project in rows:
@@ -173,15 +208,56 @@ def call_reserve(call_id: int) -> Reserve | None:
     return reserve_of(session) if session is not None else None
 
 
-def current_offers() -> list[Reserve]:
-    """The reserve of every call that has one and an offer now (the approver's home card)."""
-    call_ids = db.session.scalars(
-        select(CommitteeSession.call_id).distinct()
-        .where(CommitteeSession.status == SessionStatus.CLOSED, CommitteeSession.remaining_at_close_xof.is_not(None))
+def latest_frozen_sessions():
+    """Each call's latest closed session whose ranking was frozen (the one its reserve list reads), newest call
+    first: a query to page."""
+    later = aliased(CommitteeSession)
+    frozen = and_(CommitteeSession.status == SessionStatus.CLOSED, CommitteeSession.remaining_at_close_xof.is_not(None))
+    return (
+        select(CommitteeSession).options(joinedload(CommitteeSession.call))
+        .where(frozen, ~select(later.id).where(
+            later.call_id == CommitteeSession.call_id, later.status == SessionStatus.CLOSED,
+            later.remaining_at_close_xof.is_not(None),
+            or_(later.closed_at > CommitteeSession.closed_at,
+                and_(later.closed_at == CommitteeSession.closed_at, later.id > CommitteeSession.id))).exists())
         .order_by(CommitteeSession.call_id.desc())
-    ).all()
-    reserves = [call_reserve(call_id) for call_id in call_ids]
-    return [reserve for reserve in reserves if reserve is not None and reserve.offer is not None]
+    )
+
+
+def current_offers() -> list[Reserve]:
+    """The reserve of every call that has an offer now (the approver's home card), in six queries.
+
+    Only the offer is read (the first line that fits, by rank, of each call's reserve): each Reserve returned
+    holds that one line, not the whole ranking.
+    """
+    sessions = list(db.session.scalars(latest_frozen_sessions()).unique())
+    if not sessions:
+        return []
+    call_ids = [session.call_id for session in sessions]
+    remaining, promised = _remaining_by_call(call_ids), promised_by_call(call_ids)
+    available = {s.id: max(0, remaining[s.call_id] - promised[s.call_id]) for s in sessions}
+    first = dict(db.session.execute(
+        select(ReserveEntry.session_id, func.min(ReserveEntry.rank))
+        .join(Project, Project.id == ReserveEntry.project_id)
+        .where(ReserveEntry.session_id.in_(list(available)), Project.status.in_(RESERVABLE),
+               ~select(Grant.id).where(Grant.project_id == Project.id).exists(),
+               ReserveEntry.amount_xof <= case(available, value=ReserveEntry.session_id, else_=-1))
+        .group_by(ReserveEntry.session_id)
+    ).all())
+    if not first:
+        return []
+    offers = {entry.session_id: (entry, project) for entry, project in db.session.execute(
+        select(ReserveEntry, Project).join(Project, Project.id == ReserveEntry.project_id).options(*LINE_PROJECT)
+        .where(or_(*(and_(ReserveEntry.session_id == sid, ReserveEntry.rank == rank) for sid, rank in first.items())))
+    ).all()}
+    reserves = []
+    for session in sessions:
+        if session.id not in offers:
+            continue
+        entry, project = offers[session.id]
+        line = ReserveLine(entry.rank, project, entry.amount_xof, entry.score_centi, entry.outcome, "offered")
+        reserves.append(Reserve(session, [line], remaining[session.call_id], promised[session.call_id], line))
+    return reserves
 
 
 # --- money back in the envelope --------------------------------------------------------------------

@@ -11,14 +11,13 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from sqlalchemy import select
 
 from codev.accounts.models import MINISTRY_ROLES, Role
 from codev.core.money import format_xof
+from codev.core.params import paginate
 from codev.core.permissions import current_person, roles
 from codev.core.templating import home_panel
 from codev.core.unit_of_work import unit_of_work
-from codev.extensions import db
 from codev.grants import bp
 from codev.grants.access import get_grant_or_404
 from codev.grants.award.forms import refusals_beside
@@ -30,6 +29,7 @@ from codev.reviews.committee_views import session_section
 from codev.reviews.models import CommitteeSession, DecisionOutcome
 
 MINISTRY = tuple(sorted(MINISTRY_ROLES))  # officer, approver, admin
+RESERVES_PER_PAGE = 5  # calls' reserve lists per page of /grants/reserve (each lists its whole ranking)
 KINDS = {"deadline": AmendmentKind.EXTEND_DEADLINE, "reduce": AmendmentKind.REDUCE,
          "increase": AmendmentKind.INCREASE}
 
@@ -111,12 +111,8 @@ def decision_label(outcome: str) -> str:
 @roles(*MINISTRY)
 def reserve_list():
     """Every call's reserve list: the money free for it, the project offered, those waiting."""
-    calls = db.session.scalars(
-        select(CommitteeSession.call_id).where(CommitteeSession.remaining_at_close_xof.is_not(None))
-        .distinct().order_by(CommitteeSession.call_id.desc())
-    ).all()
-    reserves = [r for r in (reserve.call_reserve(call_id) for call_id in calls) if r is not None]
-    return render_template("grants/reserve.html", reserves=reserves,
+    page = paginate(reserve.latest_frozen_sessions(), per_page=RESERVES_PER_PAGE)
+    return render_template("grants/reserve.html", reserves=reserve.reserves_of(list(page.items)), page=page,
                            can_decide=reserve.can_decide(current_person()))
 
 
