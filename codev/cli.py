@@ -95,6 +95,111 @@ def seed_synthetic_command(projects: int, associations: int | None, seed: int) -
     click.echo(f"password of every synthetic account: {SYNTHETIC_PASSWORD}")
 
 
+@click.command("rerender-letters")
+@click.option("--processes", type=click.IntRange(min=1, max=64), default=None,
+              help="Processes that render (default: one per CPU).")
+@click.option("--all", "all_letters", is_flag=True, help="Superseded and revoked letters too, not only valid ones.")
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="Only the first N letters.")
+@click.option("--dry-run", is_flag=True, help="Render without storing anything (to measure).")
+def rerender_letters_command(processes: int | None, all_letters: bool, limit: int | None, dry_run: bool) -> None:
+    """Render the stored award letters again (after a template change), in several processes."""
+    import os
+
+    from codev.grants.award.rerender import letter_ids
+
+    ids = letter_ids(all_letters=all_letters, limit=limit)
+    processes = processes or os.cpu_count() or 1
+    with click.progressbar(length=len(ids), label="letters") as bar:
+        outcome = rerender(ids, processes=processes, dry_run=dry_run, progress=bar.update)
+    verb = "rendered (dry run, nothing stored)" if dry_run else "rendered and stored"
+    workers = "1 process" if processes == 1 else f"{processes} processes"
+    click.echo(f"{counted(outcome.rendered, 'letter')} {verb} in {outcome.seconds:.1f} s with {workers} "
+               f"({outcome.rendering_seconds:.1f} s once they were ready): {outcome.per_second:.2f} letters per second")
+    if outcome.mismatched:
+        raise click.ClickException(
+            f"{counted(len(outcome.mismatched), 'letter')} left as they were: their facts no longer give their "
+            f"printed fingerprint ({', '.join(outcome.mismatched[:10])})")
+
+
+# --- re-rendering letters in several processes (each its own app and database connection) -----------------
+
+_worker_app = None
+
+
+def _letters_worker_start(config: dict) -> None:
+    """A process of the pool: its own app, database connection and app context, for its whole life."""
+    global _worker_app
+    from codev import create_app
+
+    _worker_app = create_app(config)
+    _worker_app.app_context().push()
+
+
+def _letters_batch(task: tuple[list[int], bool]) -> tuple[int, list[str]]:
+    """One batch rendered again in this process, committed (rolled back in a dry run)."""
+    from codev.grants.award.rerender import rerender_batch
+
+    ids, dry_run = task
+    try:
+        done = rerender_batch(ids, dry_run=dry_run)
+    except Exception:
+        db.session.rollback()
+        raise
+    if dry_run:
+        db.session.rollback()
+    else:
+        db.session.commit()
+    return done
+
+
+def _letters_warm(letter_id: int) -> None:
+    """One letter rendered and dropped: the process's one-off font setup is not what a batch runs at."""
+    import time
+
+    _letters_batch(([letter_id], True))
+    time.sleep(0.3)  # so that each process of the pool takes one warm-up
+
+
+def rerender(ids: list[int], *, processes: int = 2, dry_run: bool = False, progress=None):
+    """Re-render ``ids`` in ``processes`` processes (1: in this one); an Outcome with both timings."""
+    import multiprocessing
+    import time
+
+    from codev.grants.award.rerender import BATCH, Outcome
+
+    progress = progress or (lambda _n: None)
+    outcome = Outcome(mismatched=[])
+    started = time.perf_counter()
+    tasks = [(ids[start:start + BATCH], dry_run) for start in range(0, len(ids), BATCH)]
+
+    def count(done: tuple[int, list[str]], size: int) -> None:
+        outcome.rendered += done[0]
+        outcome.mismatched += done[1]
+        progress(size)
+
+    if processes <= 1:
+        if ids:
+            _letters_warm(ids[0])
+        ready = time.perf_counter()
+        for task in tasks:
+            count(_letters_batch(task), len(task[0]))
+    else:
+        config = {key: current_app.config[key] for key in ("SQLALCHEMY_DATABASE_URI", "SECRET_KEY", "ENV_NAME")}
+        if current_app.config.get("SERVER_NAME"):
+            config["SERVER_NAME"] = current_app.config["SERVER_NAME"]
+        db.session.remove()  # nothing of this process's transaction is held while the others write
+        with multiprocessing.get_context("spawn").Pool(processes, initializer=_letters_worker_start,
+                                                       initargs=(config,)) as pool:
+            if ids:
+                pool.map(_letters_warm, [ids[0]] * processes, chunksize=1)
+            ready = time.perf_counter()
+            for done, task in zip(pool.imap(_letters_batch, tasks), tasks, strict=True):
+                count(done, len(task[0]))
+    finished = time.perf_counter()
+    outcome.seconds, outcome.rendering_seconds = finished - started, finished - ready
+    return outcome
+
+
 @click.command("init-instance")
 def init_instance_command() -> None:
     """Write instance/config.py with a random SECRET_KEY if it does not exist yet."""
@@ -190,8 +295,8 @@ def send_reminders_command() -> None:
 
 def init_app(app: Flask) -> None:
     for command in (
-        create_user_command, seed_demo_command, seed_synthetic_command, init_instance_command, send_mail_command,
-        outbox_command,
+        create_user_command, seed_demo_command, seed_synthetic_command, rerender_letters_command,
+        init_instance_command, send_mail_command, outbox_command,
         close_lapsed_command, send_reminders_command, prune_throttle_command,
     ):
         app.cli.add_command(command)
