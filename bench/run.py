@@ -95,12 +95,13 @@ def measure(url: str) -> tuple[list, dict]:
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": SECRET, "ENV_NAME": "development",
                       "PAGE_SIZE": 50, "WTF_CSRF_ENABLED": True})
     started_load = loadavg()
-    results = measure_pages(app, db, progress=lambda m: print(
+    facts: dict = {}
+    results = measure_pages(app, db, facts=facts, progress=lambda m: print(
         f"  {m.page.role:<11} {m.page.name:<32} p50 {m.p50_ms:8.1f} ms  p95 {m.p95_ms:8.1f} ms  "
         f"{m.statements:3d} SQL  {m.status}", flush=True))
     with app.app_context():
         db.engine.dispose()
-    return results, {"load_before": started_load, "load_after": loadavg()}
+    return results, {"load_before": started_load, "load_after": loadavg(), "ranked": facts.get("ranked")}
 
 
 def session_cookie(url: str) -> tuple[str, int]:
@@ -139,13 +140,17 @@ def letters(url: str) -> dict | None:
     figures = {}
     for processes in (1, 2):
         try:
-            out = flask({"CODEV_DATABASE_URL": url}, "rerender-letters", "--dry-run", "--limit", "60",
+            out = flask({"CODEV_DATABASE_URL": url}, "rerender-letters", "--dry-run", "--limit", "80",
                         "--processes", str(processes))
         except RuntimeError as exc:
             return {"error": str(exc).splitlines()[0]}
         found = re.search(r"([\d.]+) letters per second", out)
         figures[processes] = float(found.group(1)) if found else 0.0
     figures["load"] = loadavg()
+    # The app's path against WeasyPrint alone on the same HTML (scripts/bench_letters.py, make bench-letters).
+    result = subprocess.run([sys.executable, str(ROOT / "scripts" / "bench_letters.py"), "-n", "20"],  # noqa: S603
+                            cwd=ROOT, capture_output=True, text=True, check=False)
+    figures["path"] = [line for line in result.stdout.splitlines() if line.strip()][-4:]
     return figures
 
 
@@ -186,7 +191,9 @@ def report(args, runs: dict, seeds: dict, loads: dict, extra: dict) -> str:
             if not a.absent and a.statements != b.statements:
                 misses.append(f"{a.page.role} · {a.page.name}: {a.statements} SQL at {counts[0]}, "
                               f"{b.statements} at {counts[-1]}")
-    lines += ["", "Load average during each size: " + "; ".join(f"{s}: {loads[s]['load_before']} → "
+    lines += ["", "Projects in the ranking of the session under way: " + "; ".join(
+        f"{s}: {loads[s]['ranked']}" for s in sizes) + ".",
+              "", "Load average during each size: " + "; ".join(f"{s}: {loads[s]['load_before']} → "
                                                               f"{loads[s]['load_after']}" for s in sizes), ""]
     if extra.get("throughput"):
         lines += ["## Throughput: gunicorn, 2 workers, 16 concurrent clients "
@@ -197,12 +204,14 @@ def report(args, runs: dict, seeds: dict, loads: dict, extra: dict) -> str:
         lines.append("")
     if extra.get("letters"):
         lt = extra["letters"]
-        lines += ["## Award letters re-rendered (`flask --app codev rerender-letters --dry-run --limit 60`)", ""]
+        lines += ["## Award letters re-rendered (`flask --app codev rerender-letters --dry-run --limit 80`)", ""]
         if "error" in lt:
             lines.append(f"Not measured: {lt['error']}")
         else:
             lines.append(f"1 process: {lt[1]:.1f} letters/s; 2 processes: {lt[2]:.1f} letters/s "
                          f"(× {lt[2] / lt[1]:.2f}); load average {lt['load']}.")
+            lines += ["", "The app's path against WeasyPrint alone (`scripts/bench_letters.py -n 20`):", "", "```",
+                      *lt.get("path", []), "```"]
         lines.append("")
     if extra.get("exports") is not None:
         lines += ["## Exports: peak resident memory of one download (own process)", "",
