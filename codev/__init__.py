@@ -89,6 +89,7 @@ def register_models() -> None:
     import codev.accounts.models  # noqa: F401
     import codev.calls.models  # noqa: F401
     import codev.core.models  # noqa: F401
+    import codev.core.notifications  # noqa: F401
     import codev.grants.models  # noqa: F401
     import codev.projects.models  # noqa: F401
     import codev.reviews.models  # noqa: F401
@@ -123,6 +124,7 @@ def register_blueprints(app: Flask) -> None:
     from codev.accounts import bp as accounts_bp
     from codev.accounts.admin import bp as admin_bp
     from codev.accounts.associations import bp as associations_bp
+    from codev.accounts.notifications import bp as notifications_bp
     from codev.calls import bp as calls_bp
     from codev.core.views import bp as core_bp
     from codev.grants import bp as grants_bp
@@ -131,8 +133,8 @@ def register_blueprints(app: Flask) -> None:
     from codev.reviews import bp as reviews_bp
 
     # In the order money and paper flow through the programme.
-    for blueprint in (core_bp, accounts_bp, associations_bp, admin_bp, calls_bp, projects_bp, reviews_bp, grants_bp,
-                      oversight_bp):
+    for blueprint in (core_bp, accounts_bp, notifications_bp, associations_bp, admin_bp, calls_bp, projects_bp,
+                      reviews_bp, grants_bp, oversight_bp):
         app.register_blueprint(blueprint)
 
 

@@ -13,6 +13,7 @@ from email.message import EmailMessage
 from flask import Flask, current_app, g, has_request_context, render_template
 from flask_babel import force_locale
 
+from codev.core import notifications
 from codev.core.models import OutboxMessage
 from codev.core.timeutil import utcnow
 from codev.extensions import db
@@ -20,11 +21,14 @@ from codev.extensions import db
 log = logging.getLogger("codev.mail")
 
 
-def queue_mail(recipient: str, locale: str, template: str, **context) -> OutboxMessage:
+def queue_mail(recipient: str, locale: str, template: str, **context) -> OutboxMessage | None:
     """Render ``email/<template>.txt`` in ``locale`` and add it to the outbox (flushed, not sent).
 
-    The template's first line is the subject; the rest is the body.
+    The template's first line is the subject; the rest is the body. When the recipient is an active user,
+    the message is also a notification in their list (``codev.core.notifications``), and the email is
+    left out (None returned) if they turned its kind off; security emails always go.
     """
+    person = notifications.recipient(recipient, template)
     if has_request_context():
         with force_locale(locale):
             text = render_template(f"email/{template}.txt", **context)
@@ -33,6 +37,12 @@ def queue_mail(recipient: str, locale: str, template: str, **context) -> OutboxM
             with force_locale(locale):
                 text = render_template(f"email/{template}.txt", **context)
     subject, _, body = text.strip().partition("\n")
+    if person is not None:
+        notifications.notify(person[0], template, subject.strip(), context.get("url"))
+        if not person[1]:
+            db.session.flush()
+            log.info("notification to %s (email turned off): %s", recipient, subject.strip())
+            return None
     message = OutboxMessage(
         recipient=recipient, locale=locale, subject=subject.strip()[:300], body=body.strip() + "\n"
     )
