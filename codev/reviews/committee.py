@@ -274,7 +274,8 @@ def session_remaining(session: CommitteeSession) -> int:
     return remaining_envelope(session.call)
 
 
-def session_ranking(session: CommitteeSession, *, remaining: int | None = None) -> Ranking:
+def session_ranking(session: CommitteeSession, *, remaining: int | None = None,
+                    decisions: dict[int, Any] | None = None) -> Ranking:
     """The projects before the session, ranked; a closed session keeps its ranking as it was at closing.
 
     An open session ranks the call's qualified and deferred projects with those it has already
@@ -284,7 +285,7 @@ def session_ranking(session: CommitteeSession, *, remaining: int | None = None) 
     """
     if is_frozen(session):
         return frozen_ranking(session)
-    decisions = {d.project_id: d for d in session.decisions}
+    decisions = decision_rows(session) if decisions is None else decisions
     closed = session.status == SessionStatus.CLOSED
     # Only the columns a ranking row shows (not the projects' long texts), in one query.
     query = (
@@ -307,6 +308,16 @@ def session_ranking(session: CommitteeSession, *, remaining: int | None = None) 
         order = {pid: (d.rank is None, d.rank or 0, d.id) for pid, d in decisions.items()}
         return in_given_order(sorted(candidates, key=lambda c: order[c.project_id]), rules, remaining)
     return rank(candidates, rules, remaining)
+
+
+def decision_rows(session: CommitteeSession) -> dict[int, Any]:
+    """The session's decisions by project, as plain rows (what the ranking and its page read), in one query."""
+    rows = db.session.execute(
+        select(CommitteeDecision.id, CommitteeDecision.project_id, CommitteeDecision.rank,
+               CommitteeDecision.score_centi, CommitteeDecision.outcome, CommitteeDecision.amount_proposed_xof)
+        .where(CommitteeDecision.session_id == session.id).order_by(CommitteeDecision.rank, CommitteeDecision.id)
+    ).all()
+    return {row.project_id: row for row in rows}
 
 
 def frozen_ranking(session: CommitteeSession) -> Ranking:

@@ -130,8 +130,8 @@ def edit(session_id: int):
 
 def render_session(session: CommitteeSession, status: int = 200, minutes_form: MinutesForm | None = None):
     """The session page, with a refused minutes form shown where it was typed."""
-    ranking = services.session_ranking(session)
-    decisions = {d.project_id: d for d in session.decisions}
+    decisions = services.decision_rows(session)
+    ranking = services.session_ranking(session, decisions=decisions)
     labels = {pid: DecisionOutcome(d.outcome).label for pid, d in decisions.items()}
     sections = [section for section in (fn(session) for fn in SESSION_SECTIONS) if section is not None]
     return render_template(

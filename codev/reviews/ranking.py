@@ -141,16 +141,12 @@ def _decimal_mark(locale: str) -> str:
 
 
 class TableRow(dict):
-    """One row of :func:`table`: a dict whose keys also read as attributes (``row.rank``), so that templates
-    rendering thousands of rows reach them without Jinja's failed-attribute-then-item path."""
+    """One row of :func:`table`: a dict whose keys are also its attributes (``row.rank``), so that templates
+    rendering thousands of rows read them directly, not through Jinja's failed-attribute-then-item path."""
 
-    __slots__ = ()
-
-    def __getattr__(self, name: str):
-        try:
-            return self[name]
-        except KeyError:
-            raise AttributeError(name) from None
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.__dict__ = self
 
 
 def table(ranking: Ranking, locale: str, decisions: dict[int, str] | None = None) -> list[dict]:
