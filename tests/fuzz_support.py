@@ -41,6 +41,7 @@ NOT_SHOWN = {
     ("calls.transition", "approver"): "the same",
     ("grants.close_lapsed", "officer"): "shown only when a grant has lapsed",
     ("reviews.consolidate", "officer"): "shown only while a result waits to be applied (submitting applies it)",
+    ("notifications.read_all", "admin"): "shown only when something is unread (the demo emails no admin)",
 }
 
 # Changes a refused form may leave, with the reason. Any other table must hold exactly what it held.
