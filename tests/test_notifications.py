@@ -170,3 +170,9 @@ def test_pages_fit_a_phone_markup(client, db, users, login_as):
     login_as(french)
     page = client.get("/notifications/preferences").get_data(as_text=True)
     assert "Préférences" in page and "Votre projet" in page
+
+
+def test_the_profile_links_to_the_email_preferences(client, users, login_as):
+    login_as(english(users["association"]))
+    assert 'href="/notifications/preferences">Which emails I receive</a>' in client.get("/account/profile").get_data(
+        as_text=True)
