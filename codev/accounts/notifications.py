@@ -7,11 +7,14 @@ person only reads and marks their own: another person's notification is not foun
 
 from __future__ import annotations
 
+import logging
+
 from flask import Blueprint, abort, g, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import SQLAlchemyError
 from wtforms import BooleanField
 
 from codev.core import audit
@@ -25,6 +28,7 @@ from codev.core.urls import safe_next
 from codev.extensions import db
 
 bp = Blueprint("notifications", __name__, url_prefix="/notifications")
+log = logging.getLogger("codev")
 
 
 # --- services ------------------------------------------------------------------------------------
@@ -96,7 +100,11 @@ def _unread_in_nav() -> int:
     if not current_user.is_authenticated:
         return 0
     if "unread_notifications" not in g:
-        g.unread_notifications = unread_count(current_user.id)
+        try:
+            g.unread_notifications = unread_count(current_user.id)
+        except SQLAlchemyError as error:  # an error page drawn while the database fails: no count, not a 2nd error
+            log.warning("unread count not read: %s", error)
+            g.unread_notifications = 0
     return g.unread_notifications
 
 
