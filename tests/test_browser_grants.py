@@ -201,7 +201,7 @@ def test_contribution_verified_first_tranche_paid_and_the_next_one_refused(peopl
                 entry.proof.original_name) == ("declared", "EUR", 300_000, euros_xof, value_date, proof["name"])
 
     officer = people(OFFICER)  # from the home card to the declaration, then verified
-    click(officer, officer.get_by_role("link", name=re.compile(r"contribution\(s\) à vérifier")))
+    click(officer, officer.get_by_role("link", name=re.compile(r"contributions? à vérifier")))
     click(officer, officer.locator("tr").filter(has_text=live.title).get_by_role("link", name=live.title))
     assert seen(officer.locator("h1")) == f"Contribution de {fcfa(euros_xof)}"
     click(officer, officer.get_by_role("button", name="Vérifier : la preuve concorde"))
