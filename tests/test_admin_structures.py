@@ -147,7 +147,7 @@ def test_markup_in_names_is_escaped_on_list_pages(client, db, admin):
     factories.UserFactory(name=evil, evaluator=True, partner_structure=structure, title="<img src=x>")
     db.session.commit()
     for url in ("/admin/structures", f"/admin/structures/{structure.id}", "/admin/users",
-                "/admin/audit"):
+                "/oversight/audit"):
         page = client.get(url).get_data(as_text=True)
         assert "<script>alert(1)</script>" not in page and "<b>x</b>" not in page, url
         assert "<img src=x>" not in page and "<i>A</i>" not in page, url

@@ -400,7 +400,7 @@ def test_list_filters_given_a_nul_byte_answer_the_page(client, users, login_as, 
     """PostgreSQL refuses NUL in a query: the filters drop it (or say so) before the database."""
     login_as(users["admin"])
     for url in ("/associations/directory?country=%00&embassy=a%00b&domain=%00&q=%00",
-                "/admin/users?q=%00&role=%00", "/admin/audit?actor=%00&action=a%00"):
+                "/admin/users?q=%00&role=%00", "/oversight/audit?person=%00&action=a%00"):
         assert client.get(url).status_code == 200, url
 
 

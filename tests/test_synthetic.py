@@ -165,7 +165,7 @@ def test_the_pages_of_every_role_open(db, client, login_as, synthetic):
     for url in ["/", "/grants/", f"/grants/{grant.id}", "/grants/reserve", "/grants/disbursement-requests"]:
         assert client.get(url).status_code == 200, url
     login_as(user("admin@"))
-    assert client.get("/admin/audit").status_code == 200
+    assert client.get("/oversight/audit").status_code == 200
     member = db.session.scalar(select(User).where(User.association_id == project.association_id))
     login_as(member)
     for url in ["/", "/projects/mine", f"/projects/{project.id}", f"/grants/{grant.id}"]:

@@ -180,14 +180,3 @@ class StructureFilterForm(BaseForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.kind.choices = [("", str(_l("All kinds")))] + [(k.value, k.label) for k in StructureKind]
-
-
-class AuditFilterForm(BaseForm):
-    class Meta:
-        csrf = False
-
-    action = SearchField(
-        _l("Action"), validators=[max_length(64)],
-        description=_l("The beginning of the action is enough, for example “user.”."),
-    )
-    actor = SearchField(_l("Actor's email"), validators=[max_length(254)])

@@ -28,7 +28,6 @@ from codev.accounts.models import (
 from codev.core import audit
 from codev.core.geography import regions
 from codev.core.mail import queue_mail
-from codev.core.models import AuditEvent
 from codev.core.sectors import SECTOR_BY_CODE
 from codev.extensions import db
 
@@ -357,24 +356,3 @@ def structure_evaluators(structure: PartnerStructure) -> list[User]:
             .order_by(User.active.desc(), func.lower(User.name), User.id)
         )
     )
-
-
-def audit_query(*, action: str | None = None, actor_email: str | None = None):
-    """Latest audit events first, filtered by the start of the action and part of the actor's email."""
-    query = select(AuditEvent)
-    if action:
-        query = query.where(AuditEvent.action.startswith(action, autoescape=True))
-    if actor_email:
-        actors = select(User.id).where(
-            User.email.contains(accounts.normalize_email(actor_email), autoescape=True)
-        )
-        query = query.where(AuditEvent.actor_id.in_(actors))
-    return query.order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
-
-
-def people_by_id(ids: Iterable[int | None]) -> dict[int, User]:
-    """The users named by ``ids``, in one query."""
-    wanted = {i for i in ids if i is not None}
-    if not wanted:
-        return {}
-    return {user.id: user for user in db.session.scalars(select(User).where(User.id.in_(wanted)))}

@@ -13,7 +13,6 @@ from werkzeug.routing import BuildError
 
 from codev.accounts.admin import bp, services
 from codev.accounts.admin.forms import (
-    AuditFilterForm,
     StructureFilterForm,
     StructureForm,
     UserCreateForm,
@@ -190,12 +189,9 @@ def structure_edit(structure_id: int):
 @bp.route("/audit")
 @roles(Role.ADMIN)
 def audit():
-    """The latest audit events, filtered by action and actor."""
-    filters = AuditFilterForm(request.args)
-    filters.validate()
-    page = _page(services.audit_query(action=_valid(filters.action), actor_email=_valid(filters.actor)))
-    actors = services.people_by_id(event.actor_id for event in page.items)
-    return render_template("admin/audit.html", page=page, filters=filters, actors=actors)
+    """The audit log has one viewer, the oversight one (admins and officers); old links land there."""
+    args = {"action": request.args.get("action", ""), "person": request.args.get("actor", "")}
+    return redirect(url_for("oversight.audit", **{k: v[:254] for k, v in args.items() if v}))
 
 
 # --- Home cards ----------------------------------------------------------------------------------
