@@ -50,9 +50,11 @@ def worker_schema():
 def reset_postgres(url: str) -> None:
     engine = create_engine(_psycopg(url))
     with engine.begin() as conn:
-        # A connection a previous test's thread left open would hold locks the DROP waits on.
+        # A connection a previous test's thread left open would hold locks the DROP waits on. Only our own
+        # clients: the server's workers (autovacuum) run as the superuser and may not be ended by us.
         conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                          "WHERE datname = current_database() AND pid <> pg_backend_pid()"))
+                          "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+                          "AND usename = current_user AND backend_type = 'client backend'"))
         conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
         conn.execute(text("CREATE SCHEMA public"))
     engine.dispose()

@@ -37,6 +37,7 @@ OVERFLOW = """() => {
 
 
 def fits(page) -> dict:
+    page.wait_for_load_state("load")  # the stylesheets too: measured before them, a slow server looks too wide
     found = page.evaluate(OVERFLOW)
     assert found["page"] <= WIDTH, found
     assert found["unwrapped"] == 0 and found["wider"] == 0, found
