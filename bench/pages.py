@@ -131,8 +131,8 @@ def pages(w: dict) -> list[Page]:
     add("approver", "approval page", f"/grants/approve/{w['approved']}")
     add("approver", "signatures awaited", "/grants/disbursement-requests")
     add("admin", "home", "/")
-    add("admin", "audit log", "/admin/audit")
-    add("admin", "audit log, page 200", "/admin/audit?page=200")
+    add("admin", "audit log", "/oversight/audit")
+    add("admin", "audit log, page 200", "/oversight/audit?page=200")
     add("admin", "users", "/admin/users")
     return p
 
