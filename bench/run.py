@@ -144,8 +144,8 @@ def letters(url: str) -> dict | None:
                         "--processes", str(processes))
         except RuntimeError as exc:
             return {"error": str(exc).splitlines()[0]}
-        found = re.search(r"([\d.]+) letters per second", out)
-        figures[processes] = float(found.group(1)) if found else 0.0
+        found = re.search(r"(\d+) letters per minute", out)
+        figures[processes] = int(found.group(1)) / 60 if found else 0.0  # letters per second
     figures["load"] = loadavg()
     # The app's path against WeasyPrint alone on the same HTML (scripts/bench_letters.py, make bench-letters).
     result = subprocess.run([sys.executable, str(ROOT / "scripts" / "bench_letters.py"), "-n", "20"],  # noqa: S603

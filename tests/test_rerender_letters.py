@@ -52,7 +52,7 @@ def test_a_dry_run_in_two_processes_stores_nothing(app, db):
     stored = {letter.id: letter.sha256 for letter in db.session.scalars(select(AwardLetter))}
     counted = []
     outcome = rerender(ids, processes=2, dry_run=True, progress=counted.append)
-    assert outcome.rendered == len(ids) and sum(counted) == len(ids) and outcome.per_second > 0
+    assert outcome.rendered == len(ids) and sum(counted) == len(ids) and outcome.per_minute > 0
     db.session.expire_all()
     assert {letter.id: letter.sha256 for letter in db.session.scalars(select(AwardLetter))} == stored
 
@@ -61,4 +61,4 @@ def test_the_command_prints_letters_per_second(runner, db):
     seeded(db)
     result = runner.invoke(args=["rerender-letters", "--limit", "2", "--processes", "1"])
     assert result.exit_code == 0, result.output
-    assert "2 letters rendered and stored" in result.output and "letters per second" in result.output
+    assert "2 letters rendered and stored" in result.output and "letters per minute" in result.output

@@ -47,6 +47,9 @@ def test_plurals_go_through_ngettext_never_a_parenthesised_s():
     """"3 project(s)" reads badly in both languages: a count takes ngettext and its two forms."""
     found = sorted(msgid for msgid in source_messages() if re.search(r"\w\(s\)", msgid))
     assert found == []
+    french = sorted(m.id if isinstance(m.id, str) else m.id[0] for m in french_catalog() if m.id and any(
+        re.search(r"\w\(s\)", text) for text in (m.string if isinstance(m.string, tuple) else (m.string,))))
+    assert french == [], "French that writes (s): count with ngettext"
 
 
 def test_translations_keep_their_placeholders():

@@ -5,7 +5,7 @@ No JavaScript and nothing from elsewhere: each chart is an ``<svg>`` written int
 of 100 % (it shrinks to a phone's width). Colours come from classes of ``static/css/dashboard.css`` (the
 pages' Content-Security-Policy allows no inline style); the two series of a chart differ by lightness
 and the second is hatched, so they stay apart in greyscale and in print. Geometry is integer arithmetic
-on the integer values (money is whole XOF): no float decides a bar's length.
+on the integer values (money is whole XOF): integer arithmetic decides a bar's length.
 
 The module knows nothing of money or languages: the caller gives each value's text already formatted.
 """

@@ -118,7 +118,7 @@ def _evaluator_choices(candidates) -> list[tuple[str, str]]:
     for c in candidates:
         structure = c.evaluator.partner_structure
         parts = [structure.acronym or structure.name if structure else "",
-                 _("%(n)s open", n=c.load)]
+                 ngettext("%(num)d open assignment", "%(num)d open assignments", c.load)]
         if c.covers_sector:
             parts.append(_("covers the sector"))
         if c.covers_region:

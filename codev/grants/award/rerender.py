@@ -33,14 +33,14 @@ BATCH = 8  # letters per task sent to a process (and per commit)
 class Outcome:
     rendered: int = 0
     mismatched: list[str] | None = None  # references whose facts no longer give their fingerprint
-    seconds: float = 0.0  # everything, the processes' start included
-    rendering_seconds: float = 0.0  # once every process is ready (its app built, its fonts set up)
+    nanoseconds: int = 0  # everything, the processes' start included
+    rendering_nanoseconds: int = 0  # once every process is ready (its app built, its fonts set up)
 
     @property
-    def per_second(self) -> float:
-        """Letters per second once the processes are ready: what a long batch runs at."""
-        seconds = self.rendering_seconds or self.seconds
-        return self.rendered / seconds if seconds else 0.0
+    def per_minute(self) -> int:
+        """Letters per minute once the processes are ready (what a long batch runs at), in whole letters."""
+        spent = self.rendering_nanoseconds or self.nanoseconds
+        return self.rendered * 60_000_000_000 // spent if spent else 0
 
 
 def letter_ids(*, all_letters: bool = False, limit: int | None = None) -> list[int]:
