@@ -483,26 +483,3 @@ def overdue(filters: Filters, today: date | None = None) -> Overdue:
     # Three one-row subqueries side by side: one statement.
     row = db.session.execute(select(*d.c, *r.c, *g.c).select_from(d).join(r, true()).join(g, true())).one()
     return Overdue(*(int(x or 0) for x in row))
-
-
-# --- the filters' choices -------------------------------------------------------------------------
-
-
-def calls_for_filter() -> list[Any]:
-    """Calls that are not drafts (id, title, title_en), latest first."""
-    return list(db.session.execute(
-        select(Call.id, Call.title, Call.title_en).where(Call.status != CallStatus.DRAFT).order_by(Call.id.desc())
-    ))
-
-
-def first_year() -> int | None:
-    """The first year a filter can choose: of the first call (created or opened: no project is older than
-    its call) or grant (as on the register). Both tables are small beside the projects."""
-    grants = select(func.min(Grant.approved_at)).scalar_subquery()
-    years = []
-    for first in db.session.execute(select(func.min(Call.created_at), func.min(Call.opens_at), grants)).one():
-        if isinstance(first, str):  # SQLite returns an aggregate of a DateTime column as text
-            first = datetime.fromisoformat(first)
-        if first is not None:
-            years.append(first.year)
-    return min(years) if years else None

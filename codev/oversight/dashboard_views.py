@@ -23,7 +23,7 @@ from codev.core.money import bps_decimal, format_number, format_xof
 from codev.core.permissions import roles
 from codev.core.sectors import sector_label
 from codev.core.templating import home_panel
-from codev.oversight import bp, dashboard, maps
+from codev.oversight import bp, dashboard, maps, queries
 from codev.oversight.charts import Bar, Series, bar_chart, column_chart, funnel_chart
 from codev.oversight.forms import FilterForm
 from codev.oversight.queries import Filters
@@ -74,8 +74,8 @@ def group_name(dimension: str, key: Any) -> str:
 
 def filter_form() -> FilterForm:
     """The register's filter form (call, region, sector, year); the dashboard shows no status."""
-    form = FilterForm(formdata=request.args, calls=dashboard.calls_for_filter(), statuses=(),
-                      first_year=dashboard.first_year(), locale=_locale(),
+    form = FilterForm(formdata=request.args, calls=queries.calls_not_drafts(), statuses=(),
+                      first_year=queries.first_year_of_the_programme(), locale=_locale(),
                       year_help=_l("Projects: year of submission; money: year of the grant's approval."))
     form.validate()
     return form

@@ -29,7 +29,7 @@ from sqlalchemy import BigInteger, Select, and_, case, cast, distinct, exists, f
 from sqlalchemy.orm import aliased
 
 from codev.accounts.models import Association
-from codev.calls.models import Call
+from codev.calls.models import Call, CallStatus
 from codev.extensions import db
 from codev.grants.models import ContributionEntry, Disbursement, EntryKind, Grant, GrantStatus, GrantTranche
 from codev.projects.models import FundingSource, Project, ProjectStatus
@@ -395,12 +395,31 @@ def budget_total(project_id: int) -> int:
     return int(db.session.scalar(select(total(BudgetLine.amount_xof)).where(BudgetLine.project_id == project_id)) or 0)
 
 
-def first_year() -> int | None:
-    """The year of the first grant (the register's year filter starts there)."""
-    first = db.session.scalar(select(func.min(Grant.approved_at)))
+def _year(first: Any) -> int | None:
     if isinstance(first, str):  # SQLite returns an aggregate of a DateTime column as text
         first = datetime.fromisoformat(first)
     return first.year if first else None
+
+
+def first_year() -> int | None:
+    """The year of the first grant (the register's year filter starts there)."""
+    return _year(db.session.scalar(select(func.min(Grant.approved_at))))
+
+
+def first_year_of_the_programme() -> int | None:
+    """The first year the dashboard's filter can choose: of the first call (created or opened: no project is
+    older than its call) or grant. Both tables are small beside the projects."""
+    grants = select(func.min(Grant.approved_at)).scalar_subquery()
+    years = [year for first in db.session.execute(select(func.min(Call.created_at), func.min(Call.opens_at),
+                                                         grants)).one() if (year := _year(first))]
+    return min(years) if years else None
+
+
+def calls_not_drafts() -> list[Any]:
+    """Calls that are not drafts (id, title, title_en), latest first: the dashboard's call filter."""
+    return list(db.session.execute(
+        select(Call.id, Call.title, Call.title_en).where(Call.status != CallStatus.DRAFT).order_by(Call.id.desc())
+    ))
 
 
 def funded_calls() -> list[Any]:
