@@ -12,7 +12,7 @@ from codev.grants.award.approval import approve_grant
 from codev.grants.life import amendments, reserve
 from codev.grants.models import Grant
 from codev.projects.models import ProjectEvent, ProjectStatus
-from codev.reviews.committee import session_facts
+from codev.reviews.committee_documents import session_facts
 from codev.reviews.models import ReserveEntry
 from tests.factories import CallFactory, UserFactory
 from tests.factories_grants import approver

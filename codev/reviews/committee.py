@@ -14,8 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from flask import abort, current_app
-from flask_babel import force_locale, format_date, format_datetime
+from flask import abort
 from flask_babel import gettext as _
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import joinedload
@@ -25,7 +24,6 @@ from codev.calls.models import Call, CallStatus
 from codev.core import audit
 from codev.core.mail import queue_mail
 from codev.core.money import format_xof
-from codev.core.pdf import render_pdf
 from codev.core.timeutil import utcnow
 from codev.core.unit_of_work import DomainError
 from codev.core.workflow import TransitionRefused
@@ -42,14 +40,11 @@ from codev.reviews.models import (
     SessionStatus,
 )
 from codev.reviews.ranking import (
-    TIE_BREAK_LABELS,
     Candidate,
     Ranking,
-    format_score,
     in_given_order,
     parse_tie_breaks,
     rank,
-    table,
 )
 from codev.reviews.workflows import SESSION
 
@@ -476,60 +471,3 @@ def _tell_members(project: Project, decision: CommitteeDecision) -> None:
             conditions=decision.conditions, url=project_url(project),
             amount=format_xof(decision.amount_proposed_xof, person.locale) if decision.amount_proposed_xof else "",
         )
-
-
-# --- documents: plain data for the PDFs, in the reader's language -----------------------------
-
-
-def session_facts(session: CommitteeSession, locale: str) -> dict:
-    """What the ranking and the minutes print about the session (call ``force_locale`` around it)."""
-    call = session.call
-    return {
-        "lang": locale,
-        "ministry": current_app.config["MINISTRY_NAME_EN" if locale == "en" else "MINISTRY_NAME_FR"],
-        "printed_at": format_datetime(utcnow(), "medium"),
-        "call": call.title_for(locale),
-        "held_on": format_date(session.held_on, "long"),
-        "place": session.place or "",
-        "chair": session.chair or "",
-        "members": member_lines(session.members),
-        "closed": session.status == SessionStatus.CLOSED,
-        "closed_at": format_datetime(session.closed_at, "medium") if session.closed_at else "",
-        "rules": [str(TIE_BREAK_LABELS[rule]) for rule in parse_tie_breaks(session.tie_breaks)],
-        "envelope": format_xof(call.envelope_xof, locale),
-        "committed": format_xof(call.envelope_xof - session_remaining(session), locale),
-        "remaining": format_xof(session_remaining(session), locale),
-        "frozen": is_frozen(session),
-    }
-
-
-def ranking_document(session: CommitteeSession, locale: str) -> bytes:
-    """The ranking of the session as a PDF: order, scores, running totals, the envelope line."""
-    with force_locale(locale):
-        ranking = session_ranking(session)
-        decisions = {d.project_id: DecisionOutcome(d.outcome).label for d in session.decisions}
-        data = {**session_facts(session, locale), "rows": table(ranking, locale, decisions),
-                "total": format_xof(ranking.total_requested_xof, locale), "fitting": ranking.fitting_count}
-        return render_pdf("ranking.html", data)
-
-
-def minutes_document(session: CommitteeSession, locale: str) -> bytes:
-    """The minutes as a PDF: the session's facts, its members and each decision with its reasons."""
-    with force_locale(locale):
-        projects = {p.id: p for p in db.session.scalars(
-            select(Project).where(Project.id.in_([d.project_id for d in session.decisions] or [-1]))
-            .options(joinedload(Project.association))
-        )}
-        decisions = sorted(session.decisions, key=lambda d: (d.rank is None, d.rank or 0, d.id))
-        rows = [
-            {"rank": d.rank or "", "reference": projects[d.project_id].reference or "",
-             "title": projects[d.project_id].title, "association": projects[d.project_id].association.display_name,
-             "score": format_score(d.score_centi, locale), "outcome": DecisionOutcome(d.outcome).label,
-             "reason": d.reason, "conditions": d.conditions or "",
-             "amount": format_xof(d.amount_proposed_xof, locale) if d.amount_proposed_xof else ""}
-            for d in decisions
-        ]
-        approved = sum(d.amount_proposed_xof or 0 for d in decisions if d.outcome in APPROVALS)
-        data = {**session_facts(session, locale), "decisions": rows, "minutes": session.minutes or "",
-                "approved_total": format_xof(approved, locale)}
-        return render_pdf("minutes.html", data)

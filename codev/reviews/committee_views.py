@@ -27,7 +27,7 @@ from codev.extensions import db
 from codev.projects.models import Project, ProjectStatus
 from codev.reviews import bp as reviews_bp
 from codev.reviews import committee as services
-from codev.reviews import progress
+from codev.reviews import committee_documents, progress
 from codev.reviews.committee import SessionData, get_session_or_404, get_session_project_or_404
 from codev.reviews.committee_forms import DecisionForm, MinutesForm, SessionForm
 from codev.reviews.models import CommitteeDecision, CommitteeSession, DecisionOutcome
@@ -204,7 +204,7 @@ def _pdf_locale() -> str:
 def ranking_pdf(session_id: int):
     """The ranking of the session as a PDF, in the reader's language (or ``?lang=``)."""
     session = get_session_or_404(session_id)
-    return _pdf(services.ranking_document(session, _pdf_locale()), f"classement-{session.id}")
+    return _pdf(committee_documents.ranking_document(session, _pdf_locale()), f"classement-{session.id}")
 
 
 @bp.route("/<int:session_id>/minutes.pdf")
@@ -212,7 +212,7 @@ def ranking_pdf(session_id: int):
 def minutes_pdf(session_id: int):
     """The minutes of the session as a PDF, in the reader's language (or ``?lang=``)."""
     session = get_session_or_404(session_id)
-    return _pdf(services.minutes_document(session, _pdf_locale()), f"proces-verbal-{session.id}")
+    return _pdf(committee_documents.minutes_document(session, _pdf_locale()), f"proces-verbal-{session.id}")
 
 
 def awaiting_panel():
