@@ -9,7 +9,7 @@ import factory
 from werkzeug.datastructures import FileStorage
 
 from codev.core.models import Attachment
-from codev.core.storage import upload_folder
+from codev.core.storage import storage
 from codev.extensions import db
 from codev.projects.models import BudgetLine, FinancingLine, Project, ProjectAttachment
 from codev.projects.workflow import Step
@@ -46,9 +46,9 @@ def member_of(association, **kwargs):
 
 
 def stored_file(data: bytes = PDF_BYTES, name: str = "devis.pdf", kind: str = "quote") -> Attachment:
-    """An Attachment whose bytes are on disk, as store_upload leaves them."""
+    """An Attachment whose bytes are in the file store, as store_upload leaves them."""
     stored_name = f"{secrets.token_hex(16)}.pdf"
-    (upload_folder() / stored_name).write_bytes(data)
+    storage().put(stored_name, data)
     import hashlib
 
     attachment = Attachment(kind=kind, original_name=name, stored_name=stored_name, content_type="application/pdf",

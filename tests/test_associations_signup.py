@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from sqlalchemy import func, select
 
 from codev.accounts.models import Association, AssociationStatus, Role, User
 from codev.core.models import Attachment, AuditEvent
+from codev.core.storage import storage
 from tests import factories
 from tests.factories_associations import FAKE_PDF, PASSWORD, PDF_BYTES, signup_data, upload
 
@@ -191,8 +190,7 @@ def test_fake_renamed_statutes_refused_with_a_clear_message(app, client, db):
         assert typed in page, typed
     assert 'value="water" checked' in page or 'checked id="domains-0"' in page
     assert_nothing_saved(db)
-    folder = Path(app.config["UPLOAD_FOLDER"])
-    assert not folder.exists() or not any(folder.iterdir())
+    assert not list(storage().keys())
 
 
 def test_signed_in_user_is_sent_away_from_signup(client, users, login_as):
@@ -217,5 +215,4 @@ def test_failure_after_the_file_was_stored_removes_it(app, client, db, monkeypat
     assert response.status_code == 400
     assert "An account already uses this email address" in response.get_data(as_text=True)
     assert_nothing_saved(db)
-    folder = Path(app.config["UPLOAD_FOLDER"])
-    assert not folder.exists() or not any(folder.iterdir())
+    assert not list(storage().keys())

@@ -24,7 +24,7 @@ from flask_wtf import FlaskForm
 
 from codev.calls.models import TrancheCondition
 from codev.core.models import Attachment, AuditEvent
-from codev.core.storage import upload_folder
+from codev.core.storage import storage
 from codev.core.timeutil import utcnow
 from codev.extensions import db as _db
 from codev.grants.common import LedgerError, Sent
@@ -152,7 +152,7 @@ def test_every_form_with_an_idempotency_key_has_a_case(app):
 
 
 def stored_files() -> set[str]:
-    return {path.name for path in upload_folder().iterdir()} if upload_folder().exists() else set()
+    return set(storage().keys())
 
 
 def keyed_rows(db, model, key: str) -> list:

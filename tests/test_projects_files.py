@@ -8,7 +8,7 @@ import re
 import pytest
 from pypdf import PdfReader
 
-from codev.core.storage import upload_folder
+from codev.core.storage import storage
 from codev.projects.models import Project
 from tests.factories_projects import EXE_BYTES, PDF_BYTES, ready_project, submitted_project
 
@@ -52,7 +52,7 @@ def send(client, project, data: bytes, name: str = "devis.pdf", kind: str = "quo
 
 
 def stored_files() -> set[str]:
-    return {path.name for path in upload_folder().iterdir()}
+    return set(storage().keys())
 
 
 def test_upload_list_and_delete_while_editable(client, db, project):

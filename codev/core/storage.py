@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
 import secrets
 import zipfile
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO, Protocol
 
-from flask import Response, current_app, send_file
+from flask import Response, abort, current_app, send_file
 from flask_babel import gettext as _
 from werkzeug.datastructures import FileStorage
 
@@ -55,10 +55,98 @@ def readable_size(size: int) -> str:
     return f"{max(1, -(-size // 1024))} kB"
 
 
-def upload_folder() -> Path:
-    folder = Path(current_app.config["UPLOAD_FOLDER"])
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
+class StorageError(RuntimeError):
+    """The file store cannot be reached, or refused an operation (operators read this, not users)."""
+
+
+class Storage(Protocol):
+    """Where uploaded files' bytes live: keys are the attachments' random ``stored_name``.
+
+    Two backends: ``LocalStorage`` (a folder, the default) and an S3-compatible bucket. The database
+    holds what a file is (name, type, size, SHA-256); the store holds only its bytes.
+    """
+
+    name: str
+
+    def put(self, key: str, data: bytes) -> None:
+        """Store ``data`` under ``key``, which must be new."""
+
+    def open(self, key: str) -> BinaryIO:
+        """The bytes of ``key`` as a binary stream (FileNotFoundError when absent); the caller closes it."""
+
+    def delete(self, key: str) -> None:
+        """Remove ``key``; no error when it is already gone."""
+
+    def exists(self, key: str) -> bool:
+        """Whether ``key`` is stored."""
+
+    def keys(self) -> Iterator[str]:
+        """Every stored key."""
+
+    def probe(self) -> None:
+        """Write, read back and delete a small object; StorageError when the store is not writable."""
+
+
+class LocalStorage:
+    """Files in one folder on this server's disk (``UPLOAD_FOLDER``, default ``instance/uploads``)."""
+
+    name = "local"
+
+    def __init__(self, folder: str | Path) -> None:
+        self.folder = Path(folder)
+
+    def _path(self, key: str) -> Path:
+        if not key or "/" in key or "\\" in key or key.startswith("."):
+            raise StorageError(f"not a storage key: {key!r}")
+        return self.folder / key
+
+    def put(self, key: str, data: bytes) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        with open(self._path(key), "xb") as handle:
+            handle.write(data)
+
+    def open(self, key: str) -> BinaryIO:
+        return open(self._path(key), "rb")
+
+    def delete(self, key: str) -> None:
+        self._path(key).unlink(missing_ok=True)
+
+    def exists(self, key: str) -> bool:
+        return self._path(key).is_file()
+
+    def keys(self) -> Iterator[str]:
+        if not self.folder.is_dir():
+            return iter(())
+        return (path.name for path in sorted(self.folder.iterdir()) if path.is_file())
+
+    def probe(self) -> None:
+        key = f".probe-{secrets.token_hex(8)}"
+        path = self.folder / key
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(b"codev")
+            if path.read_bytes() != b"codev":
+                raise StorageError(f"{self.folder} did not give back what was written")
+        except OSError as exc:
+            raise StorageError(f"{self.folder} is not writable: {exc.strerror or exc}") from exc
+        finally:
+            path.unlink(missing_ok=True)
+
+
+def make_storage(config: Mapping[str, Any]) -> Storage:
+    """The backend the settings name (``STORAGE_BACKEND``: "local", the default)."""
+    backend = (config.get("STORAGE_BACKEND") or "local").lower()
+    if backend == "local":
+        return LocalStorage(config["UPLOAD_FOLDER"])
+    raise StorageError(f"unknown STORAGE_BACKEND {backend!r} (local)")
+
+
+def storage() -> Storage:
+    """This app's file store, made once from its settings."""
+    store = current_app.extensions.get("codev.storage")
+    if store is None:
+        store = current_app.extensions["codev.storage"] = make_storage(current_app.config)
+    return store
 
 
 def store_upload(
@@ -81,9 +169,7 @@ def store_upload(
         raise UploadError(_("This file is not an accepted document. Accepted formats: %(formats)s.", formats=names))
     content_type, extension = FORMATS[fmt]
     stored_name = f"{secrets.token_hex(16)}.{extension}"
-    path = upload_folder() / stored_name
-    with open(path, "xb") as handle:
-        handle.write(data)
+    storage().put(stored_name, data)
     original = clean_filename(upload.filename) or f"document.{extension}"
     attachment = Attachment(
         kind=kind,
@@ -101,14 +187,16 @@ def store_upload(
 
 def discard_file(attachment: Attachment) -> None:
     """Remove the stored bytes of an attachment whose transaction was rolled back."""
-    path = upload_folder() / attachment.stored_name
-    if path.exists():
-        os.remove(path)
+    storage().delete(attachment.stored_name)
 
 
 def download(attachment: Attachment) -> Response:
     """Serve an attachment as a download, never inline, named after its detected format."""
-    return send_download(upload_folder() / attachment.stored_name, attachment.content_type, attachment.display_name)
+    try:
+        stream = storage().open(attachment.stored_name)
+    except FileNotFoundError:
+        abort(404)
+    return send_download(stream, attachment.content_type, attachment.display_name)
 
 
 def send_download(source: Any, mimetype: str, name: str) -> Response:
