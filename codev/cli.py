@@ -295,9 +295,12 @@ def send_reminders_command() -> None:
 
 
 def init_app(app: Flask) -> None:
+    from codev.core import backup, storage_s3
+
     for command in (
         create_user_command, seed_demo_command, seed_synthetic_command, rerender_letters_command,
         init_instance_command, send_mail_command, outbox_command,
         close_lapsed_command, send_reminders_command, prune_throttle_command,
+        *storage_s3.COMMANDS, *backup.COMMANDS,
     ):
         app.cli.add_command(command)
