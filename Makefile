@@ -9,11 +9,12 @@ PORT ?= 5000
 .PHONY: run test setup dev-setup translations extract-messages update-messages migrate demo lint system-deps clean \
 	bench-letters bench
 
+# A laptop's mode, said explicitly: the app's default is production, which needs a real CODEV_SECRET_KEY.
 run: setup translations
-	$(FLASK) init-instance
-	$(FLASK) db upgrade
-	$(FLASK) seed-demo --if-empty
-	$(FLASK) run --host $(HOST) --port $(PORT)
+	CODEV_ENV_NAME=development $(FLASK) init-instance
+	CODEV_ENV_NAME=development $(FLASK) db upgrade
+	CODEV_ENV_NAME=development $(FLASK) seed-demo --if-empty
+	CODEV_ENV_NAME=development $(FLASK) run --host $(HOST) --port $(PORT)
 
 test: dev-setup translations system-deps
 	$(BIN)/ruff check codev tests
@@ -52,10 +53,10 @@ system-deps:
 	@bash scripts/system-deps.sh
 
 migrate: setup
-	$(FLASK) db upgrade
+	CODEV_ENV_NAME=development $(FLASK) db upgrade
 
 demo: setup
-	$(FLASK) seed-demo
+	CODEV_ENV_NAME=development $(FLASK) seed-demo
 
 # Milliseconds per award letter through the app, against WeasyPrint alone (N=30 by default).
 bench-letters: setup translations

@@ -56,7 +56,8 @@ def machine() -> str:
 
 
 def flask(env: dict, *args: str) -> str:
-    result = subprocess.run([str(BIN / "flask"), "--app", "codev", *args], cwd=ROOT, env={**os.environ, **env},  # noqa: S603
+    result = subprocess.run([str(BIN / "flask"), "--app", "codev", *args], cwd=ROOT,  # noqa: S603
+                            env={**os.environ, "CODEV_ENV_NAME": "development", **env},
                             capture_output=True, text=True, check=False)
     if result.returncode != 0:
         raise RuntimeError(f"flask {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")

@@ -52,13 +52,20 @@ def register_config(app: Flask, test_config: Mapping[str, Any] | None) -> None:
     config.setdefault("UPLOAD_FOLDER", None)
     if not config["UPLOAD_FOLDER"]:
         config["UPLOAD_FOLDER"] = os.path.join(app.instance_path, "uploads")
-    if config["ENV_NAME"] not in ("development", "test") and config.get("SECRET_KEY") in INSECURE_KEYS:
+    # Outside an explicit development or test mode, a real key or no start: a key made at random in each
+    # worker would sign people out whenever another worker answers and fail forms' CSRF across workers.
+    mode, key = config["ENV_NAME"], config.get("SECRET_KEY")
+    if mode not in ("development", "test") and (key in INSECURE_KEYS or len(str(key)) < 32):
+        problem = ("is not set" if not key else f"is the placeholder {key!r}" if key in INSECURE_KEYS
+                   else "is shorter than 32 characters")
         raise RuntimeError(
-            "SECRET_KEY is not set: set CODEV_SECRET_KEY or SECRET_KEY in instance/config.py "
-            "(refusing to start outside development and tests)."
+            f"SECRET_KEY {problem} (CODEV_ENV_NAME is {mode!r}): refusing to start. Set CODEV_SECRET_KEY in the "
+            "environment, or SECRET_KEY in instance/config.py, to one random value shared by every worker, "
+            "made with: python3 -c 'import secrets; print(secrets.token_hex(32))'. "
+            "On a laptop, set CODEV_ENV_NAME=development (make run does)."
         )
-    if not config.get("SECRET_KEY"):
-        config["SECRET_KEY"] = os.urandom(32).hex()  # development only: sessions end at restart
+    if mode == "development" and not key:
+        config["SECRET_KEY"] = os.urandom(32).hex()  # development only (make run writes instance/config.py)
 
 
 def register_database(app: Flask) -> None:

@@ -12,10 +12,11 @@ from datetime import timedelta
 class Defaults:
     """Settings for a developer laptop; production overrides them."""
 
-    # "development", "test" or "production". Outside development and tests the app refuses to start
-    # without a real SECRET_KEY.
-    ENV_NAME = "development"
-    SECRET_KEY: str | None = None
+    # "production" (the default), "development" or "test". Outside an explicit development or test mode the
+    # app refuses to start without a real SECRET_KEY (32 characters or more, CODEV_SECRET_KEY), the same in
+    # every worker; `make run` sets CODEV_ENV_NAME=development and writes a key into instance/config.py.
+    ENV_NAME = "production"
+    SECRET_KEY: str | None = None  # never here: the environment or instance/config.py
 
     # Database: SQLite in instance/ unless DATABASE_URL / CODEV_DATABASE_URL says otherwise.
     SQLALCHEMY_DATABASE_URI: str | None = None

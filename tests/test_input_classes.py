@@ -81,7 +81,8 @@ def forms_app(tmp_path_factory):
     """One app for the whole walk (the forms only read a few choices from the database)."""
     folder = tmp_path_factory.mktemp("forms")
     app = create_app({
-        "TESTING": True, "SECRET_KEY": "test-secret-key-not-for-production", "WTF_CSRF_ENABLED": False,
+        "ENV_NAME": "test", "TESTING": True, "SECRET_KEY": "test-secret-key-not-for-production",
+        "WTF_CSRF_ENABLED": False,
         "SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder / 'forms.sqlite3'}", "UPLOAD_FOLDER": str(folder),
         "SERVER_NAME": "localhost", "MAIL_SERVER": None,
     })
