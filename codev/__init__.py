@@ -125,6 +125,9 @@ def register_core(app: Flask) -> None:
     errors.init_app(app)
     mail.init_app(app)
     templating.init_app(app)
+    from codev.core import storage
+
+    storage.init_app(app)  # wrong file-store settings stop the app here, not at the first upload
 
 
 def register_blueprints(app: Flask) -> None:

@@ -63,8 +63,23 @@ class Defaults:
     BABEL_DEFAULT_LOCALE = "fr"
     BABEL_DEFAULT_TIMEZONE = "UTC"
 
-    # Files.
+    # Files. Their bytes live in one store (codev/core/storage.py); the database holds what each file is
+    # (name, type, size, SHA-256). STORAGE_BACKEND "local" keeps them in UPLOAD_FOLDER on this server's
+    # disk; "s3" in a bucket of any S3-compatible store (AWS, MinIO, OVH, Scaleway…), so that several
+    # app servers share them. The app refuses to start with an unknown backend or "s3" without a bucket.
+    # `flask --app codev storage-migrate` copies the folder into the bucket (README, "Object storage").
+    STORAGE_BACKEND = "local"  # "local" or "s3"
     UPLOAD_FOLDER: str | None = None  # default: instance/uploads
+    S3_BUCKET: str | None = None  # required with "s3"
+    S3_PREFIX = ""  # key prefix inside the bucket, e.g. "uploads/" (a missing final "/" is added)
+    S3_ENDPOINT_URL: str | None = None  # None: AWS; e.g. "https://s3.gra.io.cloud.ovh.net", "http://minio:9000"
+    S3_REGION: str | None = None  # e.g. "eu-west-3", "gra"; MinIO accepts any (us-east-1)
+    # None: boto3's usual chain (AWS_ACCESS_KEY_ID… in the environment, ~/.aws, an instance profile).
+    S3_ACCESS_KEY_ID: str | None = None
+    S3_SECRET_ACCESS_KEY: str | None = None
+    S3_ADDRESSING_STYLE = "auto"  # "path" for MinIO and most self-hosted stores, "virtual", or "auto"
+    S3_TIMEOUT = 10  # seconds to connect and between bytes read; a store down answers a 503 page
+    S3_MAX_ATTEMPTS = 3  # tries per request (botocore's standard retries, with backoff)
     STATUTES_MAX_BYTES = 10 * 1024 * 1024
     PROJECT_FILE_MAX_BYTES = 10 * 1024 * 1024  # one project document; a call caps the project's total
 

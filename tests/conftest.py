@@ -14,8 +14,12 @@ from sqlalchemy import create_engine, text
 from codev import create_app
 from codev.extensions import db as _db
 from tests import factories
+from tests.s3_support import moto_endpoint, s3_bucket, s3_settings  # noqa: F401 (fixtures for every test)
 
 POSTGRES_URL = os.environ.get("CODEV_TEST_POSTGRES_URL")
+# CODEV_TEST_STORAGE=s3: every app fixture keeps its files in a bucket of moto's S3 server (tests/s3_support.py).
+TEST_STORAGE = os.environ.get("CODEV_TEST_STORAGE", "local")
+assert TEST_STORAGE in ("local", "s3"), f"CODEV_TEST_STORAGE is 'local' or 's3', not {TEST_STORAGE!r}"
 
 
 def pytest_generate_tests(metafunc):
@@ -65,8 +69,8 @@ def _psycopg(url: str) -> str:
 
 
 @pytest.fixture
-def app_config(database_url, tmp_path):
-    return {
+def app_config(database_url, tmp_path, request):
+    config = {
         "ENV_NAME": "test",
         "TESTING": True,
         "SECRET_KEY": "test-secret-key-not-for-production",
@@ -77,6 +81,9 @@ def app_config(database_url, tmp_path):
         "SERVER_NAME": "localhost",
         "MAIL_SERVER": None,
     }
+    if TEST_STORAGE == "s3":
+        config.update(s3_settings(request.getfixturevalue("moto_endpoint"), request.getfixturevalue("s3_bucket")))
+    return config
 
 
 @pytest.fixture

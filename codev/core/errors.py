@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
+from codev.core.storage import StorageError
 from codev.extensions import db
 
 log = logging.getLogger("codev")
@@ -29,6 +30,10 @@ MESSAGES = {
         _l("Someone else changed this at the same moment, so nothing was saved. Reload the page and try again."),
     ),
     429: (_l("Too many attempts"), _l("Too many attempts. Wait a few minutes and try again.")),
+    503: (
+        _l("Temporarily unavailable"),
+        _l("This service is unavailable for a moment. Nothing was changed; try again in a few minutes."),
+    ),
     500: (
         _l("Something went wrong"),
         _l("An unexpected error occurred. Nothing was changed; please try again later."),
@@ -62,6 +67,14 @@ def _conflict(error: Exception):
     return render_error(409)
 
 
+def _store_unreachable(error: Exception):
+    """The file store is down or refuses us: the person can only wait; the operator reads why in the log."""
+    log.error("file store unavailable: %s", error)
+    db.session.rollback()
+    return render_error(503, str(_l("Files cannot be reached right now. Nothing was changed; "
+                                    "try again in a few minutes.")))
+
+
 def _unexpected(error: Exception):
     log.exception("unhandled error", exc_info=error)
     db.session.rollback()
@@ -73,4 +86,5 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(IntegrityError, _conflict)
     app.register_error_handler(StaleDataError, _conflict)
+    app.register_error_handler(StorageError, _store_unreachable)
     app.register_error_handler(Exception, _unexpected)

@@ -4,20 +4,24 @@ from __future__ import annotations
 
 import hashlib
 import io
+import logging
 import secrets
 import zipfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
-from flask import Response, abort, current_app, send_file
+from flask import Flask, Response, abort, current_app, request, send_file
 from flask_babel import gettext as _
 from werkzeug.datastructures import FileStorage
+from werkzeug.exceptions import RequestedRangeNotSatisfiable
 
 from codev.core.filenames import FORMATS, clean_filename
 from codev.core.models import Attachment
 from codev.core.unit_of_work import DomainError
 from codev.extensions import db
+
+log = logging.getLogger("codev")
 
 
 class UploadError(DomainError, ValueError):
@@ -59,6 +63,13 @@ class StorageError(RuntimeError):
     """The file store cannot be reached, or refused an operation (operators read this, not users)."""
 
 
+def check_key(key: str) -> str:
+    """``key`` when it is one plain file name (what ``stored_name`` always is); StorageError otherwise."""
+    if not key or "/" in key or "\\" in key or key.startswith("."):
+        raise StorageError(f"not a storage key: {key!r}")
+    return key
+
+
 class Storage(Protocol):
     """Where uploaded files' bytes live: keys are the attachments' random ``stored_name``.
 
@@ -96,9 +107,7 @@ class LocalStorage:
         self.folder = Path(folder)
 
     def _path(self, key: str) -> Path:
-        if not key or "/" in key or "\\" in key or key.startswith("."):
-            raise StorageError(f"not a storage key: {key!r}")
-        return self.folder / key
+        return self.folder / check_key(key)
 
     def put(self, key: str, data: bytes) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -134,11 +143,24 @@ class LocalStorage:
 
 
 def make_storage(config: Mapping[str, Any]) -> Storage:
-    """The backend the settings name (``STORAGE_BACKEND``: "local", the default)."""
-    backend = (config.get("STORAGE_BACKEND") or "local").lower()
+    """The backend the settings name (``STORAGE_BACKEND``: "local", the default, or "s3").
+
+    StorageError, with the setting to fix, for an unknown backend or "s3" without a bucket; nothing is
+    contacted here (``probe`` does that), so a store briefly down does not keep the app from starting.
+    """
+    backend = str(config.get("STORAGE_BACKEND") or "local").strip().lower()
     if backend == "local":
         return LocalStorage(config["UPLOAD_FOLDER"])
-    raise StorageError(f"unknown STORAGE_BACKEND {backend!r} (local)")
+    if backend == "s3":
+        from codev.core.storage_s3 import S3Storage  # boto3 is loaded only by the apps that use it
+
+        return S3Storage.from_config(config)
+    raise StorageError(f"unknown STORAGE_BACKEND {backend!r}: set CODEV_STORAGE_BACKEND to 'local' or 's3'")
+
+
+def init_app(app: Flask) -> None:
+    """Make the store when the app is made, so that wrong settings stop it at start, not at an upload."""
+    app.extensions["codev.storage"] = make_storage(app.config)
 
 
 def storage() -> Storage:
@@ -186,24 +208,53 @@ def store_upload(
 
 
 def discard_file(attachment: Attachment) -> None:
-    """Remove the stored bytes of an attachment whose transaction was rolled back."""
-    storage().delete(attachment.stored_name)
+    """Remove the stored bytes of an attachment whose row is gone (rolled back, or deleted and committed).
+
+    A store that cannot be reached leaves the bytes behind, logged: no row points at them any more, and
+    the person's change (already committed, or failing for its own reason) must not turn into a 503.
+    """
+    try:
+        storage().delete(attachment.stored_name)
+    except StorageError as exc:
+        log.warning("file left in the store, no attachment refers to it: %s", exc)
 
 
 def download(attachment: Attachment) -> Response:
-    """Serve an attachment as a download, never inline, named after its detected format."""
+    """Serve an attachment as a download, never inline, named after its detected format.
+
+    Called after the view's access check. The bytes are streamed from the store in chunks, never read
+    whole; the stream closes when the response ends. A missing file is a 404 (logged: the database
+    expects it); a store that cannot be reached raises StorageError, which the error pages turn into 503.
+    """
+    key = attachment.stored_name
     try:
-        stream = storage().open(attachment.stored_name)
+        stream = storage().open(key)
     except FileNotFoundError:
+        log.error("attachment %s: %s is missing from the %s file store", attachment.id, key, storage().name)
         abort(404)
-    return send_download(stream, attachment.content_type, attachment.display_name)
+    size = attachment.size
+    stored = getattr(stream, "length", None)  # what the store says it holds, when it says
+    if stored is not None and stored != size:
+        log.error("attachment %s: %s holds %s bytes, the database says %s", attachment.id, key, stored, size)
+        size = stored  # the length sent must be what will be sent
+    return send_download(stream, attachment.content_type, attachment.display_name, size=size)
 
 
-def send_download(source: Any, mimetype: str, name: str) -> Response:
+def send_download(source: Any, mimetype: str, name: str, *, size: int | None = None) -> Response:
     """The one way a file leaves the app: as an attachment (never inline), sandboxed, not cached.
 
-    ``source`` is a path or an open binary file (a generated export; it is closed once sent).
+    ``source`` is a path or an open binary file (a generated export, a stored file's stream; it is
+    closed once sent). ``size``, when known, becomes the Content-Length and allows range requests (a
+    download resumed on a poor connection).
     """
-    response = send_file(source, mimetype=mimetype, as_attachment=True, download_name=name, max_age=0)
+    response = send_file(source, mimetype=mimetype, as_attachment=True, download_name=name, max_age=0,
+                         conditional=size is None)
+    if size is not None:
+        response.content_length = size
+        try:
+            response = response.make_conditional(request.environ, accept_ranges=True, complete_length=size)
+        except RequestedRangeNotSatisfiable:
+            response.close()  # closes the stream
+            raise
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
     return response
