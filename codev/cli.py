@@ -296,6 +296,10 @@ def send_reminders_command() -> None:
 
 def init_app(app: Flask) -> None:
     from codev.core import backup, storage_s3
+    from codev.core.invariants import check_with
+    from codev.grants import invariants
+
+    check_with(*invariants.CHECKS)  # restore and check-data check the grants' money and letters too
 
     for command in (
         create_user_command, seed_demo_command, seed_synthetic_command, rerender_letters_command,
