@@ -328,7 +328,8 @@ def storage_migrate_command(dry_run: bool, progress_every: int) -> None:
     strays = sum(1 for key in source.keys() if key not in known and not key.startswith("."))
     _summary(counts, dry_run)
     if strays:
-        click.echo(f"{strays} files in {source.folder} belong to no attachment (not copied).")
+        files = "file belongs" if strays == 1 else "files belong"
+        click.echo(f"{strays} {files} to no attachment in {source.folder} (not copied).")
     click.echo(f"Local files are never deleted by this command: remove {source.folder} yourself once the "
                "bucket is checked." if not dry_run else "Dry run: nothing was written.")
     if counts["mismatched"] or counts["missing from disk"]:
