@@ -69,12 +69,31 @@ def register_config(app: Flask, test_config: Mapping[str, Any] | None) -> None:
 
 
 def register_database(app: Flask) -> None:
-    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
-        options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
-        connect_args = dict(options.get("connect_args") or {})
-        connect_args.setdefault("timeout", app.config["SQLITE_BUSY_TIMEOUT_MS"] / 1000)
+    """Engine options: SQLite's busy timeout; PostgreSQL's pool (DB_POOL_*), pre-ping and application name.
+
+    Options given in SQLALCHEMY_ENGINE_OPTIONS win over these.
+    """
+    config = app.config
+    options = dict(config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    connect_args = dict(options.get("connect_args") or {})
+    # A database error in the log shows its statement, not its values (emails, password hashes, tokens).
+    options.setdefault("hide_parameters", True)
+    uri = config["SQLALCHEMY_DATABASE_URI"]
+    if uri.startswith("sqlite"):
+        connect_args.setdefault("timeout", config["SQLITE_BUSY_TIMEOUT_MS"] / 1000)
+    elif uri.startswith("postgresql"):
+        if "poolclass" not in options:  # a NullPool or StaticPool takes no sizes
+            options.setdefault("pool_size", int(config["DB_POOL_SIZE"]))
+            options.setdefault("max_overflow", int(config["DB_MAX_OVERFLOW"]))
+            options.setdefault("pool_timeout", float(config["DB_POOL_TIMEOUT"]))
+            options.setdefault("pool_recycle", int(config["DB_POOL_RECYCLE"]))
+        options.setdefault("pool_pre_ping", True)  # a connection the server or a firewall closed is replaced
+        connect_args.setdefault("connect_timeout", int(config["DB_CONNECT_TIMEOUT"]))
+        if config.get("DB_APPLICATION_NAME"):
+            connect_args.setdefault("application_name", str(config["DB_APPLICATION_NAME"])[:63])
+    if connect_args:
         options["connect_args"] = connect_args
-        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+    config["SQLALCHEMY_ENGINE_OPTIONS"] = options
 
 
 @event.listens_for(Engine, "connect")
@@ -117,8 +136,9 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_core(app: Flask) -> None:
-    from codev.core import errors, mail, params, permissions, security, templating
+    from codev.core import errors, mail, observability, params, permissions, security, templating
 
+    observability.init_app(app)  # logging first; its request id and timer open every request
     params.init_app(app)  # before any blueprint binds its <int:…> routes
     security.init_app(app)
     permissions.init_app(app)

@@ -23,6 +23,19 @@ class Defaults:
     SQLALCHEMY_ENGINE_OPTIONS: dict = {}
     SQLITE_BUSY_TIMEOUT_MS = 15000
 
+    # Logs / database pool.
+    LOG_FORMAT = "text"  # "text" (one readable line per record) or "json" (one JSON object per line)
+    LOG_LEVEL = "INFO"  # the access line of each request is INFO; the health probes' are DEBUG
+    # PostgreSQL connections per process: at most DB_POOL_SIZE + DB_MAX_OVERFLOW. Every gunicorn worker,
+    # the mail worker and each cron job is a process: keep servers × workers × (pool + overflow) + the
+    # others below PostgreSQL's max_connections minus its reserve (README, "Connection pool").
+    DB_POOL_SIZE = 5
+    DB_MAX_OVERFLOW = 5
+    DB_POOL_TIMEOUT = 30  # seconds a request waits for a free connection before failing
+    DB_POOL_RECYCLE = 1800  # seconds; older connections are replaced (proxies and firewalls drop idle ones)
+    DB_CONNECT_TIMEOUT = 10  # seconds to open a connection (an unreachable server fails fast)
+    DB_APPLICATION_NAME = "codev-web"  # shown in pg_stat_activity; e.g. "codev-mail" for the mail worker
+
     # Requests and sessions.
     MAX_CONTENT_LENGTH = 25 * 1024 * 1024  # one request, uploads included
     SESSION_COOKIE_HTTPONLY = True

@@ -16,6 +16,14 @@ from codev.core.permissions import PUBLIC, SIGNED_IN, access_rule
 from tests import factories
 
 ROLES = [r.value for r in Role]
+# The readiness probe's 503 is an answer, not an error: these tests' database is made by create_all, not by
+# the migrations, so it is "not at head" (tests/test_observability.py reads /readyz on a migrated one).
+PROBE = "/readyz"
+
+
+def failed(url: str, status: int) -> bool:
+    """A 5xx that is an error (the readiness probe's 503 is not)."""
+    return status >= 500 and not (url.split("?")[0] == PROBE and status == 503)
 
 
 def endpoints(app):
@@ -94,7 +102,7 @@ def test_walk_url_map(app, client, db, users, world, login_as, who):
         # The access hook sends anonymous visitors to the login page with ?next= (logout's own
         # redirect to the login page has none).
         to_login = status == 302 and "/account/login?next=" in location
-        if status >= 500:
+        if failed(url, status):
             problems.append(f"{method} {url} [{endpoint}] → {status}")
         elif rule == PUBLIC:
             if status == 403:
@@ -129,7 +137,7 @@ def test_odd_query_strings_never_give_a_500(app, client, db, users, world, login
         if who != "anonymous":
             login_as(db.session.get(User, users[who].id))
         status = client.get(url + ODD_QUERY).status_code
-        if status >= 500:
+        if failed(url, status):
             broken.append(f"{url} → {status}")
     assert broken == []
 
@@ -204,6 +212,6 @@ def test_huge_page_numbers_show_the_last_page(app, client, db, users, world, log
         for huge in HUGE_PAGES:
             joiner = "&" if "?" in url else "?"
             status = client.get(f"{url}{joiner}page={huge}&call={huge}&call_id={huge}&structure={huge}").status_code
-            if status >= 500 or status != plain:
+            if failed(url, status) or status != plain:
                 wrong.append(f"{url}?page={huge} → {status} (without: {plain})")
     assert wrong == []

@@ -65,9 +65,10 @@ def proxied(tmp_path):
     app_port, proxy_port = free_port(), free_port()
     env = {**os.environ, "CODEV_ENV_NAME": "production", "CODEV_SECRET_KEY": "proxy-test-" + "x" * 40,
            "CODEV_DATABASE_URL": f"sqlite:///{tmp_path / 'proxy.sqlite3'}",
-           "CODEV_UPLOAD_FOLDER": str(tmp_path / "uploads"), "CODEV_PROXY_FIX_HOPS": "1"}
-    gunicorn = subprocess.Popen(  # noqa: S603
-        [sys.executable, "-m", "gunicorn", "-w", "1", "-b", f"127.0.0.1:{app_port}", "wsgi:app"],
+           "CODEV_UPLOAD_FOLDER": str(tmp_path / "uploads"), "CODEV_PROXY_FIX_HOPS": "1",
+           "GUNICORN_WORKERS": "1", "GUNICORN_BIND": f"127.0.0.1:{app_port}"}
+    gunicorn = subprocess.Popen(  # noqa: S603 — the deploy settings, as in production
+        [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py"],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     conf = tmp_path / "nginx.conf"
     conf.write_text(f"""

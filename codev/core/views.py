@@ -1,10 +1,11 @@
-"""The landing page and each role's home, built from the cards the packages register."""
+"""The landing page and each role's home, built from the cards the packages register; the health probes."""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import Blueprint, Response, jsonify, render_template
 from flask_login import current_user
 
+from codev.core.observability import readiness
 from codev.core.permissions import public
 from codev.core.templating import home_panels
 
@@ -23,5 +24,14 @@ def home():
 @bp.route("/healthz")
 @public
 def healthz():
-    """Liveness probe for the load balancer."""
-    return {"status": "ok"}
+    """Liveness: the process answers (no database touched); a restart is the cure when it does not."""
+    return Response("ok\n", mimetype="text/plain", headers={"Cache-Control": "no-store"})
+
+
+@bp.route("/readyz")
+@public
+def readyz():
+    """Readiness: database reachable, migrations at head, file store writable — else 503 and which failed."""
+    ready, checks = readiness()
+    body = {"status": "ok" if ready else "failing", "checks": checks}
+    return jsonify(body), 200 if ready else 503, {"Cache-Control": "no-store"}
