@@ -1,9 +1,11 @@
-"""``flask --app codev …`` commands: users, demo and synthetic data, instance setup, mail, throttle pruning,
-lapse, reminders."""
+"""``flask --app codev …`` commands: users, demo and synthetic data, instance setup, the mail worker,
+and the scheduled jobs (throttle pruning, lapse, reminders), each under its job lock (``codev.core.jobs``)."""
 
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -219,29 +221,89 @@ def init_instance_command() -> None:
 
 
 @click.command("send-mail")
-def send_mail_command() -> None:
-    """Send the outbox's unsent messages through SMTP (needs MAIL_SERVER)."""
-    from codev.core.mail import deliver_pending
+@click.option("--loop", is_flag=True, help="Keep running: send what is due, wait MAIL_POLL_SECONDS, again "
+              "(stops cleanly on SIGTERM or Ctrl-C, between two messages).")
+@click.option("--once", is_flag=True, help="Send what is due now, then end (the default).")
+def send_mail_command(loop: bool, once: bool) -> None:
+    """Send the outbox's due messages through SMTP, each claimed, sent and marked one by one.
 
-    if not current_app.config.get("MAIL_SERVER"):
-        raise click.ClickException("MAIL_SERVER is not set; messages stay in the outbox")
-    sent = deliver_pending(limit=10_000)
-    db.session.commit()
-    click.echo(f"sent {counted(sent, 'message')}")
+    Several workers may run at once (each message is claimed by one). Without MAIL_SERVER nothing is sent:
+    the messages stay in the local outbox (`flask --app codev outbox`), and the command says so.
+    """
+    from codev.core import mail
+
+    if loop and once:
+        raise click.UsageError("--loop and --once exclude each other")
+    if not mail.smtp_configured():
+        click.echo(f"MAIL_SERVER is not set: no SMTP server, nothing sent; "
+                   f"{counted(mail.pending_count(), 'message')} stay in the local outbox "
+                   "(read them with `flask --app codev outbox`)")
+        return
+    if not loop:
+        done = mail.deliver_due()
+        click.echo(_delivery_text(done))
+        return
+    _serve_mail(mail)
+
+
+def _delivery_text(done) -> str:
+    return (f"sent {counted(done.sent, 'message')}, {done.retrying} to retry later, "
+            f"{done.failed} given up")
+
+
+def _serve_mail(mail) -> None:
+    """``send-mail --loop``: SIGTERM and SIGINT set a flag read between messages and wake the wait."""
+    import signal
+    import threading
+
+    stopping = threading.Event()
+
+    def stop(signum, _frame):
+        stopping.set()
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+    click.echo(f"mail worker started (polling every {current_app.config['MAIL_POLL_SECONDS']} s)")
+    try:
+        total = mail.serve(stopping.is_set, stopping.wait, lambda done: click.echo(_delivery_text(done)))
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    click.echo(f"mail worker stopped; {_delivery_text(total)} in all")
 
 
 @click.command("outbox")
 @click.option("--limit", default=10)
 def outbox_command(limit: int) -> None:
-    """Print the latest outbox messages (the local stand-in for a mailbox)."""
+    """Print the latest outbox messages (the local stand-in for a mailbox), with where each stands."""
     from codev.core.models import OutboxMessage
 
     messages = db.session.scalars(
         select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(limit)
     ).all()
     for message in messages:
-        click.echo(f"--- #{message.id} to {message.recipient} [{message.locale}] {message.created_at:%Y-%m-%d %H:%M}")
+        click.echo(f"--- #{message.id} to {message.recipient} [{message.locale}] {message.created_at:%Y-%m-%d %H:%M} "
+                   f"{message.status}, {counted(message.attempts, 'attempt')}")
+        if message.last_error:
+            click.echo(f"Last error: {message.last_error}")
         click.echo(f"Subject: {message.subject}\n\n{message.body}")
+
+
+@contextmanager
+def scheduled(job: str) -> Iterator[bool]:
+    """Run a scheduled job under its lock (``codev.core.jobs``); yields False, having said so, when another
+    run holds it. A failure rolls back what the job left uncommitted before the lock is released."""
+    from codev.core.jobs import job_lock
+
+    with job_lock(job) as held:
+        if not held:
+            click.echo(f"{job} is already running (another server or an earlier run holds its lock); nothing done")
+            yield False
+            return
+        try:
+            yield True
+        except BaseException:
+            db.session.rollback()
+            raise
 
 
 @click.command("prune-throttle")
@@ -252,9 +314,13 @@ def prune_throttle_command(keep_days: int | None) -> None:
     from codev.accounts.services import prune_login_attempts
     from codev.core.throttle import prune
 
-    counters = prune()
-    attempts = prune_login_attempts(current_app.config["LOGIN_ATTEMPTS_KEEP_DAYS"] if keep_days is None else keep_days)
-    db.session.commit()
+    with scheduled("prune-throttle") as held:
+        if not held:
+            return
+        counters = prune()
+        attempts = prune_login_attempts(current_app.config["LOGIN_ATTEMPTS_KEEP_DAYS"] if keep_days is None
+                                        else keep_days)
+        db.session.commit()
     click.echo(f"deleted {counted(counters, 'throttle counter')} and {counted(attempts, 'sign-in attempt')}")
 
 
@@ -265,18 +331,21 @@ def close_lapsed_command() -> None:
     from codev.grants.life.lapse import lapsable_ids, lapse_grant_id
 
     lapsed, refused = 0, 0
-    for grant_id in lapsable_ids():  # one transaction per grant: a refusal leaves the others lapsed
-        try:
-            grant = lapse_grant_id(grant_id)
-            db.session.commit()
-        except DomainError as exc:
-            db.session.rollback()
-            refused += 1
-            click.echo(f"grant {grant_id} not lapsed: {exc}", err=True)
-            continue
-        if grant is not None:
-            lapsed += 1
-            click.echo(f"grant {grant.id} lapsed: {grant.released_xof} XOF back to call {grant.call_id}")
+    with scheduled("close-lapsed") as held:
+        if not held:
+            return
+        for grant_id in lapsable_ids():  # one transaction per grant: a refusal leaves the others lapsed
+            try:
+                grant = lapse_grant_id(grant_id)
+                db.session.commit()
+            except DomainError as exc:
+                db.session.rollback()
+                refused += 1
+                click.echo(f"grant {grant_id} not lapsed: {exc}", err=True)
+                continue
+            if grant is not None:
+                lapsed += 1
+                click.echo(f"grant {grant.id} lapsed: {grant.released_xof} XOF back to call {grant.call_id}")
     click.echo(f"{counted(lapsed, 'grant')} lapsed")
     if refused:
         raise click.ClickException(f"{counted(refused, 'grant')} could not lapse; run the command again once corrected")
@@ -285,13 +354,26 @@ def close_lapsed_command() -> None:
 @click.command("send-reminders")
 def send_reminders_command() -> None:
     """Email the associations their contribution deadlines and the reports now due (each reminder once)."""
-    from codev.grants.life.reminders import reminders_by_grant
+    from sqlalchemy.exc import IntegrityError
 
-    count = 0
-    for _grant, queued in reminders_by_grant():  # committed grant by grant: a rerun sends only what is left
-        db.session.commit()
-        count += queued
-    click.echo(f"{counted(count, 'reminder')} queued")
+    from codev.grants.life.reminders import ReminderRun
+
+    count, raced = 0, 0
+    with scheduled("send-reminders") as held:
+        if not held:
+            return
+        run = ReminderRun()
+        for grant_id in run.grant_ids:  # committed grant by grant: a rerun sends only what is left
+            try:
+                queued = run.remind(grant_id)
+                db.session.commit()
+            except IntegrityError:  # another run sent this grant's reminders meanwhile: its emails go back
+                db.session.rollback()
+                raced += 1
+                continue
+            count += queued
+    click.echo(f"{counted(count, 'reminder')} queued"
+               + (f"; {counted(raced, 'grant')} reminded meanwhile by another run, left to it" if raced else ""))
 
 
 def init_app(app: Flask) -> None:

@@ -96,15 +96,27 @@ class Defaults:
     STATUTES_MAX_BYTES = 10 * 1024 * 1024
     PROJECT_FILE_MAX_BYTES = 10 * 1024 * 1024  # one project document; a call caps the project's total
 
-    # Mail: with MAIL_SERVER unset, messages stay in the outbox table and the log.
+    # Mail: a request only writes the outbox table; the mail worker (`flask --app codev send-mail`, with
+    # `--loop` as a service) sends it. With MAIL_SERVER unset, messages stay in the outbox, where
+    # `flask --app codev outbox` reads them, and send-mail says so and sends nothing.
     MAIL_SERVER: str | None = None
     MAIL_PORT = 587
     MAIL_USERNAME: str | None = None
     MAIL_PASSWORD: str | None = None
     MAIL_USE_TLS = True
     MAIL_USE_SSL = False
-    MAIL_TIMEOUT = 20
+    MAIL_TIMEOUT = 20  # seconds, each SMTP step (connect, TLS, login, send)
     MAIL_DEFAULT_SENDER = "codev <no-reply@codev.example.tg>"
+    MAIL_MAX_ATTEMPTS = 10  # SMTP tries of one message before it is given up ("failed", shown at /admin/mail)
+    MAIL_RETRY_BASE_SECONDS = 60  # wait after the first failure; doubled after each next one
+    MAIL_RETRY_MAX_SECONDS = 6 * 3600  # the longest wait between two tries
+    MAIL_CLAIM_TIMEOUT = 300  # seconds a worker holds a message; then another takes over (worker killed)
+    MAIL_POLL_SECONDS = 10  # `send-mail --loop`: pause when nothing is due
+
+    # Scheduled jobs (send-reminders, close-lapsed, prune-throttle) take a lock so that two runs never
+    # overlap. PostgreSQL's advisory locks end with their connection; on SQLite a lock row older than this
+    # is taken over (its run was killed).
+    JOB_LOCK_SECONDS = 3600  # longer than the longest run; a killed run delays the next by at most this
 
     # Public base URL used in emails when there is no request (CLI, background work).
     SERVER_NAME: str | None = None

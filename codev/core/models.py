@@ -1,15 +1,17 @@
-"""Tables of the shared mechanisms: audit events, the mail outbox, stored files, login attempts, throttling."""
+"""Tables of the shared mechanisms: audit events, the mail outbox, job locks, stored files, login attempts,
+throttling."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import JSON, BigInteger, CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from codev.core.filenames import name_for
 from codev.core.timeutil import UTCDateTime, utcnow
-from codev.extensions import db
+from codev.extensions import db, sql_values
 
 
 class AuditEvent(db.Model):
@@ -30,8 +32,17 @@ class AuditEvent(db.Model):
     __table_args__ = (Index("ix_audit_events_object", "object_type", "object_id"),)
 
 
+class MailStatus(StrEnum):
+    """Where an email stands: waiting for the worker (or a retry), handed to SMTP, or given up."""
+
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
 class OutboxMessage(db.Model):
-    """An email: always written here; sent through SMTP when a server is configured."""
+    """An email: always written here (in the transaction of the change it tells about); the mail worker
+    (``flask --app codev send-mail``) claims it, sends it through SMTP and marks it, retrying with backoff."""
 
     __tablename__ = "outbox_messages"
 
@@ -41,8 +52,30 @@ class OutboxMessage(db.Model):
     locale: Mapped[str] = mapped_column(String(5))
     subject: Mapped[str] = mapped_column(String(300))
     body: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(10), default=MailStatus.PENDING)
+    attempts: Mapped[int] = mapped_column(default=0)  # SMTP tries so far
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)  # due from then
+    claimed_by: Mapped[str | None] = mapped_column(String(100))  # the worker sending it now
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)  # after that, another may take it
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    error: Mapped[str | None] = mapped_column(String(500))
+    last_error: Mapped[str | None] = mapped_column(String(500))
+
+    __table_args__ = (
+        CheckConstraint(f"status IN ({sql_values(MailStatus)})", name="status_valid"),
+        CheckConstraint("attempts >= 0", name="attempts_not_negative"),
+        CheckConstraint("(status = 'sent') = (sent_at IS NOT NULL)", name="sent_has_date"),
+        Index("ix_outbox_messages_due", "status", "next_attempt_at"),
+    )
+
+
+class JobLock(db.Model):
+    """A scheduled job running now, on SQLite (PostgreSQL uses an advisory lock): see ``codev.core.jobs``."""
+
+    __tablename__ = "job_locks"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)  # e.g. "send-reminders"
+    holder: Mapped[str] = mapped_column(String(100))  # host, process and a random part
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)  # an older lock is taken over
 
 
 class Attachment(db.Model):

@@ -419,6 +419,20 @@ class ReportAttachment(db.Model):
     file: Mapped[Attachment] = relationship(lazy="joined")
 
 
+
+class ReminderSent(db.Model):
+    """A reminder an association was sent (``codev.grants.life.reminders``): written in the transaction of
+    its emails, and unique per grant and key, so two overlapping runs cannot both send it."""
+
+    __tablename__ = "reminders_sent"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    grant_id: Mapped[int] = mapped_column(ForeignKey("grants.id"))
+    key: Mapped[str] = mapped_column(String(64))  # e.g. "contribution-30", "report-progress-2"
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (UniqueConstraint("grant_id", "key", name="uq_reminders_sent_grant_id_key"),)
+
 make_append_only(ContributionEntry.__table__)
 make_append_only(Disbursement.__table__)
 make_append_only(GrantAmendment.__table__)
