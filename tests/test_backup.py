@@ -256,8 +256,10 @@ def test_the_checks_name_what_was_broken(app, db, backend):
         grant_id=grant_id, tranche_number=1, amount_xof=amount + 1, value_date=date(2026, 6, 1),
         bank_reference="RAW-SQL", idempotency_key="raw-sql-overpayment", recorded_by_id=recorder))
     db.session.commit()
-    path = storage().folder / attachment.stored_name
-    path.write_bytes(path.read_bytes() + b" ")
+    with storage().open(attachment.stored_name) as stream:  # the store's own bytes changed (folder or bucket)
+        changed = stream.read() + b" "
+    storage().delete(attachment.stored_name)
+    storage().put(attachment.stored_name, changed)
 
     failed = {result.title: result.problems for result in verify_invariants() if not result.ok}
     assert set(failed) == {
@@ -307,11 +309,18 @@ def test_pg_dump_of_the_servers_version_or_a_clear_message(app, tmp_path, monkey
                                          "(Debian/Ubuntu: apt install postgresql-client-17")
 
 
-def test_a_backup_never_overwrites_and_never_leaves_a_half_archive(app, db, users, tmp_path, monkeypatch):
+def test_a_backup_never_overwrites_and_never_leaves_a_half_archive(app, db, backend, users, tmp_path, monkeypatch):
     target = tmp_path / "nightly.tar.gz"
     assert app.test_cli_runner().invoke(args=["backup", str(target)]).exit_code == 0
     with tarfile.open(target, "r:gz") as tar:
         assert "manifest.json" in tar.getnames()
+    with other_app(_config(tmp_path, "from-gz")) as restored:  # a SQLite installation
+        code, output = restore(restored, target)
+        if backend == "sqlite":
+            assert code == 0 and _db.session.scalar(select(func.count(User.id))) == len(users)
+        else:
+            assert code == 1 and ("the archive holds a postgresql database and this app is configured for sqlite"
+                                  in output) and tables_in() == []
     result = app.test_cli_runner().invoke(args=["backup", str(target)])
     assert result.exit_code == 1 and "already exists; a backup never overwrites one" in result.output
 
@@ -327,3 +336,28 @@ def test_a_backup_never_overwrites_and_never_leaves_a_half_archive(app, db, user
     result = app.test_cli_runner().invoke(args=["backup", str(tmp_path / "failed")])
     assert result.exit_code == 1 and "backup failed, nothing written" in result.output
     assert list((tmp_path / "failed").iterdir()) == []
+
+
+def test_an_s3_store_is_backed_up_and_restored_like_a_folder(demo_archive, tmp_path):
+    from moto import mock_aws
+
+    from codev.core.storage_s3 import close_clients
+
+    archive, original = demo_archive
+    s3 = {"STORAGE_BACKEND": "s3", "S3_BUCKET": "codev-restored", "S3_PREFIX": "uploads/", "S3_REGION": "us-east-1",
+          "S3_ACCESS_KEY_ID": "codev-test", "S3_SECRET_ACCESS_KEY": "codev-test-secret"}  # noqa: S106
+    with mock_aws():  # moto in this process: no server, no port
+        try:
+            with other_app({**_config(tmp_path, "bucket"), **s3}) as restored:
+                storage().client.create_bucket(Bucket="codev-restored")
+                code, output = restore(restored, archive)
+                assert code == 0, output
+                assert "ok   every attachment's bytes in the file store" in output
+                assert facts() == original and sorted(storage().keys()) == sorted(original["files"])
+                again = backup.create_backup(tmp_path / "from-s3")
+                assert again.manifest["storage"] == "s3"
+            with tarfile.open(archive) as first, tarfile.open(again.path) as second:
+                assert ({m.name: first.extractfile(m).read() for m in first if m.name.startswith("files/")}
+                        == {m.name: second.extractfile(m).read() for m in second if m.name.startswith("files/")})
+        finally:
+            close_clients()
