@@ -96,6 +96,11 @@ class Defaults:
     STATUTES_MAX_BYTES = 10 * 1024 * 1024
     PROJECT_FILE_MAX_BYTES = 10 * 1024 * 1024  # one project document; a call caps the project's total
 
+    # Backups (`flask --app codev backup DEST`, `restore ARCHIVE`, `check-data`; README, "Backups and restore").
+    # PostgreSQL is dumped with pg_dump of the server's major version, found in /usr/lib/postgresql/<v>/bin
+    # (Debian) or on the PATH; set this to the folder holding pg_dump and pg_restore to choose them yourself.
+    PG_BIN_DIR: str | None = None
+
     # Mail: a request only writes the outbox table; the mail worker (`flask --app codev send-mail`, with
     # `--loop` as a service) sends it. With MAIL_SERVER unset, messages stay in the outbox, where
     # `flask --app codev outbox` reads them, and send-mail says so and sends nothing.

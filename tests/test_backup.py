@@ -307,6 +307,10 @@ def test_pg_dump_of_the_servers_version_or_a_clear_message(app, tmp_path, monkey
         backup.pg_tool("pg_dump", 17)
     assert str(refused.value).startswith("pg_dump not found: install the PostgreSQL 17 client tools "
                                          "(Debian/Ubuntu: apt install postgresql-client-17")
+    app.config["PG_BIN_DIR"] = str(tmp_path / "13" / "bin")  # the operator's choice wins
+    assert backup.pg_tool("pg_dump", 15) == str(tmp_path / "13" / "bin" / "pg_dump")
+    with pytest.raises(backup.BackupError, match=r"pg_restore not found in PG_BIN_DIR \("):
+        backup.pg_tool("pg_restore", 15)
 
 
 def test_a_backup_never_overwrites_and_never_leaves_a_half_archive(app, db, backend, users, tmp_path, monkeypatch):
