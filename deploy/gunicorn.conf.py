@@ -56,6 +56,39 @@ accesslog = None
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
 
+
+
+class _JsonLines:
+    """gunicorn's own messages as JSON lines, beside the app's when CODEV_LOG_FORMAT=json (one parser for both).
+
+    Written here rather than imported from codev: the master must not import the app's code, or a HUP
+    would not reload it.
+    """
+
+    def format(self, record):
+        import json
+        from datetime import UTC, datetime
+
+        when = datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        entry = {"ts": when, "level": record.levelname, "logger": record.name, "message": record.getMessage(),
+                 "request_id": None, "pid": record.process}
+        if record.exc_info:
+            import traceback
+
+            entry["exception"] = "".join(traceback.format_exception(*record.exc_info))
+        return json.dumps(entry, ensure_ascii=False)
+
+
+if os.environ.get("CODEV_LOG_FORMAT", "").strip().lower() == "json":
+    logconfig_dict = {
+        "root": {"level": "WARNING", "handlers": []},  # the app puts its own handler on the root logger
+        "formatters": {"json": {"()": _JsonLines}},
+        "handlers": {"error_console": {"class": "logging.StreamHandler", "formatter": "json",
+                                       "stream": "ext://sys.stderr"}},
+        "loggers": {"gunicorn.error": {"level": loglevel.upper(), "handlers": ["error_console"],
+                                       "propagate": False, "qualname": "gunicorn.error"}},
+    }
+
 if os.environ.get("GUNICORN_CONTROL_SOCKET"):
     control_socket = os.environ["GUNICORN_CONTROL_SOCKET"]
 else:

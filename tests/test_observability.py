@@ -8,6 +8,7 @@ without the database, /readyz with each check. gunicorn runs with deploy/gunicor
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import signal
@@ -35,6 +36,26 @@ UNREACHABLE_PORT = 9209  # nothing listens there
 @pytest.fixture
 def app_config(app_config):
     return {**app_config, "LOG_FORMAT": "json"}
+
+
+def migrate(app, revision: str | None = None) -> None:
+    """``flask db upgrade`` (or downgrade to ``revision``) on ``app``'s database, logging left as it was.
+
+    Alembic's env.py reads alembic.ini's logging section (a root handler, root at WARNING), as the
+    ``flask db upgrade`` command does in its own process.
+    """
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    try:
+        with app.app_context():
+            if revision:
+                downgrade(revision=revision)
+            else:
+                upgrade()
+            _db.engine.dispose()
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
 
 
 def log_lines(capsys) -> list[dict]:
@@ -97,8 +118,6 @@ def test_a_valid_request_id_of_64_characters_is_kept():
 
 def test_an_error_is_logged_once_with_the_request_id_and_the_page_shows_it(app, client, capsys):
     def boom():
-        import logging
-
         logging.getLogger("codev.grants").warning("about to fail")
         raise RuntimeError("kaboom")
 
@@ -174,10 +193,7 @@ def migrated(backend, tmp_path, app_config):
     def make(**settings):
         return create_app({**app_config, "SQLALCHEMY_DATABASE_URI": url, **settings})
 
-    app = make()
-    with app.app_context():
-        upgrade()
-        _db.engine.dispose()
+    migrate(make())
     yield make
 
 
@@ -201,9 +217,7 @@ def test_readyz_on_a_migrated_database(migrated, capsys):
 @pytest.mark.backends
 def test_readyz_refuses_a_database_behind_the_code(migrated):
     app = migrated()
-    with app.app_context():
-        downgrade(revision="-1")
-        _db.engine.dispose()
+    migrate(app, revision="-1")
     response = readyz(app)
     assert response.status_code == 503
     assert response.json == {"status": "failing",
@@ -297,9 +311,12 @@ def read_answer(sock: socket.socket) -> tuple[int, str]:
 
 
 @pytest.fixture
-def gunicorn(tmp_path):
+def gunicorn(tmp_path, app_config):
+    """gunicorn with deploy/gunicorn.conf.py (one worker) on a migrated SQLite database."""
+    url = f"sqlite:///{tmp_path / 'gunicorn.sqlite3'}"
+    migrate(create_app({**app_config, "SQLALCHEMY_DATABASE_URI": url}))
     env = {**os.environ, "CODEV_ENV_NAME": "production", "CODEV_SECRET_KEY": "gunicorn-test-" + "x" * 40,
-           "CODEV_DATABASE_URL": f"sqlite:///{tmp_path / 'gunicorn.sqlite3'}",
+           "CODEV_DATABASE_URL": url,
            "CODEV_UPLOAD_FOLDER": str(tmp_path / "uploads"), "CODEV_LOG_FORMAT": "json",
            "GUNICORN_BIND": f"127.0.0.1:{GUNICORN_PORT}", "GUNICORN_WORKERS": "1"}
     errors = tmp_path / "gunicorn.err"
@@ -337,3 +354,22 @@ def test_gunicorn_with_the_deploy_settings_serves_and_reloads_without_dropping_a
     while "Worker exiting" not in errors.read_text() and time.monotonic() < deadline:
         time.sleep(0.1)
     assert "Worker exiting" in errors.read_text()
+
+
+def test_under_gunicorn_every_line_is_json_the_app_s_and_gunicorn_s(gunicorn):
+    _process, errors = gunicorn
+    with socket.create_connection(("127.0.0.1", GUNICORN_PORT), timeout=30) as sock:
+        sock.sendall(b"GET /calls/?q=x HTTP/1.1\r\nHost: codev\r\nX-Request-ID: from-nginx-1\r\n"
+                     b"Connection: close\r\n\r\n")
+        assert read_answer(sock)[0] == 200
+    with socket.create_connection(("127.0.0.1", GUNICORN_PORT), timeout=30) as sock:
+        sock.sendall(b"GET /readyz HTTP/1.1\r\nHost: codev\r\nConnection: close\r\n\r\n")
+        status, body = read_answer(sock)
+        assert (status, json.loads(body)["status"]) == (200, "ok")
+    deadline = time.monotonic() + 10
+    while "codev.access" not in errors.read_text() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    lines = [json.loads(line) for line in errors.read_text().splitlines()]
+    assert {"gunicorn.error", "codev.access"} <= {line["logger"] for line in lines}
+    [access] = access_lines(lines)
+    assert (access["path"], access["status"], access["request_id"]) == ("/calls/", 200, "from-nginx-1")
