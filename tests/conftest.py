@@ -1,6 +1,9 @@
 """Fixtures: app, db, client, runner, login_as, users of each role; SQLite by default, PostgreSQL too.
 
-Tests marked ``backends`` run on SQLite and, when ``CODEV_TEST_POSTGRES_URL`` is set, on PostgreSQL.
+Every test that uses the database runs on SQLite and, when ``CODEV_TEST_POSTGRES_URL`` is set, on
+PostgreSQL as well — except the browser tests (one live server, SQLite) and tests marked ``sqlite_only``
+(they test SQLite itself). ``backends`` marks the tests whose point is the two engines (concurrency,
+locks, SQL sums); they are the ones to run when only those matter (``pytest -m backends``).
 """
 
 from __future__ import annotations
@@ -24,13 +27,14 @@ assert TEST_STORAGE in ("local", "s3"), f"CODEV_TEST_STORAGE is 'local' or 's3',
 
 def pytest_generate_tests(metafunc):
     if "backend" in metafunc.fixturenames:
-        marked = metafunc.definition.get_closest_marker("backends") is not None
-        params = ["sqlite", "postgres"] if marked and POSTGRES_URL else ["sqlite"]
+        one_engine = any(metafunc.definition.get_closest_marker(m) is not None for m in ("browser", "sqlite_only"))
+        params = ["sqlite", "postgres"] if POSTGRES_URL and not one_engine else ["sqlite"]
         metafunc.parametrize("backend", params, scope="function")
 
 
 def pytest_configure(config):
-    config.addinivalue_line("markers", "backends: run on SQLite and PostgreSQL (when configured)")
+    config.addinivalue_line("markers", "backends: the point of the test is the two engines (concurrency, SQL)")
+    config.addinivalue_line("markers", "sqlite_only: tests SQLite itself; not run on PostgreSQL")
 
 
 @pytest.fixture
@@ -52,16 +56,49 @@ def worker_schema():
 
 
 def reset_postgres(url: str) -> None:
+    """An empty public schema (the next ``prepare_postgres`` builds the tables again)."""
     engine = create_engine(_psycopg(url))
     with engine.begin() as conn:
-        # A connection a previous test's thread left open would hold locks the DROP waits on. Only our own
-        # clients: the server's workers (autovacuum) run as the superuser and may not be ended by us.
-        conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                          "WHERE datname = current_database() AND pid <> pg_backend_pid() "
-                          "AND usename = current_user AND backend_type = 'client backend'"))
+        _end_other_clients(conn)
         conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
         conn.execute(text("CREATE SCHEMA public"))
     engine.dispose()
+
+
+_schema_built: set[str] = set()  # PostgreSQL URLs whose tables this test session built
+
+
+def prepare_postgres(url: str) -> bool:
+    """Empty tables for the next test; True when they exist already (only emptied), False when the schema
+    was dropped and the caller must create the tables.
+
+    Emptying (TRUNCATE … RESTART IDENTITY) is ten times faster than building the schema again; it is done
+    only when the public schema holds exactly the tables this session built (a migration test leaves
+    others, and a previous session may have left other columns).
+    """
+    engine = create_engine(_psycopg(url))
+    try:
+        with engine.begin() as conn:
+            _end_other_clients(conn)
+            tables = set(conn.scalars(text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")))
+            if url in _schema_built and tables == set(_db.metadata.tables):
+                names = ", ".join(f'"{name}"' for name in sorted(tables))
+                conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+                return True
+            conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+            _schema_built.add(url)
+            return False
+    finally:
+        engine.dispose()
+
+
+def _end_other_clients(conn) -> None:
+    # A connection a previous test's thread left open would hold locks the DROP waits on. Only our own
+    # clients: the server's workers (autovacuum) run as the superuser and may not be ended by us.
+    conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                      "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+                      "AND usename = current_user AND backend_type = 'client backend'"))
 
 
 def _psycopg(url: str) -> str:
@@ -88,15 +125,15 @@ def app_config(database_url, tmp_path, request):
 
 @pytest.fixture
 def app(app_config, backend):
-    if backend == "postgres":
-        reset_postgres(POSTGRES_URL)
+    ready = backend == "postgres" and prepare_postgres(POSTGRES_URL)
     app = create_app(app_config)
     # The fixture keeps an app context open so factories can use db.session; Flask then reuses it
     # for every test request, and with it ``g`` (signed-in user, locale). Start each request afresh
     # as a real server would.
     app.before_request_funcs.setdefault(None, []).insert(0, _fresh_request_globals)
     with app.app_context():
-        _db.create_all()
+        if not ready:
+            _db.create_all()
         yield app
         _db.session.remove()
         _db.engine.dispose()

@@ -34,6 +34,7 @@ def test_config_layers_environment_over_instance(monkeypatch, tmp_path):
     assert create_app({"ENV_NAME": "test"}).config["SQLALCHEMY_DATABASE_URI"] == "sqlite:///elsewhere.db"
 
 
+@pytest.mark.sqlite_only
 def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(app, db):
     with db.engine.connect() as connection:
         assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"

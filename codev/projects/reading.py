@@ -105,7 +105,7 @@ def ministry_projects(filters: dict) -> Select:
     """Every project, filtered by call, status, region, sector and country of the association."""
     query = select(Project).options(joinedload(Project.association), joinedload(Project.call))
     if filters.get("call"):
-        query = query.where(Project.call_id == filters["call"])
+        query = query.where(Project.call_id == int(filters["call"]))
     if filters.get("status"):
         query = query.where(Project.status == filters["status"])
     if filters.get("region"):

@@ -135,7 +135,6 @@ class Synthetic(People, Projects, Grants):
                                          .values(last_number=number)).rowcount
             if not changed:
                 connection.execute(insert(counters).values(year=year, last_number=number))
-        self.w.reset_sequences()
 
     def run(self) -> Summary:
         self.refs = {year: number for year, number in self.w.connection.execute(
@@ -147,6 +146,7 @@ class Synthetic(People, Projects, Grants):
         self.w.flush()
         self.audit("demo.synthetic", None, None, self.now, None, None, {"projects": self.n, "seed": self.seed})
         self.w.flush()
+        self.w.reset_sequences()  # after the last rows written with ids of ours
         counts = dict(self.w.counts)
         return Summary(self.n, len(self.associations), len(self.calls), self.grants, sum(counts.values()), counts)
 
