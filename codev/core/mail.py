@@ -162,9 +162,17 @@ def deliver_one(worker: str, due_by: datetime | None = None) -> str | None:
     try:
         _smtp_send(message)
     except Exception as exc:  # any failure of one message is that message's, never the worker's end
-        return _mark_failed(worker, message, f"{exc.__class__.__name__}: {exc}")
+        return _mark_failed(worker, message, describe(exc))
     _mark_sent(worker, message)
     return MailStatus.SENT
+
+
+def describe(exc: Exception) -> str:
+    """An SMTP failure as an admin reads it: the server's code and words, or the error's kind and text."""
+    if isinstance(exc, smtplib.SMTPResponseException):
+        words = exc.smtp_error.decode("utf-8", "replace") if isinstance(exc.smtp_error, bytes) else exc.smtp_error
+        return f"{exc.__class__.__name__}: {exc.smtp_code} {words}"
+    return f"{exc.__class__.__name__}: {exc}"
 
 
 def _mark_sent(worker: str, message: Outgoing) -> None:
