@@ -71,7 +71,7 @@ def queue_mail(recipient: str, locale: str, template: str, **context) -> OutboxM
         notifications.notify(person[0], template, subject.strip(), context.get("url"))
         if not person[1]:
             db.session.flush()
-            log.debug("notification %s to user %s, email turned off", template, person[0].id)
+            log.debug("notification %s to user %s, email turned off", template, person[0])
             return None
     message = OutboxMessage(
         recipient=recipient, locale=locale, subject=subject.strip()[:300], body=body.strip() + "\n",
