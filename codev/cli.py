@@ -282,7 +282,7 @@ def outbox_command(limit: int) -> None:
     ).all()
     for message in messages:
         click.echo(f"--- #{message.id} to {message.recipient} [{message.locale}] {message.created_at:%Y-%m-%d %H:%M} "
-                   f"{message.status}, {counted(message.attempts, 'attempt')}")
+                   f"{message.delivery}, {counted(message.attempts, 'attempt')}")
         if message.last_error:
             click.echo(f"Last error: {message.last_error}")
         click.echo(f"Subject: {message.subject}\n\n{message.body}")

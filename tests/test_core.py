@@ -152,7 +152,7 @@ def test_mail_goes_to_the_outbox_in_the_recipients_language(app, db, outbox):
     english, french = outbox()
     assert english.subject == "codev: reset your password"
     assert french.locale == "fr" and french.subject != english.subject
-    assert english.sent_at is None and english.status == "pending"  # no SMTP server configured
+    assert english.sent_at is None and english.delivery == "pending"  # no SMTP server configured
 
 
 def test_smtp_delivery_by_the_worker_when_configured(app, db, outbox, monkeypatch):
@@ -166,12 +166,12 @@ def test_smtp_delivery_by_the_worker_when_configured(app, db, outbox, monkeypatc
     with app.test_request_context():
         mail.queue_mail("x@example.org", "en", "password_reset", user=type("U", (), {"name": "A"}), url="u", hours=1)
     db.session.commit()
-    assert sent == [] and outbox()[0].status == "pending"
+    assert sent == [] and outbox()[0].delivery == "pending"
     done = mail.deliver_due()
     assert (done.sent, done.retrying, done.failed) == (1, 0, 0)
     assert sent == ["x@example.org"]
     message = outbox()[0]
-    assert message.status == "sent" and message.sent_at is not None and message.attempts == 1
+    assert message.delivery == "sent" and message.sent_at is not None and message.attempts == 1
 
 
 def test_a_lost_race_on_a_unique_constraint_gives_a_409_page(app, client, db, users):

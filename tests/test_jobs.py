@@ -254,7 +254,7 @@ def test_migration_0011_carries_the_audit_logs_reminders_over(empty_app, backend
     upgrade()
     with _db.engine.connect() as connection:
         rows = connection.execute(text("SELECT grant_id, key FROM reminders_sent ORDER BY key")).all()
-        statuses = connection.execute(text("SELECT recipient, status, attempts FROM outbox_messages "
+        statuses = connection.execute(text("SELECT recipient, delivery, attempts FROM outbox_messages "
                                            "ORDER BY recipient")).all()
     assert [tuple(r) for r in rows] == [(grant, "contribution-30"), (grant, "report-progress-2")]
     assert [tuple(s) for s in statuses] == [("a@x.tg", "sent", 0), ("b@x.tg", "pending", 0)]
@@ -262,4 +262,4 @@ def test_migration_0011_carries_the_audit_logs_reminders_over(empty_app, backend
     tables = set(inspect(_db.engine).get_table_names())
     assert "reminders_sent" not in tables and "job_locks" not in tables
     columns = {c["name"] for c in inspect(_db.engine).get_columns("outbox_messages")}
-    assert "error" in columns and "status" not in columns
+    assert "error" in columns and "delivery" not in columns

@@ -103,14 +103,15 @@ def test_a_request_only_queues_and_the_worker_delivers(client, db, users, inbox,
     member = users["association"]
     assert client.post("/account/reset", data={"email": member.email}).status_code == 302
     [message] = messages(db)
-    assert inbox.messages == [] and message.status == "pending" and message.attempts == 0  # nothing sent in the request
+    # nothing sent in the request:
+    assert inbox.messages == [] and message.delivery == "pending" and message.attempts == 0
     result = runner.invoke(args=["send-mail"])
     assert result.exit_code == 0 and "sent 1 message, 0 to retry later, 0 given up" in result.output
     [received] = inbox.messages
     assert received["To"] == member.email and received["Subject"] == message.subject
     assert "/account/reset/" in received.get_content()
     [message] = messages(db)
-    assert (message.status, message.attempts, message.claimed_by) == ("sent", 1, None) and message.sent_at
+    assert (message.delivery, message.attempts, message.claimed_by) == ("sent", 1, None) and message.sent_at
     assert runner.invoke(args=["send-mail"]).output.startswith("sent 0 messages")  # nothing twice
 
 
@@ -120,7 +121,7 @@ def test_without_smtp_the_messages_stay_in_the_local_outbox(db, runner):
         result = runner.invoke(args=args)
         assert result.exit_code == 0
         assert "MAIL_SERVER is not set" in result.output and "2 messages stay in the local outbox" in result.output
-    assert [m.status for m in messages(db)] == ["pending", "pending"]
+    assert [m.delivery for m in messages(db)] == ["pending", "pending"]
     shown = runner.invoke(args=["outbox"]).output
     assert "m0@example.org" in shown and "pending, 0 attempts" in shown and "/account/reset/SECRET" in shown
 
@@ -130,7 +131,7 @@ def test_a_failing_server_gets_retries_with_backoff_then_the_message_is_given_up
     before = utcnow()
     assert "0 messages, 1 to retry later" in runner.invoke(args=["send-mail"]).output
     [message] = messages(db)
-    assert (message.status, message.attempts) == ("pending", 1) and "451" in message.last_error
+    assert (message.delivery, message.attempts) == ("pending", 1) and "451" in message.last_error
     assert timedelta(seconds=59) < message.next_attempt_at - before < timedelta(seconds=70)
     assert "sent 0 messages, 0 to retry later" in runner.invoke(args=["send-mail"]).output  # not due yet
     make_due(db)
@@ -141,7 +142,7 @@ def test_a_failing_server_gets_retries_with_backoff_then_the_message_is_given_up
     make_due(db)
     assert "1 given up" in runner.invoke(args=["send-mail"]).output
     [message] = messages(db)
-    assert (message.status, message.attempts, message.sent_at) == ("failed", 3, None)
+    assert (message.delivery, message.attempts, message.sent_at) == ("failed", 3, None)
     make_due(db)
     assert "sent 0 messages, 0 to retry later, 0 given up" in runner.invoke(args=["send-mail"]).output
     assert len(refusing.messages) == 0 and messages(db)[0].attempts == 3
@@ -164,7 +165,7 @@ def test_admins_see_failed_mail_without_its_body_and_send_it_again(app, client, 
     response = client.post(f"/admin/mail/{message.id}/retry", follow_redirects=True)
     assert "will be sent again" in response.get_data(as_text=True)
     [message] = messages(db)
-    assert (message.status, message.attempts, message.last_error) == ("pending", 0, None)
+    assert (message.delivery, message.attempts, message.last_error) == ("pending", 0, None)
     assert "Every email was sent or is on its way." in client.get("/admin/mail").get_data(as_text=True)
     app.config["MAIL_PORT"] = GOOD_PORT
     handler = Inbox()
@@ -175,7 +176,7 @@ def test_admins_see_failed_mail_without_its_body_and_send_it_again(app, client, 
         controller.stop()
     assert handler.recipients() == ["lost0@example.org"]
     assert client.post(f"/admin/mail/{message.id}/retry", follow_redirects=True).status_code == 200
-    assert messages(db)[0].status == "sent"  # a sent message is not sent again
+    assert messages(db)[0].delivery == "sent"  # a sent message is not sent again
 
 
 def test_the_mail_page_is_french_and_for_admins_only(client, db, users, login_as):
@@ -217,7 +218,7 @@ def test_two_workers_at_once_deliver_each_email_exactly_once(app, db, backend):
     assert errors == []
     assert sorted(handler.recipients()) == sorted(recipients)  # each once, none lost
     assert sum(r.sent for r in results) == 40 and all(r.sent for r in results)  # both took part
-    assert {m.status for m in messages(db)} == {"sent"}
+    assert {m.delivery for m in messages(db)} == {"sent"}
 
 
 class Crash(BaseException):
@@ -239,7 +240,7 @@ def test_a_crash_mid_batch_resends_only_the_message_in_flight(app, db, inbox, mo
         mail.deliver_due()
     monkeypatch.setattr(mail, "_smtp_send", real)
     db.session.rollback()
-    statuses = [(m.status, m.claimed_by is not None) for m in messages(db)]
+    statuses = [(m.delivery, m.claimed_by is not None) for m in messages(db)]
     assert statuses[:3] == [("sent", False), ("sent", False), ("pending", True)]  # the third was in flight
     assert statuses[3:] == [("pending", False)] * 3
     assert mail.deliver_due().sent == 3  # the others; the third is still claimed by the dead worker
@@ -249,7 +250,7 @@ def test_a_crash_mid_batch_resends_only_the_message_in_flight(app, db, inbox, mo
     assert mail.deliver_due().sent == 1
     received = inbox.recipients()
     assert sorted(received) == sorted([*recipients, recipients[2]])  # only the one in flight twice
-    assert {m.status for m in messages(db)} == {"sent"}
+    assert {m.delivery for m in messages(db)} == {"sent"}
 
 
 def test_no_email_body_in_any_log_line(app, db, refusing, caplog, runner, client, users):

@@ -32,6 +32,15 @@ MAY_COMMIT = {
     "core/errors.py": "the error pages roll back what a failed request left",
     "cli.py": "command-line jobs commit what they did",
     "core/mail.py": "the mail worker marks each message sent as it goes",
+    "core/invariants.py": "the data checks only read, and roll back after each one (a broken one too)",
+    "core/storage_s3.py": "storage-migrate (a command) ends its read before copying files for minutes",
+}
+
+# Errors meant for the operator, not for the person at a form: they never go through the unit of work's
+# messages, each has its own way out.
+OPERATOR_ERRORS = {
+    "StorageError": "the file store cannot be reached: a 503 page (core/errors.py), or the command's message",
+    "BackupError": "backup and restore stop with the reason, at the operator's terminal",
 }
 
 
@@ -70,7 +79,7 @@ def test_every_error_of_the_programme_is_a_domain_error():
               if isinstance(obj, type) and issubclass(obj, Exception) and obj.__module__.startswith("codev")}
     assert len(errors) > 5
     others = {e.__qualname__ for e in errors if not issubclass(e, DomainError)}
-    assert others == set(), f"not a DomainError: {others}"
+    assert others == set(OPERATOR_ERRORS), f"not a DomainError: {others - set(OPERATOR_ERRORS)}"
 
 
 class NameForm(BaseForm):

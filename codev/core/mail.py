@@ -75,7 +75,7 @@ def queue_mail(recipient: str, locale: str, template: str, **context) -> OutboxM
             return None
     message = OutboxMessage(
         recipient=recipient, locale=locale, subject=subject.strip()[:300], body=body.strip() + "\n",
-        status=MailStatus.PENDING, attempts=0, next_attempt_at=utcnow(),
+        delivery=MailStatus.PENDING, attempts=0, next_attempt_at=utcnow(),
     )
     db.session.add(message)
     db.session.flush()
@@ -131,7 +131,7 @@ def _now() -> Any:
 
 def _due(table, due_by: datetime, now: datetime):
     unclaimed = or_(table.c.claimed_until.is_(None), table.c.claimed_until < literal(now, UTCDateTime()))
-    return and_(table.c.status == MailStatus.PENDING.value,
+    return and_(table.c.delivery == MailStatus.PENDING.value,
                 table.c.next_attempt_at <= literal(due_by, UTCDateTime()), unclaimed)
 
 
@@ -179,7 +179,7 @@ def _mark_sent(worker: str, message: Outgoing) -> None:
     table = OutboxMessage.__table__
     result = db.session.execute(
         update(table).where(table.c.id == message.id, table.c.claimed_by == worker)
-        .values(status=MailStatus.SENT.value, sent_at=_now(), attempts=table.c.attempts + 1, last_error=None,
+        .values(delivery=MailStatus.SENT.value, sent_at=_now(), attempts=table.c.attempts + 1, last_error=None,
                 claimed_by=None, claimed_until=None)
     )
     db.session.commit()
@@ -203,7 +203,7 @@ def _mark_failed(worker: str, message: Outgoing, error: str) -> str:
     values: dict[str, Any] = {"attempts": attempts, "last_error": error[:500], "claimed_by": None,
                               "claimed_until": None}
     if give_up:
-        values["status"] = MailStatus.FAILED.value
+        values["delivery"] = MailStatus.FAILED.value
     else:
         values["next_attempt_at"] = literal(utcnow() + retry_delay(attempts), UTCDateTime())
     db.session.execute(update(table).where(table.c.id == message.id, table.c.claimed_by == worker).values(**values))
@@ -259,7 +259,7 @@ def serve(stop: Callable[[], bool], wait: Callable[[float], object], report: Cal
 def pending_count() -> int:
     """Messages waiting to be sent (now or after a retry)."""
     return db.session.scalar(select(func.count(OutboxMessage.id))
-                             .where(OutboxMessage.status == MailStatus.PENDING)) or 0
+                             .where(OutboxMessage.delivery == MailStatus.PENDING)) or 0
 
 
 def _smtp_send(message: Outgoing) -> None:
@@ -289,14 +289,14 @@ class MailError(DomainError):
 def problem_messages_query():
     """Messages an admin should see: given up, or waiting for a retry after an error; newest first."""
     return (select(OutboxMessage)
-            .where(or_(OutboxMessage.status == MailStatus.FAILED,
-                       and_(OutboxMessage.status == MailStatus.PENDING, OutboxMessage.last_error.is_not(None))))
+            .where(or_(OutboxMessage.delivery == MailStatus.FAILED,
+                       and_(OutboxMessage.delivery == MailStatus.PENDING, OutboxMessage.last_error.is_not(None))))
             .order_by(OutboxMessage.id.desc()))
 
 
 def failed_count() -> int:
     return db.session.scalar(select(func.count(OutboxMessage.id))
-                             .where(OutboxMessage.status == MailStatus.FAILED)) or 0
+                             .where(OutboxMessage.delivery == MailStatus.FAILED)) or 0
 
 
 def retry_message(message: OutboxMessage, actor: Any) -> None:
@@ -304,12 +304,12 @@ def retry_message(message: OutboxMessage, actor: Any) -> None:
 
     A worker holding it keeps its claim and marks it as usual: nothing is sent twice.
     """
-    if message.status == MailStatus.SENT:
+    if message.delivery == MailStatus.SENT:
         raise MailError(_("This email was already sent."))
-    before = {"status": message.status, "attempts": message.attempts}
-    message.status, message.attempts, message.last_error = MailStatus.PENDING, 0, None
+    before = {"delivery": message.delivery, "attempts": message.attempts}
+    message.delivery, message.attempts, message.last_error = MailStatus.PENDING, 0, None
     message.next_attempt_at = utcnow()
-    audit.record("mail.retry", message, actor=actor, before=before, after={"status": MailStatus.PENDING.value})
+    audit.record("mail.retry", message, actor=actor, before=before, after={"delivery": MailStatus.PENDING.value})
     db.session.flush()
 
 

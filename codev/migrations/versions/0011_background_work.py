@@ -4,7 +4,7 @@ Revision ID: 0011
 Revises: 0010
 Create Date: 2026-12-02 12:00:00.000000
 
-- ``outbox_messages`` gets a status (pending, sent, failed), the attempts so far, when the next is due,
+- ``outbox_messages`` gets its delivery (pending, sent, failed), the attempts so far, when the next is due,
   the claim of the worker sending it (who, until when) and its last error (the old ``error`` renamed).
   Messages already sent become ``sent``, the others ``pending``, due at once. Nothing points at the table,
   so on SQLite the batch rebuild is safe.
@@ -23,9 +23,9 @@ branch_labels = None
 depends_on = None
 
 OUTBOX_CHECKS = (
-    ('status_valid', "status IN ('pending', 'sent', 'failed')"),
+    ('delivery_valid', "delivery IN ('pending', 'sent', 'failed')"),
     ('attempts_not_negative', 'attempts >= 0'),
-    ('sent_has_date', "(status = 'sent') = (sent_at IS NOT NULL)"),
+    ('sent_has_date', "(delivery = 'sent') = (sent_at IS NOT NULL)"),
 )
 
 
@@ -33,24 +33,24 @@ def upgrade():
     with op.batch_alter_table('outbox_messages', schema=None) as batch_op:
         batch_op.alter_column('error', new_column_name='last_error', existing_type=sa.String(length=500),
                               existing_nullable=True)
-        batch_op.add_column(sa.Column('status', sa.String(length=10), nullable=False, server_default='pending'))
+        batch_op.add_column(sa.Column('delivery', sa.String(length=10), nullable=False, server_default='pending'))
         batch_op.add_column(sa.Column('attempts', sa.Integer(), nullable=False, server_default='0'))
         batch_op.add_column(sa.Column('next_attempt_at', sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('claimed_by', sa.String(length=100), nullable=True))
         batch_op.add_column(sa.Column('claimed_until', sa.DateTime(timezone=True), nullable=True))
 
-    outbox = sa.table('outbox_messages', sa.column('status', sa.String), sa.column('sent_at'),
+    outbox = sa.table('outbox_messages', sa.column('delivery', sa.String), sa.column('sent_at'),
                       sa.column('created_at'), sa.column('next_attempt_at'))
-    op.execute(outbox.update().where(outbox.c.sent_at.is_not(None)).values(status='sent'))
+    op.execute(outbox.update().where(outbox.c.sent_at.is_not(None)).values(delivery='sent'))
     op.execute(outbox.update().values(next_attempt_at=outbox.c.created_at))
 
     with op.batch_alter_table('outbox_messages', schema=None) as batch_op:
-        batch_op.alter_column('status', existing_type=sa.String(length=10), server_default=None)
+        batch_op.alter_column('delivery', existing_type=sa.String(length=10), server_default=None)
         batch_op.alter_column('attempts', existing_type=sa.Integer(), server_default=None)
         batch_op.alter_column('next_attempt_at', existing_type=sa.DateTime(timezone=True), nullable=False)
         for name, condition in OUTBOX_CHECKS:
             batch_op.create_check_constraint(op.f(f'ck_outbox_messages_{name}'), condition)
-        batch_op.create_index('ix_outbox_messages_due', ['status', 'next_attempt_at'], unique=False)
+        batch_op.create_index('ix_outbox_messages_due', ['delivery', 'next_attempt_at'], unique=False)
 
     op.create_table('job_locks',
     sa.Column('name', sa.String(length=64), nullable=False),
@@ -107,6 +107,6 @@ def downgrade():
         batch_op.drop_column('claimed_by')
         batch_op.drop_column('next_attempt_at')
         batch_op.drop_column('attempts')
-        batch_op.drop_column('status')
+        batch_op.drop_column('delivery')
         batch_op.alter_column('last_error', new_column_name='error', existing_type=sa.String(length=500),
                               existing_nullable=True)
