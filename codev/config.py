@@ -28,9 +28,11 @@ class Defaults:
     LOG_LEVEL = "INFO"  # the access line of each request is INFO; the health probes' are DEBUG
     # PostgreSQL connections per process: at most DB_POOL_SIZE + DB_MAX_OVERFLOW. Every gunicorn worker,
     # the mail worker and each cron job is a process: keep servers × workers × (pool + overflow) + the
-    # others below PostgreSQL's max_connections minus its reserve (README, "Connection pool").
-    DB_POOL_SIZE = 5
-    DB_MAX_OVERFLOW = 5
+    # others below PostgreSQL's max_connections minus its reserve (README, "Connection pool"). A sync worker
+    # holds one connection at a time; 2 + 2 leaves room for a gthread worker's threads: 3 servers × 5 workers
+    # × 4 = 60 of PostgreSQL's default 100.
+    DB_POOL_SIZE = 2
+    DB_MAX_OVERFLOW = 2
     DB_POOL_TIMEOUT = 30  # seconds a request waits for a free connection before failing
     DB_POOL_RECYCLE = 1800  # seconds; older connections are replaced (proxies and firewalls drop idle ones)
     DB_CONNECT_TIMEOUT = 10  # seconds to open a connection (an unreachable server fails fast)

@@ -278,7 +278,7 @@ def test_postgres_defaults_follow_the_documented_settings(app_config):
     app = create_app({**app_config, "SQLALCHEMY_DATABASE_URI": "postgresql://codev@localhost/x"})
     options = app.config["SQLALCHEMY_ENGINE_OPTIONS"]
     assert {k: options[k] for k in ("pool_size", "max_overflow", "pool_timeout", "pool_recycle", "pool_pre_ping")} \
-        == {"pool_size": 5, "max_overflow": 5, "pool_timeout": 30, "pool_recycle": 1800, "pool_pre_ping": True}
+        == {"pool_size": 2, "max_overflow": 2, "pool_timeout": 30, "pool_recycle": 1800, "pool_pre_ping": True}
     assert options["connect_args"] == {"connect_timeout": 10, "application_name": "codev-web"}
 
 

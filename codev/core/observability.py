@@ -116,6 +116,8 @@ def configure_logging(log_format: str = "text", level: str | int = "INFO") -> lo
     handler.addFilter(RequestIdFilter())
     root.addHandler(handler)
     root.setLevel(level.upper() if isinstance(level, str) else level)
+    for chatty in ("weasyprint", "fontTools"):  # a line per layout step of every PDF, at INFO
+        logging.getLogger(chatty).setLevel(logging.WARNING)
     return handler
 
 
