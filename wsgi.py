@@ -1,4 +1,4 @@
-"""WSGI entry point: ``gunicorn -w 4 wsgi:app``.
+"""WSGI entry point: ``gunicorn -c deploy/gunicorn.conf.py`` (deploy/gunicorn.conf.py names wsgi:app).
 
 Production unless ``CODEV_ENV_NAME`` says otherwise: the app then refuses to start without a real
 ``CODEV_SECRET_KEY`` (the same in every worker, so sessions and forms hold across them).
