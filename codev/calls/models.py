@@ -10,6 +10,7 @@ from sqlalchemy import BigInteger, CheckConstraint, Date, ForeignKey, String, Te
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from codev.core.money import Ratio
+from codev.core.templating import localized
 from codev.core.timeutil import UTCDateTime, utcnow
 from codev.extensions import db, sql_values
 
@@ -177,8 +178,9 @@ class Call(db.Model):
     def required_kinds(self) -> list[str]:
         return [r.kind for r in self.required_attachments]
 
-    def title_for(self, locale: str) -> str:
-        return (self.title_en or self.title) if locale == "en" else self.title
+    def title_for(self, locale: str | None = None) -> str:
+        """The title in ``locale`` (by default the language being rendered), French when no English is given."""
+        return localized(self, "title", locale)
 
     def is_accepting(self, now: datetime | None = None) -> bool:
         """Open for submissions right now."""
@@ -239,11 +241,11 @@ class Criterion(db.Model):
         ),
     )
 
-    def label(self, locale: str) -> str:
-        return self.label_en if locale == "en" else self.label_fr
+    def label(self, locale: str | None = None) -> str:
+        return localized(self, "label", locale)
 
-    def guidance(self, locale: str) -> str | None:
-        return self.guidance_en if locale == "en" else self.guidance_fr
+    def guidance(self, locale: str | None = None) -> str | None:
+        return localized(self, "guidance", locale) or None
 
 
 class CallTranche(db.Model):

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from flask import Flask, current_app, request, url_for
 from flask_babel import format_date, format_datetime, get_locale
@@ -81,6 +82,25 @@ def _context() -> dict:
     }
 
 
+def localized(obj: Any, field: str, locale: str | None = None) -> str:
+    """The reader's version of a bilingual field: ``<field>_en`` in English when it is filled, else the French
+    (``<field>_fr``, or ``<field>`` itself when the French has no suffix, as a call's ``title``).
+
+    ``locale`` defaults to the language being rendered: the page's, or the one an email or a PDF is forced to.
+    Works on models, result rows and dicts: ``{{ call|localized("title") }}``, ``{{ row|localized("call_title") }}``.
+    """
+    def has(name: str) -> bool:
+        return name in obj if isinstance(obj, Mapping) else hasattr(obj, name)
+
+    def read(name: str) -> Any:
+        return obj.get(name) if isinstance(obj, Mapping) else getattr(obj, name, None)
+
+    locale = locale or str(get_locale() or "fr")
+    french = read(f"{field}_fr") if has(f"{field}_fr") else read(field)
+    english = read(f"{field}_en") if locale == "en" else None
+    return english or french or ""
+
+
 def _date(value: datetime | None, fmt: str = "medium") -> str:
     return format_date(value, fmt) if value else ""
 
@@ -105,6 +125,7 @@ def init_app(app: Flask) -> None:
         embassy=embassy_label,
         region=region_name,
         sector=sector_label,
+        localized=localized,
     )
     from codev.core.money import format_bps, format_minor, format_xof
 
