@@ -21,7 +21,7 @@ from codev.core.params import paginate
 from codev.core.permissions import current_person, roles
 from codev.core.sectors import sector_choices
 from codev.core.storage import download
-from codev.core.templating import home_panel, nav_item
+from codev.core.templating import home_panel, localized, nav_item
 from codev.core.unit_of_work import unit_of_work
 from codev.extensions import db
 from codev.projects import bp, reading, services
@@ -172,8 +172,8 @@ def mine():
 def index():
     """Every project, with filters (call, status, region, sector, country) and pages."""
     form = FilterForm(formdata=request.args)
-    calls = db.session.execute(select(Call.id, Call.title).order_by(Call.id.desc())).all()
-    form.call.choices = [("", _("All"))] + [(str(c.id), c.title) for c in calls]
+    calls = db.session.execute(select(Call.id, Call.title, Call.title_en).order_by(Call.id.desc())).all()
+    form.call.choices = [("", _("All"))] + [(str(c.id), localized(c, "title")) for c in calls]
     form.region.choices = [("", _("All"))] + region_choices()
     form.sector.choices = [("", _("All"))] + sector_choices()
     form.country.choices = [("", _("All"))] + country_choices()
