@@ -20,7 +20,7 @@ from codev.core import throttle
 from codev.core.money import format_xof
 from codev.core.params import paginate
 from codev.core.permissions import current_person, public, roles
-from codev.core.templating import home_panel, nav_item
+from codev.core.templating import home_panel, localized, nav_item
 from codev.core.unit_of_work import unit_of_work
 from codev.extensions import db
 from codev.grants import bp
@@ -63,8 +63,8 @@ nav_item("grants.index", _l("Grants"), *MINISTRY, order=45)
 def index():
     """Every grant, with filters (call, status) and pages; projects awaiting a grant on top."""
     form = GrantFilterForm(formdata=request.args)
-    calls = db.session.execute(select(Call.id, Call.title).order_by(Call.id.desc())).all()
-    form.call.choices = [("", _("All"))] + [(str(c.id), c.title) for c in calls]
+    calls = db.session.execute(select(Call.id, Call.title, Call.title_en).order_by(Call.id.desc())).all()
+    form.call.choices = [("", _("All"))] + [(str(c.id), localized(c, "title")) for c in calls]
     form.validate()
     filters = form.values()
     query = (select(Grant)
