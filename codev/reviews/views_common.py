@@ -12,6 +12,7 @@ from sqlalchemy import select
 from codev.accounts.models import MINISTRY_ROLES
 from codev.calls.models import Call
 from codev.core.params import paginate
+from codev.core.templating import localized
 from codev.extensions import db
 
 MINISTRY = tuple(sorted(MINISTRY_ROLES))  # officer, approver, admin
@@ -26,8 +27,8 @@ def page_of(query):
 
 
 def call_choices(all_label: str) -> list[tuple[str, str]]:
-    calls = db.session.execute(select(Call.id, Call.title).order_by(Call.id.desc())).all()
-    return [("", all_label)] + [(str(c.id), c.title) for c in calls]
+    calls = db.session.execute(select(Call.id, Call.title, Call.title_en).order_by(Call.id.desc())).all()
+    return [("", all_label)] + [(str(c.id), localized(c, "title")) for c in calls]
 
 
 def score_text(centi: int | None) -> str:
