@@ -160,7 +160,7 @@ def reserve_panel():
     offers = reserve.current_offers()
     if not offers:
         return None
-    items = [{"call": r.call.title, "session_id": r.session.id, "project_id": r.offer.project.id,
+    items = [{"call": r.call.title_for(), "session_id": r.session.id, "project_id": r.offer.project.id,
               "reference": r.offer.project.reference, "title": r.offer.project.title, "rank": r.offer.rank,
               "amount": format_xof(r.offer.amount_xof), "available": format_xof(r.available_xof)}
              for r in offers]
