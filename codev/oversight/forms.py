@@ -14,6 +14,7 @@ from wtforms.validators import Optional
 from codev.core.forms import BaseForm, choice_id
 from codev.core.geography import region_choices
 from codev.core.sectors import sector_choices
+from codev.core.templating import localized
 from codev.core.timeutil import utcnow
 from codev.oversight.queries import Filters
 
@@ -34,8 +35,7 @@ class FilterForm(BaseForm):
                  year_help=None, **kwargs):
         super().__init__(*args, **kwargs)
         everything = ("", _l("All"))
-        self.call.choices = [everything, *((str(c.id), (c.title_en or c.title) if locale == "en" else c.title)
-                                           for c in calls)]
+        self.call.choices = [everything, *((str(c.id), localized(c, "title", locale)) for c in calls)]
         self.region.choices = [everything, *region_choices()]
         self.sector.choices = [everything, *sector_choices()]
         this_year = utcnow().year
