@@ -13,6 +13,7 @@ from flask_babel import lazy_gettext as _l
 from codev.core.countries import country_name
 from codev.core.geography import region_name
 from codev.core.sectors import SECTOR_BY_CODE, sector_label
+from codev.core.templating import localized
 from codev.extensions import db
 from codev.oversight.queries import REGISTER_STATUSES, Filters, register_rows
 from codev.oversight.tables import YIELD_PER, remembered
@@ -42,7 +43,7 @@ def _dac(code: str | None) -> str:
 
 
 def _call_title(row: Any, locale: str) -> str:
-    return (row.call_title_en or row.call_title) if locale == "en" else row.call_title
+    return localized(row, "call_title", locale)
 
 
 def csv_columns(locale: str) -> list[tuple[Any, Any]]:
