@@ -15,6 +15,7 @@ from codev.core.geography import region_name
 from codev.core.money import format_bps, format_minor, format_number, format_xof
 from codev.core.pdf import render_pdf
 from codev.core.sectors import sector_label
+from codev.core.templating import ministry_name
 from codev.core.timeutil import utcnow
 from codev.projects.models import Project
 from codev.projects.reading import event_label, label_of, plan_summary
@@ -27,7 +28,7 @@ def sheet_data(project: Project, locale: str) -> dict:
         association, call = project.association, project.call
         return {
             "lang": locale,
-            "ministry": current_app.config["MINISTRY_NAME_EN" if locale == "en" else "MINISTRY_NAME_FR"],
+            "ministry": ministry_name(locale),
             "printed_at": format_datetime(utcnow(), "medium"),
             "reference": project.reference or "",
             "status": label_of("status", project.status),
