@@ -10,6 +10,7 @@ from sqlalchemy.orm import joinedload
 
 from codev.core.money import format_xof
 from codev.core.pdf import render_pdf
+from codev.core.templating import ministry_name
 from codev.core.timeutil import utcnow
 from codev.extensions import db
 from codev.projects.models import Project
@@ -23,7 +24,7 @@ def session_facts(session: CommitteeSession, locale: str) -> dict:
     call = session.call
     return {
         "lang": locale,
-        "ministry": current_app.config["MINISTRY_NAME_EN" if locale == "en" else "MINISTRY_NAME_FR"],
+        "ministry": ministry_name(locale),
         "printed_at": format_datetime(utcnow(), "medium"),
         "call": call.title_for(locale),
         "held_on": format_date(session.held_on, "long"),
