@@ -35,6 +35,7 @@ from codev.core.countries import country_name
 from codev.core.geography import region_name
 from codev.core.money import format_bps, format_xof, share_bps, xof_in_words
 from codev.core.pdf import render_pdf
+from codev.core.templating import ministry_name
 from codev.core.timeutil import utcnow
 from codev.core.unit_of_work import DomainError
 from codev.extensions import db
@@ -181,7 +182,7 @@ def letter_data(grant: Grant, project: Project, facts: dict[str, Any], fingerpri
     deadline = format_date(grant.contribution_deadline, "long")
     return {
         "lang": lang,
-        "ministry": current_app.config["MINISTRY_NAME_EN" if lang == "en" else "MINISTRY_NAME_FR"],
+        "ministry": ministry_name(lang),
         "reference": facts["reference"],
         "version": facts["version"],
         "date": format_date(datetime.fromisoformat(facts["issued_on"]).date(), "long"),
