@@ -77,7 +77,7 @@ def _context() -> dict:
     return {
         "nav_items": _nav_for_user(),
         "current_locale": locale,
-        "ministry_name": current_app.config["MINISTRY_NAME_EN" if locale == "en" else "MINISTRY_NAME_FR"],
+        "ministry_name": ministry_name(locale),
         "current_path": request.full_path.rstrip("?") if request else "/",
     }
 
@@ -99,6 +99,12 @@ def localized(obj: Any, field: str, locale: str | None = None) -> str:
     french = read(f"{field}_fr") if has(f"{field}_fr") else read(field)
     english = read(f"{field}_en") if locale == "en" else None
     return english or french or ""
+
+
+def ministry_name(locale: str | None = None) -> str:
+    """The ministry's name (``MINISTRY_NAME_FR`` / ``MINISTRY_NAME_EN``) in ``locale``, by the same rule."""
+    config = current_app.config
+    return localized({"name": config["MINISTRY_NAME_FR"], "name_en": config["MINISTRY_NAME_EN"]}, "name", locale)
 
 
 def _date(value: datetime | None, fmt: str = "medium") -> str:
