@@ -6,7 +6,6 @@ in the sheet's language), so the template never touches the ORM; Jinja escapes e
 
 from __future__ import annotations
 
-from flask import current_app
 from flask_babel import force_locale, format_date, format_datetime
 from flask_babel import gettext as _
 
