@@ -3,7 +3,6 @@ reader's language (the sessions, their ranking and decisions are in :mod:`codev.
 
 from __future__ import annotations
 
-from flask import current_app
 from flask_babel import force_locale, format_date, format_datetime
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
