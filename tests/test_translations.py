@@ -1,28 +1,53 @@
-"""Every string a person reads has a French translation, with the same placeholders."""
+"""Every string a person reads has a French translation, with the same placeholders.
+
+The strings are the ones the code and the templates use, extracted as `make extract-messages` extracts them
+(the Makefile's own pybabel command, into a temporary file): never the committed messages.pot, which can lag
+behind, and never an in-process extraction with Babel's defaults, which skips folders starting with "_" — the
+form macros of ``_macros/`` were left out that way, and every refused French form began in English while the
+build said 100 % translated.
+"""
 
 from __future__ import annotations
 
+import ast
 import re
+import shlex
+import subprocess
+import sys
 from pathlib import Path
 
-from babel.messages.extract import extract_from_dir
-from babel.messages.frontend import parse_mapping_cfg
+import pytest
 from babel.messages.pofile import read_po
 
 ROOT = Path(__file__).resolve().parent.parent
-KEYWORDS = {"_": None, "gettext": None, "_l": None, "lazy_gettext": None, "ngettext": (1, 2)}
 PLACEHOLDER = re.compile(r"%\((\w+)\)[sd]")
+# flask_babel's functions that translate now (in the language of this moment) and those that wait for a page
+EAGER = {"gettext", "ngettext", "pgettext", "npgettext"}
+LAZY = {"lazy_gettext", "lazy_ngettext", "lazy_pgettext"}
 
 
-def source_messages() -> set[str]:
-    with open(ROOT / "babel.cfg", encoding="utf-8") as handle:
-        method_map, options_map = parse_mapping_cfg(handle)
-    found = set()
-    for _filename, _lineno, message, _comments, _context in extract_from_dir(
-        str(ROOT), method_map, options_map, keywords=KEYWORDS
-    ):
-        found.add(message[0] if isinstance(message, tuple) else message)
-    return found
+def makefile_extraction(output: Path) -> list[str]:
+    """The Makefile's extract-messages command, writing to ``output`` instead of the repository's .pot."""
+    lines = (ROOT / "Makefile").read_text(encoding="utf-8").replace("\\\n", " ").splitlines()
+    start = lines.index(next(line for line in lines if line.startswith("extract-messages:")))
+    command = next(line for line in lines[start + 1:] if "pybabel extract" in line)
+    args = shlex.split(command.strip())
+    args[0] = str(Path(sys.executable).parent / "pybabel")
+    args[args.index("-o") + 1] = str(output)
+    return args
+
+
+@pytest.fixture(scope="module")
+def extraction(tmp_path_factory) -> list[str]:
+    return makefile_extraction(tmp_path_factory.mktemp("pot") / "messages.pot")
+
+
+@pytest.fixture(scope="module")
+def extracted(extraction):
+    """The template catalog of the strings the code and templates use now."""
+    subprocess.run(extraction, cwd=ROOT, check=True, capture_output=True)  # noqa: S603 (the Makefile's command)
+    with open(extraction[extraction.index("-o") + 1], "rb") as handle:
+        return read_po(handle)
 
 
 def french_catalog():
@@ -30,22 +55,107 @@ def french_catalog():
         return read_po(handle, locale="fr")
 
 
-def translated(message) -> bool:
-    """A message with its French, every plural form of it, and not fuzzy."""
+def translated(message, plural: bool) -> bool:
+    """A message with its French (every plural form of it when the source is a plural), and not fuzzy."""
     if message is None or message.fuzzy or not message.string:
         return False
-    return all(message.string) if isinstance(message.string, tuple) else True
+    if plural:
+        return isinstance(message.string, tuple) and len(message.string) >= 2 and all(message.string)
+    return isinstance(message.string, str)
 
 
-def test_every_string_has_a_french_translation():
+def test_every_string_used_has_a_french_translation(extracted):
     catalog = french_catalog()
-    missing = sorted(msgid for msgid in source_messages() if not translated(catalog.get(msgid)))
+    missing = sorted(str(m.id) for m in extracted if m.id and not translated(catalog.get(m.id), m.pluralizable))
     assert missing == [], f"{len(missing)} strings without French: {missing[:20]}"
 
 
-def test_plurals_go_through_ngettext_never_a_parenthesised_s():
+def test_the_extraction_reads_the_folders_babel_would_skip(extracted):
+    """The form macros (``_macros/``, a folder Babel's in-process default skips) are extracted with the pages."""
+    ids = {m.id if isinstance(m.id, str) else m.id[0] for m in extracted}
+    assert "Some fields need your attention; nothing has been saved yet." in ids
+
+
+def translation_names(tree: ast.Module) -> tuple[set[str], set[str]]:
+    """The names a module calls flask_babel's translation functions by: (eager, lazy)."""
+    eager, lazy = set(), set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module == "flask_babel":
+            for alias in node.names:
+                if alias.name in EAGER:
+                    eager.add(alias.asname or alias.name)
+                elif alias.name in LAZY:
+                    lazy.add(alias.asname or alias.name)
+    return eager, lazy
+
+
+def python_modules():
+    for path in sorted((ROOT / "codev").rglob("*.py")):
+        if "migrations" not in path.parts:
+            yield path, ast.parse(path.read_text(encoding="utf-8"))
+
+
+def test_every_name_of_a_translation_function_is_extracted(extraction):
+    """A string marked with a name the extraction does not know (``lazy_ngettext``, an alias) is never in the
+    catalog, so never translated: each name the code translates with is one of the Makefile's keywords."""
+    keywords = {extraction[i + 1].split(":")[0] for i, arg in enumerate(extraction) if arg == "-k"}
+    used = {}
+    for path, tree in python_modules():
+        eager, lazy = translation_names(tree)
+        for name in eager | lazy:
+            used.setdefault(name, path.relative_to(ROOT).as_posix())
+    assert {"_", "_l", "ngettext"} <= set(used)  # the names the code uses today, so this test reads them
+    assert {name: where for name, where in used.items() if name not in keywords} == {}
+
+
+class ImportTimeTranslations(ast.NodeVisitor):
+    """Eager translation calls run when the module is imported: at module level or in a class body."""
+
+    def __init__(self, eager: set[str]):
+        self.eager, self.found = eager, []
+
+    def visit_FunctionDef(self, node):  # a function's body runs later, in a request: fine
+        for decorator in node.decorator_list:
+            self.visit(decorator)
+        for default in node.args.defaults + [d for d in node.args.kw_defaults if d is not None]:
+            self.visit(default)
+
+    visit_AsyncFunctionDef = visit_FunctionDef
+
+    def visit_Lambda(self, node):
+        for default in node.args.defaults:
+            self.visit(default)
+
+    def visit_Call(self, node):
+        if isinstance(node.func, ast.Name) and node.func.id in self.eager:
+            self.found.append(node.lineno)
+        self.generic_visit(node)
+
+
+def test_nothing_is_translated_at_import_time():
+    """``_()`` outside a request freezes one language for everyone (labels of forms and enums take ``_l``)."""
+    frozen = []
+    for path, tree in python_modules():
+        eager, _lazy = translation_names(tree)
+        if eager:
+            visitor = ImportTimeTranslations(eager)
+            visitor.visit(tree)
+            frozen += [f"{path.relative_to(ROOT).as_posix()}:{line}" for line in visitor.found]
+    assert frozen == []
+
+
+def test_the_import_time_scan_finds_a_module_level_gettext():
+    tree = ast.parse("from flask_babel import gettext as _\nLABEL = _('Yes')\nclass A:\n    b = {'x': _('No')}\n"
+                     "def f(x=_('Default')):\n    return _('Fine')\n")
+    visitor = ImportTimeTranslations(translation_names(tree)[0])
+    visitor.visit(tree)
+    assert visitor.found == [2, 4, 5]
+
+
+def test_plurals_go_through_ngettext_never_a_parenthesised_s(extracted):
     """"3 project(s)" reads badly in both languages: a count takes ngettext and its two forms."""
-    found = sorted(msgid for msgid in source_messages() if re.search(r"\w\(s\)", msgid))
+    found = sorted(str(m.id) for m in extracted if m.id and any(
+        re.search(r"\w\(s\)", text) for text in (m.id if isinstance(m.id, tuple) else (m.id,))))
     assert found == []
     french = sorted(m.id if isinstance(m.id, str) else m.id[0] for m in french_catalog() if m.id and any(
         re.search(r"\w\(s\)", text) for text in (m.string if isinstance(m.string, tuple) else (m.string,))))
