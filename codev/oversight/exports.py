@@ -15,6 +15,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, String, case, cast, func, select
@@ -102,8 +103,15 @@ def _project_columns() -> list[Column]:
     return [
         Column(_l("Project reference"), Project.reference),
         Column(_l("Project"), Project.title),
-        Column(_l("Call"), Call.title),
+        Column(_l("Call"), _call_title()),
     ]
+
+
+def _call_title() -> Any:
+    """The call's title in the file's language, in SQL: the rule of ``codev.core.templating.localized``."""
+    if str(get_locale()) != "en":
+        return Call.title
+    return func.coalesce(func.nullif(Call.title_en, ""), Call.title)
 
 
 def _place_columns() -> list[Column]:
