@@ -333,6 +333,35 @@ def _parsed(field):
     return None
 
 
+# Issue 13: each language's thousands and decimals, read by the same parser in every field.
+SAME_AS = {  # (locale, typed) → what it must be read as, in that locale
+    ("en", "1,200"): "1200", ("en", "1 200"): "1200", ("en", "1\u202f200"): "1200", ("en", "1,200,000"): "1200000",
+    ("en", "4,000.50"): "4000.50", ("en", "4.000,50"): "4000.50",
+    ("fr", "1 200"): "1200", ("fr", "1\u202f200"): "1200", ("fr", "1\u00a0200"): "1200", ("fr", "1.200.000"): "1200000",
+    ("fr", "4 000,50"): "4000,50", ("fr", "4\u202f000,50"): "4000,50", ("fr", "4.000,50"): "4000,50",
+}
+AMBIGUOUS = {("fr", "1,200"): ("1,2", "milliers"), ("en", "1.200"): ("1.2", "thousands")}
+
+
+@pytest.mark.parametrize(("form_class", "name", "extra"), NUMERIC_CASES)
+def test_every_number_field_reads_thousands_as_its_reader_writes_them(forms_app, form_class, name, extra):
+    """"1,200" in English and "1 200" in French are 1200 everywhere; the other language's "1,200" is never
+    guessed: read as its decimals where the field takes them, otherwise refused saying how to write it."""
+    problems = []
+    for (locale, typed), plain in SAME_AS.items():
+        seen = submit(forms_app, form_class, name, typed, locale=locale, extra=extra)
+        expected = submit(forms_app, form_class, name, plain, locale=locale, extra=extra)
+        if (seen.errors, _parsed(seen.field)) != (expected.errors, _parsed(expected.field)) or seen.shown != typed:
+            problems.append(f"{locale} {typed!r} → {seen.errors} {_parsed(seen.field)}, {plain!r} → {expected.errors}")
+    for (locale, typed), (decimal, word) in AMBIGUOUS.items():
+        seen = submit(forms_app, form_class, name, typed, locale=locale, extra=extra)
+        as_decimal = submit(forms_app, form_class, name, decimal, locale=locale, extra=extra)
+        explained = any(word in e for e in seen.errors) and seen.shown == typed
+        if not explained and not (seen.errors == [] and _parsed(seen.field) == _parsed(as_decimal.field)):
+            problems.append(f"{locale} {typed!r} → {seen.errors} {_parsed(seen.field)}")
+    assert problems == []
+
+
 @pytest.mark.parametrize(("form_class", "name", "extra"), NUMERIC_CASES)
 def test_no_number_field_lets_through_what_its_column_cannot_hold(forms_app, form_class, name, extra):
     from codev.core.forms import WholeNumberField

@@ -106,7 +106,7 @@ def test_bad_xof_amounts_are_refused_in_words(client, db, project, typed, messag
 @pytest.mark.parametrize(("typed", "message"), [
     ("-10", "The amount cannot be negative."),
     ("0,00", "The amount must be greater than zero."),
-    ("10,123", "Enter the amount in digits, with at most two decimals."),
+    ("10,1234", "Enter the amount in digits, with at most two decimals."),  # "10,123" is 10 123 in English
     ("mille", "Enter the amount in digits, with at most two decimals."),
     ("20000000000000000", "This amount is too large."),
 ])

@@ -15,6 +15,7 @@ so every conversion is integer arithmetic with one half-up rounding to the franc
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import cache
 
@@ -33,6 +34,8 @@ MAX_XOF = 10**15  # far above any programme's envelope; refuses absurd input bef
 MAX_RATE_MILLIONTHS = 10**13 - 1  # 9 999 999.999999 francs for one unit
 
 
+_CURRENCY_SUFFIX = re.compile(r"(?:FCFA|CFA|XOF|F)$", re.IGNORECASE)  # "2 500 000 F CFA" as typed
+
 # One error for every number a person types (amounts, rates, shares, counts): see core/numbers.
 MoneyError = NumberError
 
@@ -43,7 +46,7 @@ def _amount_wording(**specific: str) -> Wording:
                    too_large=_("This amount is too large."), **specific)
 
 
-def parse_xof(text: str | int | None, *, allow_zero: bool = False) -> int:
+def parse_xof(text: str | int | None, *, allow_zero: bool = False, locale: str | None = None) -> int:
     """A whole number of francs from what a person typed: "2 500 000", "2500000", "2.500.000"."""
     if isinstance(text, bool):
         raise MoneyError(_("Enter an amount in francs CFA, for example 2 500 000."))
@@ -59,28 +62,27 @@ def parse_xof(text: str | int | None, *, allow_zero: bool = False) -> int:
         if text < minimum or text > MAX_XOF:
             raise MoneyError(wording.too_small if text < minimum else wording.too_large, "range")
         return text
-    raw = GROUP_SEPARATORS.sub("", text or "")
-    raw = raw.removesuffix("FCFA").removesuffix("XOF").removesuffix("F")
-    return parse_number(raw, minimum=minimum, maximum=MAX_XOF, wording=wording)
+    raw = _CURRENCY_SUFFIX.sub("", GROUP_SEPARATORS.sub("", text or ""))
+    return parse_number(raw, minimum=minimum, maximum=MAX_XOF, wording=wording, locale=locale)
 
 
-def parse_minor(text: str | None) -> int:
+def parse_minor(text: str | None, locale: str | None = None) -> int:
     """An amount in a currency with cents ("1 250,50", "1250.5") as an integer of cents."""
     wording = _amount_wording(
         format=_("Enter the amount in digits, with at most two decimals."),
         empty=_("Enter an amount, for example 1 500."),
     )
-    return parse_number(text, places=2, minimum=1, maximum=MAX_XOF * 100, wording=wording)
+    return parse_number(text, places=2, minimum=1, maximum=MAX_XOF * 100, wording=wording, locale=locale)
 
 
-def parse_rate(text: str | None) -> int:
+def parse_rate(text: str | None, locale: str | None = None) -> int:
     """An exchange rate ("655.957", "610,5") as millionths of a franc per unit."""
     wording = Wording(
         format=_("Enter the rate as a number of francs CFA, for example 610.25."),
         negative=_("The rate must be greater than zero."),
         too_small=_("The rate must be greater than zero."),
     )
-    return parse_number(text, places=6, minimum=1, maximum=MAX_RATE_MILLIONTHS, wording=wording)
+    return parse_number(text, places=6, minimum=1, maximum=MAX_RATE_MILLIONTHS, wording=wording, locale=locale)
 
 
 def convert_to_xof(amount_minor: int, rate_millionths: int) -> int:

@@ -1,10 +1,22 @@
 """Numbers typed by people: one parser and one rule for every amount, rate, share, score, count and id.
 
-The rule, the same in every form: the digits 0 to 9, with spaces (or, in a whole number, "." or "," every
-three digits) between groups; at most ``places`` decimals after "." or ","; no sign, no exponent, no
-hexadecimal, no "NaN". Other digits — full-width (１２３), Arabic-Indic (١٢٣), superscripts (²) — are
-refused on purpose, with a message that says so: what is stored is then always what the person sees they
-typed. Every result lies within the bounds the caller gives, chosen to fit its column.
+The rule, the same in every form (and in the live plan's script, codev/static/js/financing.js, which reads
+figures the same way; tests/test_browser_numbers.py holds them to each other):
+
+- the digits 0 to 9; spaces of any kind (and "'", "_") between groups are only spaces;
+- a mark that appears twice or more ("1,200,000", "1.200.000"), or before the other mark ("4,000.50",
+  "4.000,50"), separates thousands — it must then stand every three digits;
+- a single mark that cannot separate thousands ("33,5", "610.25", "4000,50", "0.500") is the decimal mark;
+- a single mark followed by exactly three digits ("1,200", "1.200") is read as the reader's language
+  writes it: in English "," separates thousands and "." marks decimals; in French "," marks decimals and
+  "." separates thousands (the francophone "1.500.000 F CFA"), except where decimals are allowed, where
+  "1.200" could be either and is refused. Read as decimals where the field takes fewer, it is refused
+  with a message that says how to write thousands in that language — never read as something else;
+- at most ``places`` decimals; no sign, no exponent, no hexadecimal, no "NaN".
+
+Other digits — full-width (１２３), Arabic-Indic (١٢٣), superscripts (²) — are refused on purpose, with a
+message that says so: what is stored is then always what the person sees they typed. Every result lies
+within the bounds the caller gives, chosen to fit its column.
 """
 
 from __future__ import annotations
@@ -13,6 +25,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from codev.core.unit_of_work import DomainError
@@ -21,8 +34,7 @@ INT32_MAX = 2**31 - 1  # an Integer column
 INT64_MAX = 2**63 - 1  # a BigInteger column
 MAX_DIGITS = 18  # before the decimal mark: below 2^63, and far below what int() parses quickly
 GROUP_SEPARATORS = re.compile(r"[\s\u00a0\u202f\u2009_']")
-_NUMBER = re.compile(r"([0-9]+)(?:[.,]([0-9]+))?")
-_THOUSANDS = re.compile(r"[0-9]{1,3}(?:[.,][0-9]{3})+")
+_FIGURE = re.compile(r"[0-9.,]+")
 _MINUS = ("-", "\u2212", "\u2012", "\u2013")
 
 
@@ -30,7 +42,8 @@ class NumberError(DomainError, ValueError):
     """Typed text that is not an acceptable number; the message is translated for the person.
 
     ``kind`` says which rule refused it: "empty", "digits" (not the digits 0 to 9), "format",
-    "negative", "decimals" or "range".
+    "negative", "decimals", "ambiguous" (a mark the reader's language reads as decimals where the field
+    takes fewer) or "range".
     """
 
     def __init__(self, message: str, kind: str = "format") -> None:
@@ -59,9 +72,65 @@ class Wording:
     too_large: str | None = None
 
 
-def parse_number(text: str | None, *, places: int = 0, minimum: int = 0, maximum: int, wording: Wording) -> int:
+def reader_language(locale: str | None = None) -> str:
+    """"en" or "fr": the language whose way of writing numbers decides an ambiguous figure."""
+    if locale is None:
+        try:
+            locale = str(get_locale() or "fr")
+        except (RuntimeError, AttributeError):  # outside a request: the programme's working language
+            locale = "fr"
+    return "en" if str(locale).lower().startswith("en") else "fr"
+
+
+def ambiguity_message(places: int) -> str:
+    """How to write thousands (and decimals) in the reader's language; each translation states its own."""
+    if places == 0:
+        # Translators: the separators of your language ("1 200" or "1.200" in French).
+        return _("Write thousands with a comma or a space, for example 1,200 or 1 200 (a point marks decimals).")
+    # Translators: the separators of your language ("1 200,50" in French).
+    return _("Write thousands with a comma or a space and decimals with a point, for example 1,200.50.")
+
+
+def _grouped(text: str, mark: str) -> bool:
+    """Whether ``text`` is digits grouped by ``mark`` every three digits ("1,200,000")."""
+    return re.fullmatch(r"[1-9][0-9]{0,2}(?:" + re.escape(mark) + r"[0-9]{3})+", text) is not None
+
+
+def split_figure(raw: str, places: int, language: str) -> tuple[str, str] | str:
+    """The whole part and the decimals of ``raw`` (digits, "." and "," only), or the kind of refusal."""
+    marks = {c for c in raw if c in ".,"}
+    if not marks:
+        return raw, ""
+    if len(marks) == 2:  # "4,000.50": the last mark is the decimal one, the other groups thousands
+        decimal = raw[max(raw.rfind("."), raw.rfind(","))]
+        group = "," if decimal == "." else "."
+        head, _mark, tail = raw.rpartition(decimal)
+        if decimal in head or not tail or not _grouped(head, group):
+            return "format"
+        return head.replace(group, ""), tail
+    mark = marks.pop()
+    if raw.count(mark) > 1:
+        return (raw.replace(mark, ""), "") if _grouped(raw, mark) else "format"
+    head, _mark, tail = raw.partition(mark)
+    if not head or not tail:
+        return "format"
+    if not _grouped(raw, mark):  # "33,5", "4000.50": only a decimal mark
+        return head, tail
+    groups = mark == "," if language == "en" else mark == "."
+    if groups and (language == "en" or places == 0):
+        return head + tail, ""
+    if not groups and places >= len(tail):
+        return head, tail
+    return "ambiguous"
+
+
+def parse_number(
+    text: str | None, *, places: int = 0, minimum: int = 0, maximum: int, wording: Wording,
+    locale: str | None = None,
+) -> int:
     """``text`` as an integer count of 10^-``places`` units ("1 250,50" with 2 places → 125050).
 
+    ``locale`` (by default the reader's) decides "1,200" and "1.200" (see the module's docstring).
     Raises :class:`NumberError` (with ``wording``'s message) unless the value lies in [minimum, maximum].
     """
     if not isinstance(text, str):
@@ -74,14 +143,14 @@ def parse_number(text: str | None, *, places: int = 0, minimum: int = 0, maximum
     negative = raw.startswith(_MINUS)
     if negative:
         raw = raw[1:]
-    if places == 0 and _THOUSANDS.fullmatch(raw):
-        raw = re.sub(r"[.,]", "", raw)
-    match = _NUMBER.fullmatch(raw)
-    if not match:
-        raise NumberError(wording.format, "format")
-    if negative:
+    parts = split_figure(raw, places, reader_language(locale)) if _FIGURE.fullmatch(raw) else "format"
+    if negative and parts != "format":
         raise NumberError(wording.negative or wording.format, "negative")
-    units, fraction = match.group(1).lstrip("0") or "0", match.group(2) or ""
+    if parts == "ambiguous":
+        raise NumberError(ambiguity_message(places), "ambiguous")
+    if isinstance(parts, str):
+        raise NumberError(wording.format, "format")
+    units, fraction = parts[0].lstrip("0") or "0", parts[1]
     if len(units) > MAX_DIGITS:
         raise NumberError(wording.too_large or wording.format, "range")
     if len(fraction) > places:
@@ -96,7 +165,7 @@ def parse_number(text: str | None, *, places: int = 0, minimum: int = 0, maximum
 
 def parse_whole(
     text: str | int | None, *, minimum: int = 0, maximum: int = INT32_MAX, message: str | None = None,
-    range_message: str | None = None,
+    range_message: str | None = None, locale: str | None = None,
 ) -> int:
     """A whole number ("1 200", "1.200") from ``minimum`` to ``maximum`` (a count, a score, a year)."""
     low, high = minimum, maximum
@@ -107,10 +176,10 @@ def parse_whole(
         if not low <= text <= high:
             raise NumberError(in_range, "range")
         return text
-    return parse_number(text, minimum=low, maximum=high, wording=wording)
+    return parse_number(text, minimum=low, maximum=high, wording=wording, locale=locale)
 
 
-def parse_percent(text: str | int | None, *, minimum: int = 0) -> int:
+def parse_percent(text: str | int | None, *, minimum: int = 0, locale: str | None = None) -> int:
     """A share typed as a percentage ("70", "33,5", "70 %") in basis points, from ``minimum`` to 10 000."""
     low = "0" if minimum == 0 else "0,01"
     in_range = _("Enter a percentage between %(low)s and 100.", low=low)
@@ -121,7 +190,7 @@ def parse_percent(text: str | int | None, *, minimum: int = 0) -> int:
     wording = Wording(format=_("Enter a percentage between 0 and 100, for example 70 or 33,5."),
                       empty=_("Enter a percentage, for example 70."), too_small=in_range, too_large=in_range)
     raw = text.replace("%", "") if isinstance(text, str) else text
-    return parse_number(raw, places=2, minimum=minimum, maximum=10_000, wording=wording)
+    return parse_number(raw, places=2, minimum=minimum, maximum=10_000, wording=wording, locale=locale)
 
 
 def parse_id(value: object) -> int | None:

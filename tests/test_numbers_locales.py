@@ -1,0 +1,99 @@
+"""Numbers as each language writes them (issue 13): one parser, the reader's language for the ambiguous case.
+
+English writes "1,200" and "4,000.50"; French writes "1 200" (with any space, U+00A0 and U+202F
+included), "1.200" and "4 000,50". A figure that only one reading fits is read so in both languages; a
+figure the reader's language reads as decimals where the field takes fewer is refused with a message
+saying how to write it there, never read as another number.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from codev.core.money import parse_minor, parse_rate, parse_xof
+from codev.core.numbers import NumberError, parse_percent, parse_whole, split_figure
+
+NNBSP, NBSP = "\u202f", "\u00a0"
+
+# (parser, locale, typed) → the integer stored (francs, counts, cents, basis points, millionths)
+READ = [
+    (parse_whole, "en", "1,200", 1200), (parse_whole, "en", "1 200", 1200),
+    (parse_whole, "en", "1,200,000", 1_200_000),
+    (parse_whole, "fr", "1 200", 1200), (parse_whole, "fr", f"1{NNBSP}200", 1200),
+    (parse_whole, "fr", f"1{NBSP}200", 1200),
+    (parse_whole, "fr", "1.200", 1200), (parse_whole, "fr", "1.200.000", 1_200_000),
+    (parse_xof, "en", "3,000,000", 3_000_000), (parse_xof, "en", "5,000,000 F CFA", 5_000_000),
+    (parse_xof, "fr", f"5{NNBSP}000{NNBSP}000{NBSP}F{NNBSP}CFA", 5_000_000),
+    (parse_xof, "fr", "1.500.000 FCFA", 1_500_000),
+    (parse_xof, "fr", "3,000,000", 3_000_000),  # twice the same mark: thousands in any language
+    (parse_minor, "en", "4,000", 400_000), (parse_minor, "en", "4,000.50", 400_050),
+    (parse_minor, "en", "4000.5", 400_050),
+    (parse_minor, "fr", "4 000,50", 400_050), (parse_minor, "fr", "4.000,50", 400_050),
+    (parse_minor, "fr", "4 000", 400_000),
+    (parse_minor, "fr", "4000.50", 400_050),  # a point followed by two digits can only be decimals
+    (parse_minor, "en", "4.000,50", 400_050),  # the last mark of two is the decimal one
+    (parse_rate, "en", "655.957", 655_957_000), (parse_rate, "fr", "655,957", 655_957_000),
+    (parse_rate, "en", "1,234.5", 1_234_500_000), (parse_rate, "fr", "1 234,5", 1_234_500_000),
+    (parse_percent, "en", "33.5", 3350), (parse_percent, "fr", "33,5 %", 3350),
+]
+
+
+@pytest.mark.parametrize(("parse", "locale", "typed", "stored"), READ,
+                         ids=[f"{p.__name__}-{loc}-{t!r}" for p, loc, t, _s in READ])
+def test_each_language_is_read_as_it_writes(app, parse, locale, typed, stored):
+    with app.test_request_context(headers={"Accept-Language": locale}):
+        assert parse(typed) == stored  # the reader's language, from the request
+    assert parse(typed, locale=locale) == stored
+
+
+REFUSED = [  # (parser, locale, typed, the words the refusal must hold)
+    (parse_whole, "fr", "1,200", "Séparez les milliers par une espace ou un point"),
+    (parse_whole, "en", "1.200", "Write thousands with a comma or a space, for example 1,200"),
+    (parse_xof, "fr", "2,500", "Séparez les milliers par une espace ou un point"),
+    (parse_xof, "en", "2.500", "Write thousands with a comma or a space"),
+    (parse_minor, "fr", "4,000", "les décimales par une virgule, par exemple 1 200,50"),
+    (parse_minor, "fr", "1.200", "les décimales par une virgule"),  # thousands or decimals? Not guessed.
+    (parse_minor, "en", "4.000", "decimals with a point, for example 1,200.50"),
+    (parse_rate, "fr", "655.957", "les décimales par une virgule"), (parse_percent, "fr", "12,500", "1 200,50"),
+    (parse_xof, "en", "2,500.5", "Francs CFA have no cents"),
+    (parse_whole, "en", "1,20", "Enter a whole number"), (parse_whole, "en", "12,00,000", "Enter a whole number"),
+    (parse_whole, "fr", "1 200,", "Saisissez un nombre entier"),
+    (parse_minor, "en", ",5", "Enter the amount in digits"),
+    (parse_minor, "en", "1,2,3.4", "Enter the amount in digits"), (parse_minor, "en", "1.000.0", "Enter the amount"),
+]
+
+
+@pytest.mark.parametrize(("parse", "locale", "typed", "words"), REFUSED,
+                         ids=[f"{p.__name__}-{loc}-{t!r}" for p, loc, t, _w in REFUSED])
+def test_a_figure_the_language_reads_otherwise_is_refused_saying_how_to_write_it(app, parse, locale, typed, words):
+    with app.test_request_context(headers={"Accept-Language": locale}), pytest.raises(NumberError) as refused:
+        parse(typed)
+    assert words in str(refused.value)
+
+
+def test_the_ambiguity_is_named_and_other_digits_stay_refused(app):
+    with app.test_request_context(headers={"Accept-Language": "fr"}):
+        with pytest.raises(NumberError) as ambiguous:
+            parse_whole("1,200")
+        with pytest.raises(NumberError) as foreign:
+            parse_whole("１,２００")
+        with pytest.raises(NumberError) as negative:
+            parse_xof("-1,200")
+    assert (ambiguous.value.kind, foreign.value.kind, negative.value.kind) == ("ambiguous", "digits", "negative")
+
+
+def test_a_field_message_does_not_hide_how_to_write_thousands(app):
+    with app.test_request_context(headers={"Accept-Language": "en"}), pytest.raises(NumberError) as refused:
+        parse_whole("1.500", message="Enter a whole number from 0 to 10.")
+    assert refused.value.kind == "ambiguous" and "1,200" in str(refused.value)
+
+
+@pytest.mark.parametrize(("raw", "places", "language", "parts"), [
+    ("1200", 0, "fr", ("1200", "")), ("1,200", 0, "en", ("1200", "")), ("1,200", 6, "fr", ("1", "200")),
+    ("1.200", 0, "fr", ("1200", "")), ("1.200", 2, "fr", "ambiguous"), ("1.200", 6, "en", ("1", "200")),
+    ("0,500", 0, "en", ("0", "500")), ("1234,567", 0, "en", ("1234", "567")), ("1,200.5", 0, "fr", ("1200", "5")),
+    ("1.2.3", 0, "en", "format"), ("1,200.000.5", 6, "en", "format"), ("1.", 2, "en", "format"),
+])
+def test_the_split_of_a_figure(raw, places, language, parts):
+    """The whole rule in one table (the live plan's script follows the same one: test_browser_numbers)."""
+    assert split_figure(raw, places, language) == parts
