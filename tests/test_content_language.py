@@ -161,3 +161,13 @@ def test_an_english_criterion_left_empty_reads_in_french(app):
         assert criterion.label("en") == "Pertinence" and criterion.guidance("en") == "Lire le budget"
         assert localized({"call_title": "Appel", "call_title_en": "Call"}, "call_title", "en") == "Call"
         assert localized({"call_title": "Appel", "call_title_en": "Call"}, "call_title", "fr") == "Appel"
+
+
+@pytest.mark.parametrize(("locale", "shown", "hidden"), [("en", ENGLISH, FRENCH), ("fr", FRENCH, ENGLISH)])
+def test_the_grants_export_names_the_call_in_the_readers_language(client, db, login_as, locale, shown, hidden):
+    grant = awarded_grant(approved_project(call=a_call()))
+    login_as(factories.UserFactory(officer=True, locale=locale))
+    response = client.get("/oversight/exports/grants.csv")
+    assert response.status_code == 200
+    body = response.get_data(as_text=True)
+    assert grant.project.reference in body and shown in body and hidden not in body
