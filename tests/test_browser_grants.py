@@ -217,7 +217,7 @@ def test_contribution_verified_first_tranche_paid_and_the_next_one_refused(peopl
     form = fill_disbursement(officer, "BTCI-VIR-2026-0421", str(second + 400_000))
     click(officer, form.get_by_role("button", name=RECORD))
     assert officer.inner_text("h1") == "Enregistrer un décaissement" and seen(officer.locator("#amount-error")) == (
-        "La tranche 2 n'est pas encore exigible : attend l'acceptation du rapport d'avancement.")
+        "La tranche 2 n'est pas encore exigible : le rapport d'avancement n'est pas encore accepté.")
     assert officer.input_value("input[name=bank_reference]") == "BTCI-VIR-2026-0421"
     assert disbursements(live, grant.id) == [(1, first, "BTCI-VIR-2026-0420")]
     with live.db.app_context():
@@ -229,8 +229,9 @@ def test_contribution_verified_first_tranche_paid_and_the_next_one_refused(peopl
     tranches = member.locator("ol.tranche-list > li")
     assert "Versée" in seen(tranches.nth(0)) and f"Déjà versé : {fcfa(first)}" in seen(tranches.nth(0))
     waits = seen(tranches.nth(1))
-    assert "Pas encore exigible" in waits and "Elle attend : attend l'acceptation du rapport d'avancement" in waits
-    assert (f"attend la vérification de votre contribution : {fcfa(euros_xof)} vérifiés sur "
+    assert "Pas encore exigible" in waits
+    assert "Ce qui la retient : le rapport d'avancement n'est pas encore accepté" in waits
+    assert (f"votre contribution n'est pas encore assez vérifiée : {fcfa(euros_xof)} vérifiés sur "
             f"{fcfa(first + second)} requis") in waits
 
 

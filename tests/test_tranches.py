@@ -75,21 +75,21 @@ def test_each_tranche_says_what_it_waits_for(db, users):
     grant = make_grant(member, amount=10_000_000)  # T1 40 % verified, T2 40 % progress, T3 20 % final
     verified(grant, member, officer, 1_200_000)
     with force_locale("en"):
-        contribution = ("waits for the verification of your contribution: "
+        contribution = ("your contribution is not verified enough yet: "
                         f"{format_xof(1_200_000)} verified of {format_xof(4_000_000)} required")
-        officer_words = ("waits for the verification of the association's contribution: "
+        officer_words = ("the association's contribution is not verified enough yet: "
                          f"{format_xof(1_200_000)} verified of {format_xof(4_000_000)} required")
     states = reasons(grant)
     assert states[1] == ("not_due", [contribution])
     assert reasons(grant, member=False)[1][1] == [officer_words]
-    assert states[2][1][:2] == ["the previous tranche is not paid", "waits for the acceptance of the progress report"]
+    assert states[2][1][:2] == ["the previous tranche is not paid", "the progress report is not accepted yet"]
     assert states[3][1][:2] == ["the previous tranche is not paid", "the final report is not accepted yet"]
     verified(grant, member, officer, 8_800_000)  # everything verified: only the other conditions remain
     assert reasons(grant)[1] == ("due", [])
     pay(grant, officer, 4_000_000)
     states = reasons(grant)
     assert states[1] == ("paid", [])
-    assert states[2] == ("not_due", ["waits for the acceptance of the progress report"])
+    assert states[2] == ("not_due", ["the progress report is not accepted yet"])
     assert states[3] == ("not_due", ["the previous tranche is not paid", "the final report is not accepted yet"])
 
 
@@ -108,7 +108,7 @@ def test_a_grant_from_award_to_completion(db, users, outbox):
         pay(grant, officer, 1_000, tranche=2)
     pay(grant, officer, 4_000_000)
     assert grant.status == GrantStatus.ACTIVE
-    with force_locale("en"), pytest.raises(DisbursementRefused, match="waits for the acceptance of the progress"):
+    with force_locale("en"), pytest.raises(DisbursementRefused, match="the progress report is not accepted yet"):
         pay(grant, officer, 4_000_000, tranche=2)
     reports.accept_report(grant, file(grant, member, "progress").id, officer)
     pay(grant, officer, 4_000_000, tranche=2)

@@ -174,7 +174,7 @@ def _status_reason(status: str) -> str | None:
 
 def _condition_reason(tranche: GrantTranche, facts: MoneyFacts, progress_needed: int) -> str | None:
     if tranche.condition == TrancheCondition.PROGRESS_REPORT and facts.accepted_progress < progress_needed:
-        return _("waits for the acceptance of the progress report")
+        return _("the progress report is not accepted yet")
     if tranche.condition == TrancheCondition.FINAL_REPORT and not facts.accepted_final:
         return _("the final report is not accepted yet")
     return None
@@ -187,9 +187,9 @@ def contribution_reason(facts: MoneyFacts, needed: int, *, member: bool) -> str 
         return None
     required = facts.ratio.required_for(needed)
     if member:
-        return _("waits for the verification of your contribution: %(verified)s verified of %(required)s required",
+        return _("your contribution is not verified enough yet: %(verified)s verified of %(required)s required",
                  verified=format_xof(facts.v), required=format_xof(required))
-    return _("waits for the verification of the association's contribution: %(verified)s verified of "
+    return _("the association's contribution is not verified enough yet: %(verified)s verified of "
              "%(required)s required", verified=format_xof(facts.v), required=format_xof(required))
 
 
