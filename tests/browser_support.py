@@ -35,8 +35,9 @@ def config(folder) -> dict:
 
 
 @contextmanager
-def demo_server(folder, prepare: Callable[[], dict] | None = None) -> Iterator[SimpleNamespace]:
-    """Serve the demo programme; ``prepare`` (run in the app, after the demo) may add facts to ``live``."""
+def demo_server(folder, prepare: Callable[[], dict] | None = None, port: int = 0) -> Iterator[SimpleNamespace]:
+    """Serve the demo programme (on ``port``, else any free one); ``prepare`` (run in the app, after the
+    demo) may add facts to ``live``."""
     app = create_app(config(folder))
     with app.app_context():
         db.create_all()
@@ -45,7 +46,7 @@ def demo_server(folder, prepare: Callable[[], dict] | None = None) -> Iterator[S
         seed_demo()
         facts = prepare() if prepare else {}
         db.session.commit()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    server = make_server("127.0.0.1", port, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

@@ -3,7 +3,7 @@
 A template wraps a table in ``{% filter cards %}…{% endfilter %}``. The filter reads the header row (the
 last row of ``<thead>``), gives every body and foot cell of one column the text of that column's header
 (colspans counted; a cell spanning several columns is a whole-row message and gets none), marks blank
-cells, and gives the table the class ``cards``. Below 640 px the CSS ("Tables as cards" in codev.css)
+cells, and gives the table the class ``card-table``. Below 640 px the CSS ("Tables as cards" in codev.css)
 shows each row as a card and each label before its value; no JavaScript.
 """
 
@@ -63,9 +63,9 @@ def _label_row(row: str, labels: list[str]) -> str:
 def _with_class(attrs: str) -> str:
     found = CLASS.search(attrs)
     if not found:
-        return f'{attrs} class="cards"'
+        return f'{attrs} class="card-table"'
     quote, classes = found.group(1), found.group(2)
-    return f"{attrs[:found.start()]}class={quote}{classes} cards{quote}{attrs[found.end():]}"
+    return f"{attrs[:found.start()]}class={quote}{classes} card-table{quote}{attrs[found.end():]}"
 
 
 def _table(match: re.Match) -> str:
