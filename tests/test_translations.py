@@ -76,6 +76,53 @@ def test_the_extraction_reads_the_folders_babel_would_skip(extracted):
     assert "Some fields need your attention; nothing has been saved yet." in ids
 
 
+# Words a template may write without Babel: names, codes and units, the same in both languages.
+NEUTRAL_WORDS = {"codev", "co", "EN", "FR", "UTC", "EUR", "CSV", "XLSX", "SHA", "PDF"}
+TEMPLATE_CODE = [
+    re.compile(r"\{#.*?#\}", re.S),  # comments
+    re.compile(r"\{%-?\s*trans\b.*?\{%-?\s*endtrans\s*-?%\}", re.S),  # {% trans %}: extracted
+    re.compile(r"\{\{.*?\}\}|\{%.*?%\}", re.S),  # expressions and statements
+    re.compile(r"<(script|style)\b.*?</\1>|<!--.*?-->", re.S),
+    # an element marked with its own language shows that language on purpose (« PV — français », « Minutes — English »)
+    re.compile(r"<((?!html)\w+)\b[^>]*\b(?:hreflang|lang)=\"[^\"]*\"[^>]*>.*?</\1>", re.S),
+    re.compile(r"<[^>]*>", re.S),  # tags and their attributes (a person-facing attribute takes {{ _() }})
+]
+
+
+READ_ATTRIBUTE = re.compile(r"""\b(?:title|aria-label|placeholder|alt)=["']([^"']*)["']""")
+
+
+def words_outside_babel(text: str) -> list[str]:
+    for pattern in TEMPLATE_CODE[:3]:  # Jinja's own text first, so a tag's attributes read plainly
+        text = pattern.sub(" ", text)
+    # attributes a person reads (a tooltip, a screen reader's label): in {{ _() }} unless the tag says its lang
+    attributes = " ".join(value for tag in re.findall(r"<\w[^>]*>", text) if not re.search(r"\blang=", tag)
+                          for value in READ_ATTRIBUTE.findall(tag))
+    for pattern in TEMPLATE_CODE[3:]:
+        text = pattern.sub(" ", text)
+    words = re.findall(r"[^\W\d_]{2,}", text + " " + attributes)
+    return [word for word in words if word not in NEUTRAL_WORDS]
+
+
+def test_templates_write_no_words_outside_babel():
+    """Text written straight into a template is never extracted, so never translated."""
+    found = {}
+    for path in sorted((ROOT / "codev/templates").rglob("*")):
+        if path.suffix in (".html", ".txt"):
+            words = words_outside_babel(path.read_text(encoding="utf-8"))
+            if words:
+                found[path.relative_to(ROOT).as_posix()] = words[:5]
+    assert found == {}
+
+
+def test_the_template_scan_finds_plain_text():
+    assert words_outside_babel('<p>{{ _("Saved") }} Nothing saved</p>') == ["Nothing", "saved"]
+    assert words_outside_babel('<a hreflang="en" href="{{ u }}">Minutes — English</a><b title="x">{{ a }}</b>') == []
+    assert words_outside_babel("{% trans %}Hello {{ name }}{% endtrans %} codev") == []
+    assert words_outside_babel('<button aria-label="Close">×</button><img alt="{{ _(\'Map\') }}">') == ["Close"]
+    assert words_outside_babel('<button lang="en" title="Switch to English">EN</button>') == []
+
+
 def translation_names(tree: ast.Module) -> tuple[set[str], set[str]]:
     """The names a module calls flask_babel's translation functions by: (eager, lazy)."""
     eager, lazy = set(), set()
