@@ -4,38 +4,89 @@
  * whole francs held in BigInt (never a float); foreign amounts are cents times the rate in millionths,
  * rounded half up to the franc, as codev.core.money does. The call's rules come from data- attributes
  * of the form (data-ratio-num, data-max-grant, …); an empty attribute means the call sets no limit.
+ *
+ * Figures are read by the rule of codev/core/numbers.py, line for line (splitFigure is split_figure):
+ * the page's language (data-locale) decides "1,200" and "1.200". A figure it cannot read is shown as
+ * data-not-understood says ("not understood"), as is every total that depends on it — never as 0.
+ * Amounts are written as format_xof writes them: the form carries one of its figures (data-xof-sample).
  */
 (function () {
   "use strict";
 
   var BPS = 10000n;
+  var MAX_DIGITS = 18; /* as codev.core.numbers: below 2^63 */
+  var SPACES = /[\s\u00a0\u202f\u2009_']/g;
 
-  function digits(text) {
-    return (text || "").replace(/[\s\u00a0\u202f'_]/g, "");
+  function grouped(text, mark) {
+    return new RegExp("^[1-9][0-9]{0,2}(?:" + (mark === "." ? "\\." : ",") + "[0-9]{3})+$").test(text);
   }
 
-  /* Whole francs typed as "2 500 000" or "2.500.000"; null when not a valid amount. */
-  function parseXof(text) {
-    var raw = digits(text).replace(/(F|FCFA|XOF)$/i, "");
-    if (/^\d{1,3}([.,]\d{3})+$/.test(raw)) { raw = raw.replace(/[.,]/g, ""); }
-    if (!/^\d+$/.test(raw)) { return null; }
-    return BigInt(raw);
+  /* [whole part, decimals] of raw (digits, "." and "," only), or "format" / "ambiguous". */
+  function splitFigure(raw, places, language) {
+    var dot = raw.indexOf(".") >= 0, comma = raw.indexOf(",") >= 0;
+    var head, tail;
+    if (!dot && !comma) { return [raw, ""]; }
+    if (dot && comma) { /* "4,000.50": the last mark is the decimal one, the other groups thousands */
+      var at = Math.max(raw.lastIndexOf("."), raw.lastIndexOf(","));
+      var decimal = raw.charAt(at), group = decimal === "." ? "," : ".";
+      head = raw.slice(0, at); tail = raw.slice(at + 1);
+      if (head.indexOf(decimal) >= 0 || !tail || !grouped(head, group)) { return "format"; }
+      return [head.split(group).join(""), tail];
+    }
+    var mark = dot ? "." : ",";
+    var pieces = raw.split(mark);
+    if (pieces.length > 2) { return grouped(raw, mark) ? [pieces.join(""), ""] : "format"; }
+    head = pieces[0]; tail = pieces[1];
+    if (!head || !tail) { return "format"; }
+    if (!grouped(raw, mark)) { return [head, tail]; } /* "33,5", "4000.50": only a decimal mark */
+    var groups = language === "en" ? mark === "," : mark === ".";
+    if (groups && (language === "en" || places === 0)) { return [head + tail, ""]; }
+    if (!groups && places >= tail.length) { return [head, tail]; }
+    return "ambiguous";
   }
 
-  /* An amount with at most two decimals as cents; null when not valid. */
-  function parseMinor(text) {
-    var match = /^(\d+)(?:[.,](\d{1,2}))?$/.exec(digits(text));
-    if (!match) { return null; }
-    return BigInt(match[1]) * 100n + BigInt((match[2] || "").padEnd(2, "0"));
+  function language(locale) {
+    return /^en/i.test(locale || "") ? "en" : "fr";
+  }
+
+  /* text as a BigInt count of 10^-places units; undefined when empty, null when not understood. */
+  function parseNumber(text, places, locale) {
+    var raw = (text || "").replace(SPACES, "");
+    if (!raw) { return undefined; }
+    if (!/^[0-9.,]+$/.test(raw)) { return null; }
+    var parts = splitFigure(raw, places, language(locale));
+    if (typeof parts === "string") { return null; }
+    var units = parts[0].replace(/^0+/, "") || "0", fraction = parts[1];
+    if (units.length > MAX_DIGITS || fraction.length > places) { return null; }
+    var scale = 10n ** BigInt(places);
+    return BigInt(units) * scale + BigInt((fraction + "0".repeat(places)).slice(0, places) || "0");
+  }
+
+  /* Whole francs ("2 500 000", "2.500.000 F CFA"), as codev.core.money.parse_xof reads them. */
+  function parseXof(text, locale) {
+    var raw = (text || "").replace(SPACES, "").replace(/(?:FCFA|CFA|XOF|F)$/i, "");
+    return parseNumber(raw, 0, locale);
+  }
+
+  /* An amount with at most two decimals as cents (codev.core.money.parse_minor). */
+  function parseMinor(text, locale) {
+    return parseNumber(text, 2, locale);
   }
 
   function optional(value) {
     return value === undefined || value === "" ? null : BigInt(value);
   }
 
-  function format(amount, locale) {
-    var grouped = amount.toString().replace(/\B(?=(\d{3})+(?!\d))/g, locale === "en" ? "," : "\u202f");
-    return locale === "en" ? "F CFA " + grouped : grouped + "\u00a0F\u00a0CFA";
+  window.codevNumbers = { splitFigure: splitFigure, parseNumber: parseNumber, parseXof: parseXof };
+
+  /* How format_xof writes an amount on this page, read from one of its figures ("1 234 567 F CFA"). */
+  function formatter(form) {
+    var sample = /^(\D*)1(\D*)234\2(?:567)(\D*)$/.exec(form.dataset.xofSample || "");
+    var prefix = sample ? sample[1] : "", group = sample ? sample[2] : "\u202f";
+    var suffix = sample ? sample[3] : "\u00a0F\u202fCFA";
+    return function (amount) {
+      return prefix + amount.toString().replace(/\B(?=(\d{3})+(?!\d))/g, group) + suffix;
+    };
   }
 
   function share(part, whole, locale) {
@@ -44,6 +95,21 @@
     var units = bps / 100n, rest = bps % 100n;
     var text = units.toString() + (rest ? (locale === "en" ? "." : ",") + rest.toString().padStart(2, "0").replace(/0$/, "") : "");
     return locale === "en" ? text + "%" : text + "\u00a0%";
+  }
+
+  /* Beside an input the script cannot read: the page's words for it (hidden once it reads). */
+  function markUnread(input, unread, words) {
+    var note = input.parentNode.querySelector("[data-unread]");
+    if (!note && !unread) { return; }
+    if (!note) {
+      note = document.createElement("p");
+      note.className = "error";
+      note.setAttribute("data-unread", "");
+      note.setAttribute("aria-live", "polite");
+      input.insertAdjacentElement("afterend", note);
+    }
+    note.textContent = words;
+    note.hidden = !unread;
   }
 
   function field(line, name) {
@@ -60,18 +126,28 @@
   }
 
   function liveBudget(form) {
-    var locale = document.documentElement.lang || "fr";
+    var locale = form.dataset.locale || document.documentElement.lang || "fr";
+    var format = formatter(form), words = form.dataset.notUnderstood || "?";
     function update() {
       var total = 0n;
       form.querySelectorAll("[data-line]").forEach(function (line) {
-        var quantity = parseXof(field(line, "quantity").value);
-        var unit = parseXof(field(line, "unit_cost").value);
+        var quantityInput = field(line, "quantity"), unitInput = field(line, "unit_cost");
+        var quantity = parseNumber(quantityInput.value, 0, locale);
+        var unit = parseXof(unitInput.value, locale);
+        markUnread(quantityInput, quantity === null, words);
+        markUnread(unitInput, unit === null, words);
         var output = line.querySelector("[data-amount]");
-        var amount = quantity !== null && unit !== null && !removed(line) ? quantity * unit : null;
-        output.textContent = amount === null ? "" : format(amount, locale);
-        if (amount !== null) { total += amount; }
+        if (removed(line) || quantity === undefined || unit === undefined) {
+          output.textContent = "";
+        } else if (quantity === null || unit === null) {
+          output.textContent = words;
+          total = null;
+        } else {
+          output.textContent = format(quantity * unit);
+          if (total !== null) { total += quantity * unit; }
+        }
       });
-      form.querySelector("[data-total]").textContent = format(total, locale);
+      form.querySelector("[data-total]").textContent = total === null ? words : format(total);
       hideSavedNotes(form);
     }
     form.addEventListener("input", update);
@@ -87,21 +163,30 @@
     return table;
   }
 
-  function toXof(line, table) {
+  /* A line's francs: undefined when its amount is empty, null when it cannot be read (or has no rate). */
+  function toXof(line, table, locale) {
     var currency = field(line, "currency").value;
     var text = field(line, "amount").value;
-    if (currency === "XOF") { return parseXof(text); }
-    var cents = parseMinor(text);
+    if (currency === "XOF") { return parseXof(text, locale); }
+    var cents = parseMinor(text, locale);
+    if (cents === undefined || cents === null) { return cents; }
     var rate = table[currency];
-    if (cents === null || rate === undefined) { return null; }
+    if (rate === undefined) { return null; }
     var denominator = 100n * 1000000n;
     return (cents * rate * 2n + denominator) / (2n * denominator);
   }
 
+  /* Sums where a figure not understood makes the result not understood (null), never 0. */
+  function plus(a, b) {
+    return a === null || b === null ? null : a + b;
+  }
+
   function liveFinancing(form) {
-    var locale = form.dataset.locale || "fr";
+    var locale = form.dataset.locale || document.documentElement.lang || "fr";
+    var format = formatter(form);
     var table = rates(form);
     var d = form.dataset;
+    var words = d.notUnderstood || "?";
     var rules = {
       budget: BigInt(d.totalBudget || "0"),
       num: BigInt(d.ratioNum || "1"), den: BigInt(d.ratioDen || "1"),
@@ -110,45 +195,61 @@
       inKind: BigInt(d.inKindCountsBps || "0")
     };
 
+    /* ok: true, false, or null when a figure it depends on is not understood. */
     function setRule(code, ok) {
       var item = form.querySelector("[data-rule='" + code + "']");
       if (!item) { return; }
       item.className = ok ? "done" : "todo";
-      item.querySelector("[data-rule-state]").textContent = ok ? d.met : d.notMet;
+      item.querySelector("[data-rule-state]").textContent = ok === null ? words : (ok ? d.met : d.notMet);
       var message = item.querySelector("[data-rule-message]");
       if (message && message.dataset.liveText) { message.textContent = message.dataset.liveText; }
     }
 
     function setSum(code, amount) {
       var output = form.querySelector("[data-sum='" + code + "']");
-      if (output) { output.textContent = format(amount, locale); }
+      if (output) { output.textContent = amount === null ? words : format(amount); }
       var shareOutput = form.querySelector("[data-share='" + code + "']");
-      if (shareOutput) { shareOutput.textContent = share(amount, rules.budget, locale); }
+      if (shareOutput) { shareOutput.textContent = amount === null ? "" : share(amount, rules.budget, locale); }
+    }
+
+    function known(value, test) {
+      return value === null ? null : test(value);
     }
 
     function update() {
       var sums = { association_cash: 0n, association_in_kind: 0n, community: 0n, commune: 0n, other: 0n };
       form.querySelectorAll("[data-line]").forEach(function (line) {
-        var amount = removed(line) ? null : toXof(line, table);
-        if (amount !== null) { sums[field(line, "source").value] += amount; }
+        var amount = removed(line) ? undefined : toXof(line, table, locale);
+        var source = field(line, "source").value;
+        markUnread(field(line, "amount"), amount === null, words);
+        if (amount !== undefined && Object.prototype.hasOwnProperty.call(sums, source)) {
+          sums[source] = plus(sums[source], amount);
+        }
       });
-      var grant = parseXof(form.querySelector("[name='requested_grant']").value) || 0n;
+      var grantInput = form.querySelector("[name='requested_grant']");
+      var grant = parseXof(grantInput.value, locale);
+      markUnread(grantInput, grant === null, words);
+      if (grant === undefined) { grant = 0n; }
       var b = rules.budget;
       var total = grant;
-      Object.keys(sums).forEach(function (code) { total += sums[code]; setSum(code, sums[code]); });
+      Object.keys(sums).forEach(function (code) { total = plus(total, sums[code]); setSum(code, sums[code]); });
       setSum("requested_grant", grant);
       setSum("total_financing", total);
-      var a = sums.association_cash + sums.association_in_kind * rules.inKind / BPS;
-      var allowed = a * rules.num / rules.den;
-      if (rules.maxGrant !== null && rules.maxGrant < allowed) { allowed = rules.maxGrant; }
-      if (rules.maxShare !== null && b * rules.maxShare / BPS < allowed) { allowed = b * rules.maxShare / BPS; }
-      setSum("max_grant", allowed < 0n ? 0n : allowed);
+      var a = plus(sums.association_cash, known(sums.association_in_kind, function (k) { return k * rules.inKind / BPS; }));
+      var allowed = known(a, function (money) {
+        var most = money * rules.num / rules.den;
+        if (rules.maxGrant !== null && rules.maxGrant < most) { most = rules.maxGrant; }
+        if (rules.maxShare !== null && b * rules.maxShare / BPS < most) { most = b * rules.maxShare / BPS; }
+        return most < 0n ? 0n : most;
+      });
+      setSum("max_grant", allowed);
+      var grantAndA = grant === null || a === null ? null : true;
       setRule("budget_positive", b > 0n);
-      setRule("balanced", total === b);
-      setRule("match", grant * rules.den <= rules.num * a);
-      if (rules.maxGrant !== null) { setRule("max_grant", grant <= rules.maxGrant); }
-      if (rules.maxShare !== null) { setRule("max_share", grant * BPS <= rules.maxShare * b); }
-      if (rules.minShare !== null) { setRule("min_association_share", a * BPS >= rules.minShare * b); }
+      setRule("balanced", known(total, function (t) { return t === b; }));
+      setRule("match", known(grantAndA, function () { return grant * rules.den <= rules.num * a; }));
+      if (rules.maxGrant !== null) { setRule("max_grant", known(grant, function (g) { return g <= rules.maxGrant; })); }
+      if (rules.maxShare !== null) { setRule("max_share", known(grant, function (g) { return g * BPS <= rules.maxShare * b; })); }
+      if (rules.minShare !== null) { setRule("min_association_share", known(a, function (m) { return m * BPS >= rules.minShare * b; })); }
       if (rules.maxBudget !== null) { setRule("max_budget", b <= rules.maxBudget); }
       hideSavedNotes(form);
     }
