@@ -8,6 +8,9 @@ saying how to write it there, never read as another number.
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
 from codev.core.money import parse_minor, parse_rate, parse_xof
@@ -97,3 +100,51 @@ def test_a_field_message_does_not_hide_how_to_write_thousands(app):
 def test_the_split_of_a_figure(raw, places, language, parts):
     """The whole rule in one table (the live plan's script follows the same one: test_browser_numbers)."""
     assert split_figure(raw, places, language) == parts
+
+
+# --- one money format per language --------------------------------------------------------------------
+
+CODEV = Path(__file__).resolve().parent.parent / "codev"
+HELPERS = {"core/money.py", "core/numbers.py"}  # the one place numbers are written and read
+NOT_MONEY = {  # numbers in the reader's language through Babel, never an amount (reviewed one by one)
+    "reviews/views_common.py", "reviews/ranking.py",  # scores out of 100 ("73,50")
+    "oversight/dashboard_views.py", "oversight/views.py",  # the leverage and other ratios ("1,25")
+    "core/storage.py",  # file sizes ("1,5 MB")
+}
+HAND_BUILT_PYTHON = re.compile(r":,\}|\{:,|:_\}|\bformat_(?:decimal|currency)\(|replace\(\",\", ?\"[ .]\"\)")
+# An amount followed by a currency written by hand, or a number formatted in the template itself.
+HAND_BUILT_TEMPLATE = re.compile(r"\}\}\s*(?:F(?:\s|&nbsp;|\u00a0|\u202f)?CFA|FCFA|XOF|€|\$)|\"\{:,|'\{:,|\|format\(")
+
+
+def test_no_amount_is_written_by_hand_outside_the_money_helpers():
+    """Every amount on a page, in a letter or an email goes through format_xof (French "5 000 000 F CFA",
+    English "5,000,000 F CFA"), so a page never shows two formats; exports keep raw integers."""
+    found = []
+    for path in sorted(CODEV.rglob("*.py")):
+        where = path.relative_to(CODEV).as_posix()
+        if where in HELPERS | NOT_MONEY or where.startswith("migrations/"):
+            continue
+        found += [f"{where}:{n}" for n, line in enumerate(path.read_text().splitlines(), 1)
+                  if HAND_BUILT_PYTHON.search(line)]
+    for path in sorted((CODEV / "templates").rglob("*")):
+        if path.suffix in (".html", ".txt"):
+            found += [f"{path.relative_to(CODEV).as_posix()}:{n}"
+                      for n, line in enumerate(path.read_text().splitlines(), 1) if HAND_BUILT_TEMPLATE.search(line)]
+    script = (CODEV / "static/js/financing.js").read_text()
+    assert "F CFA" not in script.replace("F\\u202fCFA", "").split("function formatter")[1].split("return function")[1]
+    assert found == []
+
+
+@pytest.mark.parametrize(("locale", "amount", "rate"), [("fr", "5\u202f000\u202f000\u00a0F\u202fCFA", "655,957"),
+                                                       ("en", "5,000,000\u00a0F\u202fCFA", "655.957")])
+def test_one_money_format_per_language(locale, amount, rate):
+    from codev.core.money import format_rate, format_xof, rate_text
+
+    assert format_xof(5_000_000, locale) == amount and format_rate(655_957_000, locale) == rate
+    assert rate_text(655_957_000) == "655.957"  # exports: the same in every language
+
+
+def test_the_rates_page_writes_rates_as_french_does(client, users, login_as):
+    login_as(users["officer"])
+    page = client.get("/calls/rates", headers={"Accept-Language": "fr"}).get_data(as_text=True)
+    assert "655,957" in page and "655.957" not in page

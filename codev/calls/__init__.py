@@ -16,10 +16,10 @@ def _label(enum, value: str) -> str:
 def _helpers() -> dict:
     """Money, shares and enum labels for the calls' own pages."""
     from codev.calls.models import AttachmentKind, TrancheCondition
-    from codev.core.money import rate_text
+    from codev.core.money import format_rate
 
     return {
-        "rate_text": rate_text,
+        "rate_text": format_rate,  # as the reader writes it: "655,957" in French
         "kind_label": lambda value: _label(AttachmentKind, value),
         "condition_label": lambda value: _label(TrancheCondition, value),
     }

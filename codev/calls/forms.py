@@ -46,7 +46,7 @@ from codev.core.forms import (
     required_input,
 )
 from codev.core.geography import region_choices
-from codev.core.money import MoneyError, parse_rate, parse_xof
+from codev.core.money import MoneyError, parse_rate, parse_xof, typed_xof
 from codev.core.numbers import NumberError, parse_percent, parse_whole
 from codev.core.sectors import sector_choices
 
@@ -62,11 +62,6 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-def _spaced(n: int) -> str:
-    """2500000 → "2 500 000" (what a person would type back)."""
-    return f"{n:,}".replace(",", " ")
-
-
 class XofField(StringField):
     """An amount in francs typed as text; ``amount`` is the parsed integer (None when left empty)."""
 
@@ -78,7 +73,7 @@ class XofField(StringField):
         self.render_kw = {"inputmode": "numeric", **(self.render_kw or {})}
 
     def _value(self) -> str:
-        return _spaced(self.data) if isinstance(self.data, int) else (self.data or "")
+        return typed_xof(self.data) if isinstance(self.data, int) else (self.data or "")
 
     def pre_validate(self, form) -> None:
         self.amount = None

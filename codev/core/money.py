@@ -92,8 +92,21 @@ def convert_to_xof(amount_minor: int, rate_millionths: int) -> int:
 
 
 def rate_text(rate_millionths: int) -> str:
+    """A rate as data ("655.957"): exports and files, whatever the reader's language."""
     units, fraction = divmod(rate_millionths, 1_000_000)
     return f"{units}.{fraction:06d}".rstrip("0").rstrip(".")
+
+
+def format_rate(rate_millionths: int, locale: str | None = None) -> str:
+    """A rate as its reader writes it: "655,957" in French, "655.957" in English (pages, letters)."""
+    from decimal import Decimal
+
+    return format_decimal(Decimal(rate_millionths) / 1_000_000, format="#,##0.######", locale=_locale(locale))
+
+
+def typed_xof(amount: int) -> str:
+    """Francs as a person types them back into a field: "2 500 000" (spaces read in every language)."""
+    return f"{amount:,}".replace(",", " ")
 
 
 def minor_text(amount_minor: int) -> str:

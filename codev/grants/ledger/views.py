@@ -24,7 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from codev.accounts.models import MINISTRY_ROLES, Role, User
-from codev.core.money import format_bps, format_minor, format_xof, rate_text
+from codev.core.money import format_bps, format_minor, format_rate, format_xof
 from codev.core.params import page_number, paginate
 from codev.core.permissions import current_person, roles
 from codev.core.storage import download
@@ -281,7 +281,7 @@ def render_entry(grant: Grant, entry_id: int, status: int = 200, **forms: Any):
     entry = _declaration_or_404(grant, entry_id)
     book = ledger.read_ledger(ledger.grant_entries(grant.id), grant.in_kind_counts_bps)
     return render_money_page(
-        grant, "ledger_entry.html", status, entry=entry, state=book.states[entry.id], rate_text=rate_text,
+        grant, "ledger_entry.html", status, entry=entry, state=book.states[entry.id], rate_text=format_rate,
         decision=book.decisions.get(entry.id), reversal=book.reversals.get(entry.id), source_label=source_label,
         can_decide=ledger.can_decide(current_person(), grant) and grant.status in common.OPEN_STATUSES,
         reject_form=forms.get("reject_form") or ReasonForm(formdata=None, prefix="reject"),
