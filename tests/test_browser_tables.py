@@ -1,0 +1,214 @@
+"""No table is wider than its box, on a phone (360 px) or a desktop (1 280 px), in French and English.
+
+Each demo account (and an anonymous visitor) opens its home page, every entry of its navigation and the
+first detail pages those lists link to; after the page's "load" (its CSS applied), each page is measured
+at both widths: no table wider than the element holding it (on a phone the tables fold into labelled
+cards, codev/core/tables.py), no element reaching past the screen's edge nor a box to swipe sideways,
+and no "(s)" in the text a person reads. The favicon answers anonymous visitors.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from codev import create_app
+from tests.browser_support import MARKS, chromium, demo_server, sign_in
+
+PHONE, DESKTOP = 360, 1280
+PORT = 9420
+DETAIL = re.compile(r"^/(projects|grants|associations|calls|reviews/projects|reviews/committee|admin/structures)/\d+$")
+ACCOUNTS = [
+    None, "association@codev.demo", "hamburg@codev.demo", "evaluateur@codev.demo", "reviewer@codev.demo",
+    "agent@codev.demo", "ordonnateur@codev.demo", "admin@codev.demo",
+]
+MAX_PAGES = 28
+
+
+def in_browser(test):
+    """The browser tests' marks (the favicon's test needs no browser)."""
+    for mark in MARKS:
+        test = mark(test)
+    return test
+
+# What a person would see go wrong, measured in the page: returns one sentence per problem.
+MEASURE = r"""
+(width) => {
+  const problems = [];
+  const name = (e) => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') +
+    (typeof e.className === 'string' && e.className ? '.' + e.className.trim().split(/\s+/).join('.') : '');
+  const shown = (e) => e.getClientRects().length > 0 && getComputedStyle(e).visibility !== 'hidden';
+  for (const table of document.querySelectorAll('main table')) {
+    if (!shown(table)) continue;
+    const box = table.parentElement;
+    const wide = Math.max(table.scrollWidth, Math.ceil(table.getBoundingClientRect().width));
+    if (wide > box.clientWidth + 1) {
+      const head = (table.querySelector('th, td') || table).innerText.trim().slice(0, 30);
+      problems.push(`table "${head}" ${wide}px in ${name(box)} ${box.clientWidth}px`);
+    }
+  }
+  if (document.documentElement.scrollWidth > width) {
+    problems.push(`page scrolls sideways: ${document.documentElement.scrollWidth}px`);
+  }
+  const clipped = (e) => {
+    for (let a = e.parentElement; a && a !== document.body; a = a.parentElement) {
+      const style = getComputedStyle(a);
+      if (style.overflowX !== 'visible' || style.clip !== 'auto') return true;
+    }
+    return false;
+  };
+  for (const e of document.body.querySelectorAll('*')) {
+    const rect = e.getBoundingClientRect();
+    if (rect.width === 0 || rect.right <= width + 1 || rect.left < -100 || !shown(e) || clipped(e)) continue;
+    problems.push(`${name(e)} reaches ${Math.round(rect.right)}px`);
+  }
+  for (const e of document.body.querySelectorAll('*')) {
+    if (e.matches('input, select, textarea, svg *') || !shown(e)) continue;
+    const style = getComputedStyle(e);
+    if (['auto', 'scroll'].includes(style.overflowX) && e.scrollWidth > e.clientWidth + 1) {
+      problems.push(`${name(e)} scrolls sideways inside: ${e.scrollWidth}px in ${e.clientWidth}px`);
+    }
+  }
+  const text = document.body.innerText;
+  const at = text.indexOf('(s)');
+  if (at >= 0) problems.push(`"(s)" in "${text.slice(Math.max(0, at - 40), at + 3).replace(/\s+/g, ' ')}"`);
+  return problems;
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory):
+    with demo_server(tmp_path_factory.mktemp("live-tables"), port=PORT) as live:
+        yield live
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with chromium() as browser:
+        yield browser
+
+
+def paths_of(page, selector: str) -> list[str]:
+    hrefs = page.eval_on_selector_all(selector, "links => links.map(a => a.getAttribute('href'))")
+    return [h.split("#")[0] for h in hrefs if h and h.startswith("/") and not h.startswith("/static/")]
+
+
+def in_language(page, lang: str) -> None:
+    """Switch the page (and a signed-in person's choice) to ``lang`` with the navigation's button."""
+    if page.get_attribute("html", "lang") != lang:
+        with page.expect_navigation():
+            page.click(".lang-switch button")
+        page.wait_for_load_state("load")
+    assert page.get_attribute("html", "lang") == lang
+
+
+@in_browser
+@pytest.mark.parametrize("lang", ["fr", "en"])
+@pytest.mark.parametrize("email", ACCOUNTS, ids=lambda email: (email or "anonymous").split("@")[0])
+def test_tables_fit_their_box_on_phone_and_desktop(browser, live, email, lang):
+    from playwright.sync_api import Error as PlaywrightError
+
+    context = browser.new_context(viewport={"width": PHONE, "height": 800}, locale="fr-FR")
+    page = context.new_page()
+    try:
+        if email:
+            sign_in(page, live.url, email)
+        else:
+            page.goto(live.url + "/")
+        in_language(page, lang)
+        to_visit, seen, problems, tables = ["/", *paths_of(page, "nav.menu a")], set(), {}, 0
+        while to_visit and len(seen) < MAX_PAGES:
+            path = to_visit.pop(0)
+            if path in seen or path.startswith(("/account/logout", "/account/login")):
+                continue
+            seen.add(path)
+            try:
+                response = page.goto(live.url + path)
+            except PlaywrightError as error:  # a letter or a file: downloaded, not a page
+                assert "Download is starting" in error.message, path
+                continue
+            assert response.status < 500, path
+            if "text/html" not in response.headers.get("content-type", ""):
+                continue
+            page.wait_for_load_state("load")
+            tables += page.locator("main table").count()
+            for width in (PHONE, DESKTOP):
+                page.set_viewport_size({"width": width, "height": 800})
+                for problem in page.evaluate(MEASURE, width):
+                    problems.setdefault(f"{path} at {width}px", []).append(problem)
+            page.set_viewport_size({"width": PHONE, "height": 800})
+            details = [p for p in paths_of(page, "main a") if DETAIL.match(p) and p not in seen]
+            to_visit.extend(details[:3] if seen != {"/"} else [p for p in paths_of(page, "main a") if p not in seen])
+        assert len(seen) >= 3
+        assert problems == {}, "\n".join(f"{where}: {'; '.join(found)}" for where, found in problems.items())
+        if email in ("association@codev.demo", "admin@codev.demo", "agent@codev.demo"):
+            assert tables > 0  # the measure saw tables, not only pages without any
+    finally:
+        context.close()
+
+
+def draft_project_id(live) -> int:
+    from sqlalchemy import select
+
+    from codev.accounts.models import Association
+    from codev.extensions import db
+    from codev.projects.models import Project
+
+    with live.db.app_context():
+        return db.session.scalar(
+            select(Project.id).join(Association, Association.id == Project.association_id)
+            .where(Association.acronym == "ATB", Project.status == "draft").order_by(Project.id)
+        )
+
+
+@in_browser
+def test_the_live_financing_plan_is_labelled_cards_on_a_phone(browser, live):
+    """The live financing plan as the member writing it reads it on a phone: each amount whole beside its
+    label, the share column there too, and typing an amount still updates its card."""
+    from playwright.sync_api import expect
+
+    context = browser.new_context(viewport={"width": PHONE, "height": 800}, locale="fr-FR")
+    page = context.new_page()
+    try:
+        sign_in(page, live.url, "bruxelles@codev.demo")
+        in_language(page, "fr")
+        page.goto(f"{live.url}/projects/{draft_project_id(live)}/financing")
+        page.wait_for_load_state("load")
+        plan = page.locator("table.plan")
+        assert "card-table" in plan.get_attribute("class")
+        assert plan.locator("thead").evaluate("e => e.getBoundingClientRect().height") <= 1
+        page.select_option("select[name=lines-0-source]", "association_cash")
+        page.select_option("select[name=lines-0-currency]", "XOF")
+        page.fill("input[name=lines-0-amount]", "4 250 000")
+        amount = plan.locator("td:has(output[data-sum=association_cash])")
+        expect(amount.locator("output")).to_have_text(re.compile(r"^4\s250\s000\sF\sCFA$"))
+        assert amount.get_attribute("data-label") == "Montant"
+        before = page.evaluate("e => getComputedStyle(e, '::before').content", amount.element_handle())
+        assert before == '"Montant"'
+        box = amount.locator("output").bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE  # the whole amount on the screen
+        share = plan.locator("td:has(output[data-share=association_cash])")
+        assert share.get_attribute("data-label") == "Part du budget"
+        expect(share.locator("output")).to_have_text(re.compile(r"%"))
+        share_box = share.bounding_box()
+        assert share_box["x"] + share_box["width"] <= PHONE
+        assert amount.evaluate("e => getComputedStyle(e).display") == "block"
+        page.set_viewport_size({"width": DESKTOP, "height": 800})  # a table again, amounts right-aligned
+        assert amount.evaluate("e => getComputedStyle(e).display") == "table-cell"
+        assert amount.evaluate("e => getComputedStyle(e).textAlign") == "right"
+        assert page.evaluate("e => getComputedStyle(e, '::before').content", amount.element_handle()) == "none"
+    finally:
+        context.close()
+
+
+def test_favicon_answers_anonymous_visitors(tmp_path):
+    url = f"sqlite:///{tmp_path / 'f.db'}"
+    app = create_app({"ENV_NAME": "test", "SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": url})
+    with app.test_client() as client:
+        response = client.get("/favicon.ico")
+        assert response.status_code == 200
+        assert response.mimetype == "image/vnd.microsoft.icon"
+        assert response.data[:4] == b"\x00\x00\x01\x00"  # an icon file, not an HTML page
+        response.close()
