@@ -12,9 +12,19 @@ import re
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from codev.core.money import parse_minor, parse_rate, parse_xof
-from codev.core.numbers import NumberError, parse_percent, parse_whole, split_figure
+from codev.core.numbers import (
+    NumberError,
+    Wording,
+    parse_number,
+    parse_percent,
+    parse_whole,
+    split_figure,
+    typed_number,
+)
 
 NNBSP, NBSP = "\u202f", "\u00a0"
 
@@ -148,3 +158,13 @@ def test_the_rates_page_writes_rates_as_french_does(client, users, login_as):
     login_as(users["officer"])
     page = client.get("/calls/rates", headers={"Accept-Language": "fr"}).get_data(as_text=True)
     assert "655,957" in page and "655.957" not in page
+
+
+@settings(max_examples=300, deadline=None)
+@given(units=st.integers(min_value=0, max_value=10**17), places=st.sampled_from([0, 2, 6]),
+       locale=st.sampled_from(["fr", "en"]), cents=st.booleans())
+def test_what_a_field_writes_back_is_read_again_as_the_same_number(units, places, locale, cents):
+    """A refused form shows the figures as the reader types them ("4 000,50", "4,000.50"); saved again, they
+    are the same numbers in both languages."""
+    typed = typed_number(units, places, locale, cents=cents)
+    assert parse_number(typed, places=places, maximum=10**30, wording=Wording(format="x"), locale=locale) == units

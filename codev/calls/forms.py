@@ -47,7 +47,7 @@ from codev.core.forms import (
 )
 from codev.core.geography import region_choices
 from codev.core.money import MoneyError, parse_rate, parse_xof, typed_xof
-from codev.core.numbers import NumberError, parse_percent, parse_whole
+from codev.core.numbers import NumberError, parse_percent, parse_whole, typed_number
 from codev.core.sectors import sector_choices
 
 CRITERIA_ROWS = 8
@@ -97,8 +97,7 @@ class PercentField(StringField):
 
     def _value(self) -> str:
         if isinstance(self.data, int):
-            units, rest = divmod(self.data, 100)
-            return str(units) if not rest else f"{units}.{rest:02d}".rstrip("0")
+            return typed_number(self.data, 2)  # "33,5" in French, "33.5" in English
         return self.data or ""
 
     def pre_validate(self, form) -> None:

@@ -25,7 +25,7 @@ from flask_babel import gettext as _
 from num2words import num2words
 from sqlalchemy import BigInteger, cast, column, table, update
 
-from codev.core.numbers import GROUP_SEPARATORS, NumberError, Wording, parse_number
+from codev.core.numbers import GROUP_SEPARATORS, NumberError, Wording, parse_number, typed_number
 
 # 1 EUR = 655.957 XOF, fixed by law (the CFA franc's peg).
 EUR_RATE_MILLIONTHS = 655_957_000
@@ -104,9 +104,14 @@ def format_rate(rate_millionths: int, locale: str | None = None) -> str:
     return format_decimal(Decimal(rate_millionths) / 1_000_000, format="#,##0.######", locale=_locale(locale))
 
 
-def typed_xof(amount: int) -> str:
-    """Francs as a person types them back into a field: "2 500 000" (spaces read in every language)."""
-    return f"{amount:,}".replace(",", " ")
+def typed_xof(amount: int, locale: str | None = None) -> str:
+    """Francs as the reader types them back into a field: "2 500 000" in French, "2,500,000" in English."""
+    return typed_number(amount, 0, locale)
+
+
+def typed_minor(amount_minor: int, locale: str | None = None) -> str:
+    """Cents as the reader types them back into a field: "4 000,50" in French, "4,000.50" in English."""
+    return typed_number(amount_minor, 2, locale, cents=True)
 
 
 def minor_text(amount_minor: int) -> str:

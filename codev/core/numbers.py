@@ -163,6 +163,17 @@ def parse_number(
     return value
 
 
+def typed_number(units: int, places: int = 0, locale: str | None = None, *, cents: bool = False) -> str:
+    """An integer count of 10^-``places`` as its reader types it back into a field, read again to the same
+    value by :func:`parse_number`: "1 234,5" in French, "1,234.5" in English (``cents`` keeps "4 000,50")."""
+    english = reader_language(locale) == "en"
+    whole, fraction = divmod(units, 10**places)
+    text = f"{whole:,}".replace(",", "," if english else " ")
+    decimals = f"{fraction:0{places}d}" if places else ""
+    decimals = decimals if cents and fraction else decimals.rstrip("0")
+    return f"{text}{'.' if english else ','}{decimals}" if decimals else text
+
+
 def parse_whole(
     text: str | int | None, *, minimum: int = 0, maximum: int = INT32_MAX, message: str | None = None,
     range_message: str | None = None, locale: str | None = None,

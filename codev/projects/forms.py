@@ -36,7 +36,7 @@ from codev.core.forms import (
     required,
     required_input,
 )
-from codev.core.money import CURRENCIES, MAX_XOF, MoneyError, minor_text, parse_minor, parse_xof, typed_xof
+from codev.core.money import CURRENCIES, MAX_XOF, MoneyError, parse_minor, parse_xof, typed_minor, typed_xof
 from codev.core.timeutil import utcnow
 from codev.projects.models import (
     BUDGET_CATEGORY_LABELS,
@@ -259,7 +259,7 @@ def budget_form_data(project) -> dict:
 def financing_form_data(project) -> dict:
     return {"version": project.version, "requested_grant": project.requested_grant_xof or "", "lines": [
         {"source": line.source, "description": line.description, "currency": line.currency,
-         "amount": typed_xof(line.amount_minor) if line.currency == "XOF" else minor_text(line.amount_minor)}
+         "amount": typed_xof(line.amount_minor) if line.currency == "XOF" else typed_minor(line.amount_minor)}
         for line in project.financing_lines]}
 
 
