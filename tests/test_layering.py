@@ -166,7 +166,7 @@ def test_the_calls_list_counts_the_projects_through_the_projects_step(client, db
     login_as(users["officer"])
     page = client.get("/calls/manage").get_data(as_text=True)
     row = next(r for r in page.split("<tr>") if "Appel compté" in r)
-    assert re.findall(r'<td class="num">([^<]*)</td>', row)[-1] == "2"
+    assert re.findall(r'<td class="num"[^>]*>([^<]*)</td>', row)[-1] == "2"
 
 
 def test_an_evaluator_sees_a_project_through_the_reviews_rule(client, db, login_as):
