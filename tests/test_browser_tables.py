@@ -203,6 +203,28 @@ def test_the_live_financing_plan_is_labelled_cards_on_a_phone(browser, live):
         context.close()
 
 
+@in_browser
+def test_the_members_grant_page_shows_the_letters_download_link_on_a_phone(browser, live):
+    context = browser.new_context(viewport={"width": PHONE, "height": 800}, locale="fr-FR")
+    page = context.new_page()
+    try:
+        sign_in(page, live.url, "association@codev.demo")
+        in_language(page, "fr")
+        grants = [p for p in paths_of(page, "main a") if re.match(r"^/grants/\d+$", p)]  # on her home page
+        assert grants
+        page.goto(live.url + grants[0])
+        page.wait_for_load_state("load")
+        link = page.locator("a[download]").first
+        assert link.inner_text() == "Télécharger (PDF)"
+        cell = page.locator("td:has(a[download])").first
+        assert cell.get_attribute("data-label") == "Fichier"
+        link.scroll_into_view_if_needed()
+        box = link.bounding_box()
+        assert link.is_visible() and box["x"] >= 0 and box["x"] + box["width"] <= PHONE
+    finally:
+        context.close()
+
+
 def test_favicon_answers_anonymous_visitors(tmp_path):
     url = f"sqlite:///{tmp_path / 'f.db'}"
     app = create_app({"ENV_NAME": "test", "SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": url})
