@@ -225,6 +225,39 @@ def test_the_members_grant_page_shows_the_letters_download_link_on_a_phone(brows
         context.close()
 
 
+@in_browser
+def test_an_officer_verifies_a_contribution_from_its_card_on_a_phone(browser, live):
+    """A button inside a table still works once the table is cards: the officer's Verify in the ledger."""
+    from playwright.sync_api import expect
+
+    context = browser.new_context(viewport={"width": PHONE, "height": 800}, locale="fr-FR")
+    page = context.new_page()
+    try:
+        sign_in(page, live.url, "agent@codev.demo")
+        in_language(page, "fr")
+        page.goto(live.url + "/grants/contributions/to-verify")
+        waiting = [p for p in paths_of(page, "main table a") if re.match(r"^/grants/\d+/contributions/\d+$", p)]
+        assert waiting
+        grant_path = waiting[0].rsplit("/contributions/", 1)[0]
+        page.goto(live.url + grant_path)
+        page.wait_for_load_state("load")
+        row = page.locator(f"table.ledger tbody tr:has(a[href='{waiting[0]}'])")
+        button = row.get_by_role("button", name="Vérifier")
+        box = button.bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE
+        assert row.evaluate("e => getComputedStyle(e).display") == "block"  # a card, not a table row
+        with page.expect_navigation():
+            button.click()
+        page.wait_for_load_state("load")
+        expect(page.locator(".flash-success")).to_contain_text("La contribution est vérifiée")
+        page.goto(live.url + grant_path)
+        row = page.locator(f"table.ledger tbody tr:has(a[href='{waiting[0]}'])")
+        assert row.locator(".badge").get_attribute("class") == "badge badge-verified"
+        assert row.get_by_role("button", name="Vérifier").count() == 0
+    finally:
+        context.close()
+
+
 def test_favicon_answers_anonymous_visitors(tmp_path):
     url = f"sqlite:///{tmp_path / 'f.db'}"
     app = create_app({"ENV_NAME": "test", "SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": url})
