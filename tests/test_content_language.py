@@ -171,3 +171,21 @@ def test_the_grants_export_names_the_call_in_the_readers_language(client, db, lo
     assert response.status_code == 200
     body = response.get_data(as_text=True)
     assert grant.project.reference in body and shown in body and hidden not in body
+
+
+@pytest.mark.parametrize(("lang", "shown", "hidden"), [("en", ENGLISH, FRENCH), ("fr", FRENCH, ENGLISH)])
+def test_committee_documents_name_the_call_in_the_documents_language(client, db, login_as, users, lang, shown,
+                                                                     hidden):
+    """The ranking is printed in the language asked for, whatever the officer reads (here French)."""
+    from tests.factories_committee import committee_session, qualified_project
+
+    call = a_call()
+    qualified_project(call)
+    session = committee_session(call, users["officer"])
+    db.session.commit()
+    login_as(users["officer"])
+    response = client.get(f"/reviews/committee/{session.id}/ranking.pdf?lang={lang}")
+    assert response.status_code == 200
+    text = pdf_text(response.data)
+    response.close()
+    assert shown in text and hidden not in text
