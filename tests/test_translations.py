@@ -224,3 +224,15 @@ def test_translations_keep_their_placeholders():
             if set(PLACEHOLDER.findall(text)) != set(PLACEHOLDER.findall(english)):
                 wrong.append(ids[0])
     assert wrong == []
+
+
+@pytest.mark.parametrize(("language", "sentence"), [
+    ("fr", "Certains champs demandent votre attention ; rien n'a encore été enregistré."),
+    ("en", "Some fields need your attention; nothing has been saved yet."),
+])
+def test_a_refused_form_says_so_in_the_readers_language(client, db, language, sentence):
+    """The sentence atop a refused form (the form macro of ``_macros/``, once left untranslated)."""
+    response = client.post("/associations/signup", data={}, headers={"Accept-Language": language})
+    assert response.status_code in (200, 400, 422)
+    page = response.get_data(as_text=True).replace("&#39;", "'")
+    assert sentence in page
