@@ -168,3 +168,34 @@ def test_what_a_field_writes_back_is_read_again_as_the_same_number(units, places
     are the same numbers in both languages."""
     typed = typed_number(units, places, locale, cents=cents)
     assert parse_number(typed, places=places, maximum=10**30, wording=Wording(format="x"), locale=locale) == units
+
+
+@pytest.mark.parametrize(("locale", "typed", "shown", "grant"), [
+    ("fr", "4 000,50", "4 000,50", "1.500.000"), ("en", "4,000.50", "4,000.50", "1,500,000")])
+def test_the_plan_page_writes_back_what_it_reads_in_each_language(client, db, users, login_as, locale, typed, shown,
+                                                                   grant):
+    """Saved in a language, the plan's figures come back in the fields as that language writes them, and saving
+    them again unchanged keeps the same money."""
+    from codev.projects.models import Project
+    from tests.factories_projects import financing_form, ready_project
+
+    member = users["association"]
+    member.locale = locale
+    login_as(member)
+    project = ready_project(member)
+    db.session.commit()
+    lines = [("association_cash", "EUR", typed)]
+    assert client.post(f"/projects/{project.id}/financing", data=financing_form(lines, grant, project.version)
+                       ).status_code == 302
+    page = client.get(f"/projects/{project.id}/financing").get_data(as_text=True)
+    assert f'value="{shown}"' in page and f'value="{typed_number(1_500_000, 0, locale)}"' in page
+    db.session.expire_all()
+    saved = db.session.get(Project, project.id)
+    assert [(f.currency, f.amount_minor) for f in saved.financing_lines] == [("EUR", 400_050)]
+    again = client.post(f"/projects/{project.id}/financing",
+                        data=financing_form([("association_cash", "EUR", shown)], typed_number(1_500_000, 0, locale),
+                                            saved.version))
+    assert again.status_code == 302
+    db.session.expire_all()
+    saved = db.session.get(Project, project.id)
+    assert [(f.amount_minor, saved.requested_grant_xof) for f in saved.financing_lines] == [(400_050, 1_500_000)]
