@@ -128,7 +128,7 @@ def candidate_values(tokens: list[str]) -> dict[str, list]:
         "request_id": "disbursement_requests", "report_id": "reports", "letter_id": "award_letters",
         "assignment_id": "assignments", "session_id": "committee_sessions", "association_id": "associations",
         "invitation_id": "invitations", "structure_id": "partner_structures", "user_id": "users",
-        "file_id": "project_attachments",
+        "file_id": "project_attachments", "message_id": "outbox_messages",
     }
     values: dict[str, list] = {arg: db.session.scalars(db.text(f"SELECT id FROM {table} ORDER BY id")).all()  # noqa: S608
                                for arg, table in tables.items()}
