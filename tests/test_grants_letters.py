@@ -46,6 +46,20 @@ def test_the_french_letter_says_the_amount_in_figures_and_words_and_where_to_ver
     assert letter.sha256 == hashlib.sha256(letter.pdf).hexdigest()
 
 
+def test_the_verification_address_and_the_qr_code_are_links_in_the_pdf(db):
+    import io
+
+    from pypdf import PdfReader
+
+    grant = awarded_grant(approved_project(member_of(AssociationFactory(verified=True))))
+    for letter in _letters(db, grant).values():
+        links = [annotation.get_object()["/A"]["/URI"]
+                 for page in PdfReader(io.BytesIO(letter.pdf)).pages for annotation in page.get("/Annots") or ()
+                 if annotation.get_object().get("/Subtype") == "/Link"]
+        expected = f"http://localhost/verify/{letter.reference}"
+        assert links and set(links) == {expected}, (letter.reference, links)
+
+
 def test_the_english_letter_is_in_english(db):
     grant = awarded_grant(amount=2_500_000, project=approved_project(requested_grant_xof=2_500_000))
     text = _plain(pdf_text(_letters(db, grant)["1en"].pdf))
