@@ -42,13 +42,15 @@ def test_member_declares_with_a_proof(client, db, users, login_as):
 @pytest.mark.parametrize("overrides", [
     {"amount": "12,5"},
     {"value_date": "2999-01-01"},
-    {"proof": (io.BytesIO(EXE_BYTES), "recu.pdf")},
+    {"proof": (EXE_BYTES, "recu.pdf")},  # bytes: a file object made here would be read (and closed) once
     {"currency": "CAD", "amount": "100"},  # no CAD rate recorded
 ])
 def test_refused_declaration_keeps_the_form(client, db, users, login_as, overrides):
     member = users["association"]
     grant = make_grant(member)
     login_as(member)
+    overrides = {name: (io.BytesIO(value[0]), value[1]) if isinstance(value, tuple) else value
+                 for name, value in overrides.items()}  # a fresh file for each engine the test runs on
     response = client.post(f"/grants/{grant.id}/contributions/new", data=declaration_form(**overrides),
                            content_type="multipart/form-data")
     assert response.status_code == 400
