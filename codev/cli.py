@@ -377,7 +377,7 @@ def send_reminders_command() -> None:
 
 
 def init_app(app: Flask) -> None:
-    from codev.core import backup, storage_s3
+    from codev.core import backup, restore, storage_s3
     from codev.core.invariants import check_with
     from codev.grants import invariants
 
@@ -387,6 +387,6 @@ def init_app(app: Flask) -> None:
         create_user_command, seed_demo_command, seed_synthetic_command, rerender_letters_command,
         init_instance_command, send_mail_command, outbox_command,
         close_lapsed_command, send_reminders_command, prune_throttle_command,
-        *storage_s3.COMMANDS, *backup.COMMANDS,
+        *storage_s3.COMMANDS, *backup.COMMANDS, *restore.COMMANDS,
     ):
         app.cli.add_command(command)
