@@ -64,7 +64,7 @@ class BackupError(RuntimeError):
 Say = Callable[[str], None]
 
 
-def _quiet(_line: str) -> None:
+def quiet(_line: str) -> None:
     pass
 
 
@@ -145,7 +145,7 @@ def codev_version() -> str:
         return "unknown"
 
 
-def _sqlite_path() -> Path:
+def sqlite_path() -> Path:
     path = make_url(current_app.config["SQLALCHEMY_DATABASE_URI"]).database
     if not path or path == ":memory:" or path.startswith("file:"):
         raise BackupError("the SQLite database is not a file (SQLALCHEMY_DATABASE_URI); nothing to back up")
@@ -171,7 +171,7 @@ def _pg_env() -> dict[str, str]:
     return env
 
 
-def _server_major(connection: Connection) -> int:
+def server_major(connection: Connection) -> int:
     return int(connection.scalar(text("SHOW server_version_num"))) // 10000
 
 
@@ -216,7 +216,7 @@ def pg_tool(name: str, server_major: int) -> str:
                       "postgresql-client) or set CODEV_PG_BIN_DIR to the folder that holds them")
 
 
-def _run(argv: list[str], what: str) -> None:
+def run_pg_tool(argv: list[str], what: str) -> None:
     done = subprocess.run(argv, env=_pg_env(), capture_output=True, text=True, check=False)  # noqa: S603
     if done.returncode != 0:
         lines = [line for line in done.stderr.strip().splitlines() if line][-8:]
@@ -236,7 +236,7 @@ class DatabaseCopy:
 
 def _copy_sqlite(target: Path) -> DatabaseCopy:
     """SQLite's online backup API, in one step: a consistent snapshot, however much the app writes meanwhile."""
-    source_path = _sqlite_path()
+    source_path = sqlite_path()
     if not source_path.is_file():
         raise BackupError(f"the SQLite database {source_path} does not exist")
     with closing(sqlite3.connect(source_path, timeout=60)) as source, closing(sqlite3.connect(target)) as copy:
@@ -256,10 +256,10 @@ def _dump_postgres(target: Path) -> DatabaseCopy:
     with db.engine.connect() as connection:
         connection = connection.execution_options(isolation_level="REPEATABLE READ")
         with connection.begin():
-            major = _server_major(connection)
+            major = server_major(connection)
             tool = pg_tool("pg_dump", major)
             snapshot = connection.scalar(text("SELECT pg_export_snapshot()"))
-            _run([tool, "--format=custom", "--no-owner", "--no-privileges", f"--snapshot={snapshot}",
+            run_pg_tool([tool, "--format=custom", "--no-owner", "--no-privileges", f"--snapshot={snapshot}",
                   f"--file={target}"], "pg_dump")
             counts, revision = table_counts(connection), alembic_revision(connection)
             server = connection.scalar(text("SHOW server_version"))
@@ -310,7 +310,7 @@ def _add(tar: tarfile.TarFile, name: str, stream: Any, size: int, members: dict,
     members[name] = {"size": size, "sha256": digest.hexdigest()}
 
 
-def create_backup(dest: str | Path, say: Say = _quiet) -> BackupResult:
+def create_backup(dest: str | Path, say: Say = quiet) -> BackupResult:
     """Write an archive of the database and every stored file under ``dest``; BackupError when it cannot."""
     started = time.monotonic()
     now = datetime.now(UTC).replace(microsecond=0)

@@ -27,15 +27,15 @@ from codev.core.backup import (
     BackupError,
     Progress,
     Say,
-    _quiet,
-    _run,
-    _server_major,
-    _sqlite_path,
     database_kind,
     human_size,
     migrations_head,
     pg_tool,
+    quiet,
+    run_pg_tool,
     seconds,
+    server_major,
+    sqlite_path,
     table_counts,
 )
 from codev.core.invariants import CheckResult, report, verify_invariants
@@ -50,7 +50,7 @@ def _open_archive(path: Path) -> tarfile.TarFile:
         raise BackupError(f"{path} is not a readable codev archive: {exc}") from exc
 
 
-def verify_archive(path: str | Path, say: Say = _quiet) -> dict:
+def verify_archive(path: str | Path, say: Say = quiet) -> dict:
     """Read every member of the archive and compare it with the manifest; the manifest, or BackupError.
 
     Nothing is written anywhere: a corrupted or incomplete archive is refused before a restore begins.
@@ -105,7 +105,7 @@ def verify_archive(path: str | Path, say: Say = _quiet) -> dict:
 def _database_is_empty() -> list[str]:
     """The tables already in the configured database (empty when a restore may go there)."""
     db.engine.dispose()
-    if db.engine.dialect.name == "sqlite" and not _sqlite_path().exists():
+    if db.engine.dialect.name == "sqlite" and not sqlite_path().exists():
         return []
     with db.engine.connect() as connection:
         return sorted(inspect(connection).get_table_names())
@@ -138,7 +138,7 @@ def _extract_checked(tar: tarfile.TarFile, name: str, expected: dict, target: Pa
 
 
 def _restore_sqlite(source: Path) -> None:
-    target = _sqlite_path()
+    target = sqlite_path()
     target.parent.mkdir(parents=True, exist_ok=True)
     db.engine.dispose()
     with closing(sqlite3.connect(source)) as copy, closing(sqlite3.connect(target, timeout=60)) as live:
@@ -148,16 +148,16 @@ def _restore_sqlite(source: Path) -> None:
 
 def _restore_postgres(source: Path) -> None:
     with db.engine.connect() as connection:
-        major = _server_major(connection)
+        major = server_major(connection)
         database = connection.scalar(text("SELECT current_database()"))
     db.engine.dispose()
     tool = pg_tool("pg_restore", major)
-    _run([tool, "--no-owner", "--no-privileges", "--exit-on-error", "--single-transaction",
+    run_pg_tool([tool, "--no-owner", "--no-privileges", "--exit-on-error", "--single-transaction",
           f"--dbname={database}", str(source)], "pg_restore")
     db.engine.dispose()
 
 
-def restore_archive(path: str | Path, say: Say = _quiet) -> dict:
+def restore_archive(path: str | Path, say: Say = quiet) -> dict:
     """Verify the archive, then restore its database and files into this (empty) app; the manifest."""
     path = Path(path)
     check_target()
