@@ -27,6 +27,7 @@ from codev.core.permissions import public
 from codev.extensions import db as _db
 from tests import factories
 from tests.conftest import POSTGRES_URL, reset_postgres
+from tests.servers import wait_for_port
 
 ROOT = Path(__file__).parent.parent
 GUNICORN_PORT = 9200  # this suite's range: 9200-9209
@@ -285,17 +286,6 @@ def test_postgres_defaults_follow_the_documented_settings(app_config):
 # gunicorn -------------------------------------------------------------------------------------------
 
 
-def wait_for(port: int, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise AssertionError(f"nothing listens on port {port}")
-
-
 def get_healthz(port: int) -> tuple[int, str]:
     with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
         sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: codev\r\nConnection: close\r\n\r\n")
@@ -325,7 +315,7 @@ def gunicorn(tmp_path, app_config):
             [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py"],
             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=stderr)
     try:
-        wait_for(GUNICORN_PORT)
+        wait_for_port(GUNICORN_PORT)
         yield process, errors
     finally:
         process.terminate()

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import sysconfig
@@ -24,6 +23,8 @@ from io import BytesIO
 from pathlib import Path
 
 import pytest
+
+from tests.servers import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 SITE_PACKAGES = sysconfig.get_paths()["purelib"]  # the dev venv's: flask, sqlalchemy, babel, gunicorn…
@@ -64,12 +65,6 @@ def test_the_wheel_carries_compiled_catalogs_and_every_file_the_app_reads(wheel)
                    "codev/migrations/alembic.ini", "codev/core/data/togo_communes.csv",
                    "codev/oversight/data/togo.json"):
         assert needed in names
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def test_the_installed_wheel_runs_in_french_outside_the_checkout(wheel, tmp_path):

@@ -14,10 +14,11 @@ import shutil
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
+
+from tests.servers import free_port, wait_for_port
 
 ROOT = Path(__file__).parent.parent
 HEADERS_FILE = ROOT / "deploy" / "nginx-security-headers.conf"
@@ -40,23 +41,6 @@ def test_the_proxy_adds_exactly_the_app_security_headers(client):
     assert set(security) == set(expected)
     hidden = set(re.findall(r"^proxy_hide_header (\S+);$", HEADERS_FILE.read_text(), re.M))
     assert hidden == set(expected)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_for(port: int, timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise AssertionError(f"nothing listens on port {port}")
 
 
 @pytest.fixture
@@ -100,8 +84,8 @@ http {{
     nginx = subprocess.Popen([NGINX, "-c", str(conf), "-p", str(tmp_path)],  # noqa: S603
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        wait_for(app_port)
-        wait_for(proxy_port)
+        wait_for_port(app_port)
+        wait_for_port(proxy_port)
         yield proxy_port
     finally:
         for process in (nginx, gunicorn):
