@@ -5,6 +5,7 @@ what the database holds afterwards)."""
 from __future__ import annotations
 
 import os
+import re
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -83,3 +84,32 @@ def click(page, locator):
     with page.expect_navigation():
         locator.click()
     page.wait_for_load_state()
+
+
+# The walk of every page a role reaches (tests/test_browser_tables.py in Chromium, tests/test_language_pages.py
+# with the test client): the home page, each entry of the navigation, every page the home page links to and
+# the first three detail pages each list links to.
+DEMO_ACCOUNTS = [
+    None, "association@codev.demo", "hamburg@codev.demo", "evaluateur@codev.demo", "reviewer@codev.demo",
+    "agent@codev.demo", "ordonnateur@codev.demo", "admin@codev.demo",
+]
+DETAIL = re.compile(r"^/(projects|grants|associations|calls|reviews/projects|reviews/committee|admin/structures)/\d+$")
+MAX_PAGES = 28
+NOT_WALKED = ("/account/logout", "/account/login", "/static/")
+
+
+def walk(visit: Callable[[str], list[str] | None], first: list[str], limit: int = MAX_PAGES) -> list[str]:
+    """Visit pages from ``first`` on: ``visit(path)`` opens one and returns the paths its main content links
+    to (None when it was not a page: a download). Returns the paths visited, in order."""
+    to_visit, seen = list(first), []
+    while to_visit and len(seen) < limit:
+        path = to_visit.pop(0).split("#")[0]
+        if not path.startswith("/") or path in seen or path.startswith(NOT_WALKED):
+            continue
+        seen.append(path)
+        links = visit(path)
+        if links is None:
+            continue
+        fresh = [p.split("#")[0] for p in links if p and p.startswith("/") and p.split("#")[0] not in seen]
+        to_visit.extend(fresh if len(seen) == 1 else [p for p in fresh if DETAIL.match(p)][:3])
+    return seen

@@ -1,10 +1,14 @@
-"""No table is wider than its box, on a phone (360 px) or a desktop (1 280 px), in French and English.
+"""No table is wider than its box, on a phone (360 px) or a desktop (1 280 px), and no string of the other
+language, in French and English.
 
 Each demo account (and an anonymous visitor) opens its home page, every entry of its navigation and the
-first detail pages those lists link to; after the page's "load" (its CSS applied), each page is measured
-at both widths: no table wider than the element holding it (on a phone the tables fold into labelled
-cards, codev/core/tables.py), no element reaching past the screen's edge nor a box to swipe sideways,
-and no "(s)" in the text a person reads. The favicon answers anonymous visitors.
+first detail pages those lists link to (tests/browser_support.py's ``walk``); after the page's "load" (its
+CSS applied, its scripts run), each page is measured at both widths: no table wider than the element
+holding it (on a phone the tables fold into labelled cards, codev/core/tables.py), no element reaching
+past the screen's edge nor a box to swipe sideways, and no "(s)" in the text a person reads. The same
+pages are read for strings of the other language, checked against the French catalog and the demo's
+bilingual content (the rule: tests/language_support.py; tests/test_language_pages.py runs it on the
+server's HTML without a browser). The favicon answers anonymous visitors.
 """
 
 from __future__ import annotations
@@ -14,16 +18,12 @@ import re
 import pytest
 
 from codev import create_app
-from tests.browser_support import MARKS, chromium, demo_server, sign_in
+from tests.browser_support import DEMO_ACCOUNTS, MARKS, chromium, demo_server, sign_in, walk
+from tests.language_support import PIECES, dictionary_with_content
 
 PHONE, DESKTOP = 360, 1280
-PORT = 9420
-DETAIL = re.compile(r"^/(projects|grants|associations|calls|reviews/projects|reviews/committee|admin/structures)/\d+$")
-ACCOUNTS = [
-    None, "association@codev.demo", "hamburg@codev.demo", "evaluateur@codev.demo", "reviewer@codev.demo",
-    "agent@codev.demo", "ordonnateur@codev.demo", "admin@codev.demo",
-]
-MAX_PAGES = 28
+PORT = 9461
+ACCOUNTS = DEMO_ACCOUNTS
 
 
 def in_browser(test):
@@ -81,6 +81,7 @@ MEASURE = r"""
 @pytest.fixture(scope="module")
 def live(tmp_path_factory):
     with demo_server(tmp_path_factory.mktemp("live-tables"), port=PORT) as live:
+        live.dictionary = dictionary_with_content(live.db)
         yield live
 
 
@@ -107,7 +108,7 @@ def in_language(page, lang: str) -> None:
 @in_browser
 @pytest.mark.parametrize("lang", ["fr", "en"])
 @pytest.mark.parametrize("email", ACCOUNTS, ids=lambda email: (email or "anonymous").split("@")[0])
-def test_tables_fit_their_box_on_phone_and_desktop(browser, live, email, lang):
+def test_tables_fit_their_box_and_the_text_is_in_one_language(browser, live, email, lang):
     from playwright.sync_api import Error as PlaywrightError
 
     context = browser.new_context(viewport={"width": PHONE, "height": 800}, locale="fr-FR")
@@ -118,29 +119,29 @@ def test_tables_fit_their_box_on_phone_and_desktop(browser, live, email, lang):
         else:
             page.goto(live.url + "/")
         in_language(page, lang)
-        to_visit, seen, problems, tables = ["/", *paths_of(page, "nav.menu a")], set(), {}, 0
-        while to_visit and len(seen) < MAX_PAGES:
-            path = to_visit.pop(0)
-            if path in seen or path.startswith(("/account/logout", "/account/login")):
-                continue
-            seen.add(path)
+        dictionary, problems, tables = live.dictionary, {}, 0
+
+        def visit(path):
+            nonlocal tables
             try:
                 response = page.goto(live.url + path)
             except PlaywrightError as error:  # a letter or a file: downloaded, not a page
                 assert "Download is starting" in error.message, path
-                continue
+                return None
             assert response.status < 500, path
             if "text/html" not in response.headers.get("content-type", ""):
-                continue
+                return None
             page.wait_for_load_state("load")
             tables += page.locator("main table").count()
             for width in (PHONE, DESKTOP):
                 page.set_viewport_size({"width": width, "height": 800})
-                for problem in page.evaluate(MEASURE, width):
+                found = page.evaluate(MEASURE, width) + dictionary.leaks(page.evaluate(PIECES), lang)
+                for problem in dict.fromkeys(found):
                     problems.setdefault(f"{path} at {width}px", []).append(problem)
             page.set_viewport_size({"width": PHONE, "height": 800})
-            details = [p for p in paths_of(page, "main a") if DETAIL.match(p) and p not in seen]
-            to_visit.extend(details[:3] if seen != {"/"} else [p for p in paths_of(page, "main a") if p not in seen])
+            return paths_of(page, "main a")
+
+        seen = walk(visit, ["/", *paths_of(page, "nav.menu a")])
         assert len(seen) >= 3
         assert problems == {}, "\n".join(f"{where}: {'; '.join(found)}" for where, found in problems.items())
         if email in ("association@codev.demo", "admin@codev.demo", "agent@codev.demo"):

@@ -22,6 +22,8 @@ from importlib.resources import files
 
 from markupsafe import Markup, escape
 
+from codev.core.countries import country_name, is_country
+
 STEPS = 5
 WORLD_WIDTH = 2000
 TOGO_SCALE = 140  # SVG units per degree
@@ -180,7 +182,14 @@ class Value:
 def choropleth(map_id: str, title: str, basemap: Basemap, values: Mapping[str, Value], *,
                labels: Mapping[str, str] | None = None, legend_rows: Sequence[tuple[int, str]] = (),
                legend_title: str = "", no_data: str = "", scale: int = 1) -> Markup:
-    """The map shaded by ``values`` (by shape id); ``labels`` writes a name and the value on each shape."""
+    """The map shaded by ``values`` (by shape id); ``labels`` writes a name and the value on each shape.
+    Without labels a country (an ISO code) is named in the reader's language, not the basemap's English."""
+
+    def named(code: str, fallback: str) -> str:
+        if labels:
+            return labels.get(code, fallback)
+        return country_name(code) if is_country(code) else fallback
+
     largest = max((v.value for v in values.values()), default=0)
     title_id = f"{map_id}-title"
     line = 22 * scale  # the legend's rows (``scale`` keeps them readable on a map drawn wide)
@@ -193,7 +202,7 @@ def choropleth(map_id: str, title: str, basemap: Basemap, values: Mapping[str, V
     for shape in basemap.shapes:
         found = values.get(shape.id)
         k = step(found.value, largest) if found else 0
-        name = labels.get(shape.id, shape.name) if labels else shape.name
+        name = named(shape.id, shape.name)
         tip = f"{name}: {found.text}" if found else name
         body.append(f'<path class="area step-{k}" data-id="{escape(shape.id)}" d="{shape.d}">'
                     f'<title>{escape(tip)}</title></path>')
@@ -205,7 +214,7 @@ def choropleth(map_id: str, title: str, basemap: Basemap, values: Mapping[str, V
     for code, (x, y) in basemap.markers.items():
         found = values.get(code)
         k = step(found.value, largest) if found else 0
-        name = labels.get(code, code) if labels else code
+        name = named(code, code)
         dots.append(f'<circle class="marker step-{k}" data-id="{escape(code)}" cx="{x}" cy="{y}" r="11">'
                     f'<title>{escape(name)}: {escape(found.text if found else no_data)}</title></circle>')
         if labels is not None:

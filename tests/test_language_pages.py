@@ -1,0 +1,77 @@
+"""Every page of every demo role speaks the reader's language, read from the HTML the server sends (the
+same walk as tests/test_browser_tables.py, which also reads the pages in Chromium once their scripts ran;
+this one runs without a browser). The rule of what counts as the other language is in
+tests/language_support.py: the French catalog read both ways and the demo's bilingual content."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import select
+
+from codev.accounts.models import User
+from codev.demo import seed_demo
+from tests.browser_support import DEMO_ACCOUNTS, walk
+from tests.language_support import catalog_dictionary, dictionary_with_content, pieces_of_html
+
+HREF = re.compile(r'href="([^"]*)"')
+
+
+def links_in(html: str, start: str, end: str) -> list[str]:
+    at = html.find(start)
+    return HREF.findall(html[at:html.find(end, at)]) if at >= 0 else []
+
+
+def test_every_page_of_every_demo_role_is_in_the_readers_language(app, db):
+    seed_demo()
+    db.session.commit()
+    dictionary = dictionary_with_content(app)
+    problems, pages = {}, 0
+    for lang in ("fr", "en"):
+        for email in DEMO_ACCOUNTS:
+            client = app.test_client()
+            with client.session_transaction() as session:
+                session["lang"] = lang
+                if email:
+                    user = db.session.scalar(select(User).where(User.email == email))
+                    user.locale = lang
+                    db.session.commit()
+                    session["_user_id"], session["_fresh"] = user.get_id(), True
+
+            def visit(path, lang=lang, email=email, client=client):
+                response = client.get(path)
+                assert response.status_code < 500, path
+                if response.mimetype != "text/html" or response.status_code != 200:
+                    return None
+                html = response.get_data(as_text=True)
+                assert f'<html lang="{lang}">' in html, path
+                for leak in dictionary.leaks(pieces_of_html(html), lang):
+                    problems.setdefault(f"{lang} {(email or 'anonymous').split('@')[0]} {path}", []).append(leak)
+                return links_in(html, "<main", "</main>")
+
+            home = client.get("/").get_data(as_text=True)
+            seen = walk(visit, ["/", *links_in(home, '<nav class="menu"', "</nav>")])
+            assert len(seen) >= 3, (email, seen)
+            pages += len(seen)
+    assert pages > 100
+    assert problems == {}, "\n".join(f"{where}: {'; '.join(found)}" for where, found in problems.items())
+
+
+def test_the_check_sees_a_string_of_the_other_language():
+    """The rule finds what it should (and leaves what it should), so the walk above cannot pass by seeing
+    nothing."""
+    dictionary = catalog_dictionary()
+    french_page = pieces_of_html(
+        '<html lang="fr"><title>Projets · codev</title><main><p>Il reste <strong>3</strong> jours.</p>'
+        '<p>Brouillon. Some fields need your attention; nothing has been saved yet.</p>'
+        '<button>Save</button><td data-label="Amount">5 000 F CFA</td><p>Total</p><p>Budget</p>'
+        '<button lang="en" title="Switch to English">EN</button><p>Déposé le 3 December 2026</p></main>'
+    )
+    assert dictionary.leaks(french_page, "fr") == [
+        "'Brouillon. Some fields need your attention; nothing has been saved yet.' (English catalog string)",
+        "'Save' (English catalog string)",
+        "'Amount' (English catalog string)",
+        "'Déposé le 3 December 2026' (the month December)",
+    ]
+    english_page = pieces_of_html('<html lang="en"><main><p>Enregistrer</p><p>Total</p><p>Save</p></main>')
+    assert dictionary.leaks(english_page, "en") == ["'Enregistrer' (French catalog string)"]
