@@ -52,6 +52,7 @@ def test_wrong_password_shows_the_message_and_keeps_the_email(page, live):
 
 def test_sign_out_returns_to_the_login_page(page, live):
     sign_in(page, live.url, "ordonnateur@codev.demo")
+    page.click("nav.menu details[data-group=account] summary")  # the account's menu holds the button
     page.click(".menu form button")
     page.wait_for_load_state()
     assert "/account/login" in page.url

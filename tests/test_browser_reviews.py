@@ -64,7 +64,12 @@ def signed_in(browser, live, email):
 
 
 def nav(page, label):
-    click(page, page.locator("nav.menu").get_by_role("link", name=label, exact=True))
+    """Follow the navigation's link ``label``, opening first the menu that holds it."""
+    link = page.locator("nav.menu").get_by_role("link", name=label, exact=True)
+    group = page.locator("nav.menu details").filter(has=link)
+    if group.count() and not link.is_visible():
+        group.locator("summary").click()
+    click(page, link)
 
 
 def button(page, label):

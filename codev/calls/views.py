@@ -26,8 +26,8 @@ from codev.core.unit_of_work import unit_of_work
 MINISTRY = tuple(sorted(MINISTRY_ROLES))  # officer, approver, admin
 EVERYONE = tuple(Role)
 
-nav_item("calls.public_list", _l("Calls for projects"), *EVERYONE, order=10)
-nav_item("calls.manage", _l("Manage calls"), *MINISTRY, order=40)
+nav_item("calls.public_list", _l("Calls for projects"), *EVERYONE, order=10, group="programme")
+nav_item("calls.manage", _l("Manage calls"), *MINISTRY, order=40, group="programme")
 
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from flask import Flask, current_app, request, url_for
 from flask_babel import format_date, format_datetime, get_locale
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from codev.core.countries import country_name
@@ -23,6 +24,26 @@ class NavItem:
     label: object  # lazy string
     roles: frozenset[str]
     order: int = 50
+    group: str | None = None  # a key of NAV_GROUPS
+
+
+# The menus a long navigation is grouped in, in their order on the bar. A role with few entries keeps
+# them flat; a group holding a single entry of a role shows that entry itself (no menu of one).
+NAV_GROUPS: dict[str, object] = {
+    "programme": _l("Programme"),
+    "review": _l("Review"),
+    "money": _l("Money"),
+    "admin": _l("Administration"),
+}
+FLAT_UP_TO = 5  # entries (besides Home and Notifications) a role may have before they are grouped
+
+
+@dataclass(frozen=True)
+class NavGroup:
+    key: str
+    label: object
+    items: tuple[NavItem, ...]
+    current: bool  # the page being read is one of its entries
 
 
 @dataclass
@@ -35,10 +56,13 @@ class Registry:
 REGISTRY = Registry()
 
 
-def nav_item(endpoint: str, label: object, *roles: str, order: int = 50) -> None:
-    """Add an entry to the navigation of ``roles``."""
+def nav_item(endpoint: str, label: object, *roles: str, order: int = 50, group: str | None = None) -> None:
+    """Add an entry to the navigation of ``roles``, in ``group`` (a key of NAV_GROUPS) when the
+    navigation is long enough to be grouped."""
+    if group is not None and group not in NAV_GROUPS:
+        raise ValueError(f"unknown navigation group {group!r}")
     if not any(item.endpoint == endpoint for item in REGISTRY.nav):
-        REGISTRY.nav.append(NavItem(endpoint, label, frozenset(str(r) for r in roles), order))
+        REGISTRY.nav.append(NavItem(endpoint, label, frozenset(str(r) for r in roles), order, group))
         REGISTRY.nav.sort(key=lambda item: item.order)
 
 
@@ -72,10 +96,27 @@ def _nav_for_user() -> list[NavItem]:
     return [item for item in REGISTRY.nav if current_user.role in item.roles]
 
 
+def nav_entries(items: list[NavItem], endpoint: str | None) -> list[NavItem | NavGroup]:
+    """The navigation as the bar shows it: flat when there are few entries, else the entries without a
+    group first, then one menu per group in NAV_GROUPS' order (a group of one entry shows the entry)."""
+    if len(items) <= FLAT_UP_TO:
+        return list(items)
+    entries: list[NavItem | NavGroup] = [item for item in items if item.group is None]
+    for key, label in NAV_GROUPS.items():
+        members = tuple(item for item in items if item.group == key)
+        if len(members) == 1:
+            entries.append(members[0])
+        elif members:
+            entries.append(NavGroup(key, label, members, any(item.endpoint == endpoint for item in members)))
+    return entries
+
+
 def _context() -> dict:
     locale = str(get_locale() or "fr")
+    items = _nav_for_user()
     return {
-        "nav_items": _nav_for_user(),
+        "nav_items": items,
+        "nav_entries": nav_entries(items, request.endpoint if request else None),
         "current_locale": locale,
         "ministry_name": ministry_name(locale),
         "current_path": request.full_path.rstrip("?") if request else "/",

@@ -28,8 +28,8 @@ from codev.projects.models import PROJECT_STATUS_LABELS
 
 MINISTRY = tuple(sorted(MINISTRY_ROLES))  # officer, approver, admin
 
-nav_item("oversight.register", _l("Funded projects"), *Role, order=12)
-nav_item("oversight.exports", _l("Exports"), *MINISTRY, order=90)
+nav_item("oversight.register", _l("Funded projects"), *Role, order=12, group="programme")
+nav_item("oversight.exports", _l("Exports"), *MINISTRY, order=90, group="programme")
 
 
 def _locale() -> str:

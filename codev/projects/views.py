@@ -37,7 +37,7 @@ MINISTRY = tuple(sorted(MINISTRY_ROLES))  # officer, approver, admin
 VIEWERS = (Role.ASSOCIATION, Role.EVALUATOR, *MINISTRY)
 
 nav_item("projects.mine", _l("My projects"), Role.ASSOCIATION, order=25)
-nav_item("projects.index", _l("Projects"), *MINISTRY, order=40)
+nav_item("projects.index", _l("Projects"), *MINISTRY, order=40, group="review")
 
 
 

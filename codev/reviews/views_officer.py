@@ -34,8 +34,8 @@ from codev.reviews.models import AssignmentStatus
 from codev.reviews.scoring import project_result
 from codev.reviews.views_common import MINISTRY, call_choices, page_of, points_text, user
 
-nav_item("reviews.to_screen", _l("Screening"), Role.OFFICER, order=41)
-nav_item("reviews.in_review", _l("Under review"), *MINISTRY, order=42)
+nav_item("reviews.to_screen", _l("Screening"), Role.OFFICER, order=41, group="review")
+nav_item("reviews.in_review", _l("Under review"), *MINISTRY, order=42, group="review")
 
 
 @bp.route("/screening")

@@ -17,7 +17,7 @@ from codev.core.templating import home_panel, nav_item
 from codev.core.unit_of_work import unit_of_work
 from codev.extensions import db
 
-nav_item("admin.mail_problems", _l("Emails not sent"), Role.ADMIN, order=88)
+nav_item("admin.mail_problems", _l("Emails not sent"), Role.ADMIN, order=88, group="admin")
 
 
 @bp.route("/mail")

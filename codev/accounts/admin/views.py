@@ -35,8 +35,8 @@ PENDING_ASSOCIATIONS_PAGES = (
     ("associations.directory", {"status": "pending"}),
 )
 
-nav_item("admin.users", _l("Users"), Role.ADMIN, order=80)
-nav_item("admin.structures", _l("Partner structures"), *STRUCTURE_READERS, order=85)
+nav_item("admin.users", _l("Users"), Role.ADMIN, order=80, group="admin")
+nav_item("admin.structures", _l("Partner structures"), *STRUCTURE_READERS, order=85, group="admin")
 
 
 def _actor() -> User:

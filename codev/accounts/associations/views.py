@@ -34,8 +34,8 @@ MINISTRY = tuple(sorted(MINISTRY_ROLES))  # officer, approver, admin
 VIEWERS = (Role.ASSOCIATION, *MINISTRY)
 
 nav_item("associations.mine", _l("My association"), Role.ASSOCIATION, order=20)
-nav_item("associations.pending", _l("Associations to verify"), Role.OFFICER, order=30)
-nav_item("associations.directory", _l("Directory of associations"), *MINISTRY, order=35)
+nav_item("associations.pending", _l("Associations to verify"), Role.OFFICER, order=30, group="admin")
+nav_item("associations.directory", _l("Directory of associations"), *MINISTRY, order=35, group="admin")
 
 
 

@@ -51,7 +51,7 @@ MINISTRY = tuple(sorted(MINISTRY_ROLES))  # officer, approver, admin
 # Evaluators may ask but can_view_grant() answers 404: they may not learn that a grant exists.
 VIEWERS = (Role.ASSOCIATION, Role.EVALUATOR, *MINISTRY)
 
-nav_item("grants.index", _l("Grants"), *MINISTRY, order=45)
+nav_item("grants.index", _l("Grants"), *MINISTRY, order=45, group="money")
 
 
 
