@@ -129,8 +129,9 @@ class Defaults:
     SERVER_NAME: str | None = None
     PUBLIC_BASE_URL = "http://127.0.0.1:5000"
 
-    # Pagination.
+    # Pagination (a committee's ranking, one row per project, in pages of its own size).
     PAGE_SIZE = 25
+    RANKING_PAGE_SIZE = 100
 
     # Grants' money, four eyes: a disbursement needs an approver's second signature when it brings the
     # amount paid on its tranche, or on the grant within the last FOUR_EYES_PERIOD_DAYS days (counted by

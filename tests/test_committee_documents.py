@@ -121,7 +121,7 @@ def test_ministry_roles_get_a_link_to_the_session_that_decided(client, login_as,
     first = decided["projects"][0]
     login_as(users["admin"])
     page = client.get(f"/projects/{first.id}").get_data(as_text=True)
-    assert f'/reviews/committee/{decided["session"].id}#project-{first.id}' in page
+    assert f'/reviews/committee/{decided["session"].id}?project={first.id}#project-{first.id}' in page
     assert "Étude de votre projet" not in page
 
 

@@ -8,6 +8,7 @@ page is the last one.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask, current_app, request
@@ -57,12 +58,50 @@ def paginate(query: Any, per_page: int | None = None) -> Pagination:
     return page
 
 
-def slice_page(rows: list, per_page: int | None = None) -> tuple[list, int, int]:
-    """(rows shown, page number, pages) of a list already in memory, with the same bounds."""
+@dataclass(frozen=True)
+class ListPage:
+    """One page of a list already in memory, read as a Flask-SQLAlchemy page is (the ``pagination`` macro)."""
+
+    start: int  # index of the first row shown
+    stop: int  # index after the last row shown
+    page: int
+    pages: int
+    total: int
+    per_page: int
+
+    def page_of(self, index: int) -> int:
+        """The page holding the row of index ``index``."""
+        return index // self.per_page + 1
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+    @property
+    def prev_num(self) -> int:
+        return self.page - 1
+
+    @property
+    def next_num(self) -> int:
+        return self.page + 1
+
+
+def slice_page(total: int, per_page: int | None = None, holding: int | None = None) -> ListPage:
+    """The page of a list of ``total`` rows for the ``?page=`` asked for (past the end: the last one);
+    without ``?page=``, the page holding the row of index ``holding`` when one is given."""
     per_page = per_page or current_app.config["PAGE_SIZE"]
-    pages = max(1, -(-len(rows) // per_page))
-    number = min(page_number(), pages)
-    return rows[(number - 1) * per_page: number * per_page], number, pages
+    pages = max(1, -(-total // per_page))
+    if holding is not None and "page" not in request.args:
+        number = holding // per_page + 1
+    else:
+        number = page_number()
+    number = min(number, pages)
+    start = (number - 1) * per_page
+    return ListPage(start, min(start + per_page, total), number, pages, total, per_page)
 
 
 def init_app(app: Flask) -> None:

@@ -18,7 +18,8 @@ from sqlalchemy.orm import joinedload
 
 from codev.accounts.models import MINISTRY_ROLES, Role
 from codev.calls.models import Call
-from codev.core.params import int_arg, paginate
+from codev.core.money import format_number
+from codev.core.params import int_arg, paginate, slice_page
 from codev.core.permissions import current_person, roles
 from codev.core.templating import home_panel, nav_item
 from codev.core.timeutil import utcnow
@@ -132,11 +133,17 @@ def render_session(session: CommitteeSession, status: int = 200, minutes_form: M
     """The session page, with a refused minutes form shown where it was typed."""
     decisions = services.decision_rows(session)
     ranking = services.session_ranking(session, decisions=decisions)
-    labels = {pid: DecisionOutcome(d.outcome).label for pid, d in decisions.items()}
+    named = {outcome.value: str(outcome.label) for outcome in DecisionOutcome}  # translated once, not per row
+    labels = {pid: named[d.outcome] for pid, d in decisions.items()}
     sections = [section for section in (fn(session) for fn in SESSION_SECTIONS) if section is not None]
+    # The ranking in pages: ?page=, else the page holding ?project= (a decision just recorded, a link).
+    shown = slice_page(len(ranking.rows), current_app.config["RANKING_PAGE_SIZE"],
+                       holding=ranking.index_of(int_arg("project")))
     return render_template(
-        "reviews/committee_session.html", session=session, ranking=ranking, decisions=decisions,
-        rows=table(ranking, _locale(), labels), can_decide=services.can_decide(current_person(), session),
+        "reviews/committee_session.html", session=session, ranking=ranking, decisions=decisions, shown=shown,
+        rows=table(ranking, _locale(), labels, shown.start, shown.stop),
+        figure=format_number,
+        can_decide=services.can_decide(current_person(), session),
         can_edit=services.can_edit(current_person(), session), frozen=services.is_frozen(session),
         minutes_form=minutes_form or MinutesForm(formdata=None, minutes=session.minutes), sections=sections,
     ), status
@@ -165,7 +172,8 @@ def decide(session_id: int, project_id: int):
             work.success = _("Decision recorded: %(outcome)s. The association has been told.",
                              outcome=DecisionOutcome(decision.outcome).label)
         if work:
-            return redirect(url_for(".session", session_id=session.id, _anchor=f"project-{project.id}"))
+            return redirect(url_for(".session", session_id=session.id, project=project.id,
+                                    _anchor=f"project-{project.id}"))
     row = next((r for r in services.session_ranking(session).rows if r.candidate.project_id == project.id), None)
     status = 400 if request.method == "POST" else 200
     return render_template("reviews/committee_decide.html", session=session, project=project, form=form,
@@ -223,7 +231,7 @@ def awaiting_panel():
 @bp.record_once
 def _register_navigation(state) -> None:
     """Navigation, home card and the project page's helper, once the blueprint is on an app."""
-    nav_item("reviews.committee.sessions", _l("Committee"), *MINISTRY, order=45, group="review")
+    nav_item("reviews.committee.sessions", _l("Committee"), *MINISTRY, order=45)
     home_panel(Role.OFFICER)(awaiting_panel)
     state.app.context_processor(lambda: {"review_progress": progress.review_progress})
 

@@ -117,5 +117,5 @@ def review_progress(project: Project) -> dict | None:
             return None
         return {"for_member": False, "decision": decision_view(decision),
                 "url": url_for("reviews.committee.session", session_id=decision.session_id,
-                               _anchor=f"project-{project.id}")}
+                               project=project.id, _anchor=f"project-{project.id}")}
     return None

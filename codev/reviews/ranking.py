@@ -82,6 +82,10 @@ class Ranking:
     def fitting_count(self) -> int:
         return sum(1 for row in self.rows if row.fits)
 
+    def index_of(self, project_id: int | None) -> int | None:
+        """Where the project stands in the rows (None when it is not ranked)."""
+        return next((i for i, row in enumerate(self.rows) if row.candidate.project_id == project_id), None)
+
 
 def parse_tie_breaks(text: str | Iterable[str] | None) -> tuple[str, ...]:
     """The known rules in ``text`` ("led_by_women,earliest_submission"), in their fixed order."""
@@ -149,8 +153,10 @@ class TableRow(dict):
         self.__dict__ = self
 
 
-def table(ranking: Ranking, locale: str, decisions: dict[int, str] | None = None) -> list[dict]:
-    """The ranking as plain rows of text, formatted in ``locale`` (pages and PDFs print these).
+def table(ranking: Ranking, locale: str, decisions: dict[int, str] | None = None,
+          start: int = 0, stop: int | None = None) -> list[dict]:
+    """The ranking as plain rows of text, formatted in ``locale`` (pages and PDFs print these): all of it,
+    or the rows from index ``start`` to ``stop`` (a page of it; the envelope line stays where it falls).
 
     ``decisions`` maps project ids to the label of the committee's decision, when there is one.
     """
@@ -167,5 +173,5 @@ def table(ranking: Ranking, locale: str, decisions: dict[int, str] | None = None
             "line_before": cutoff is not None and index == cutoff,
             "decision": decisions.get(row.candidate.project_id, ""), "status": row.candidate.status,
         })
-        for index, row in enumerate(ranking.rows)
+        for index, row in enumerate(ranking.rows[start:stop], start=start)
     ]
