@@ -10,4 +10,4 @@ from flask import Blueprint
 bp = Blueprint("oversight", __name__)
 
 # The register, exports and open data (views); the dashboard, maps and audit log (dashboard_views, audit_views).
-from codev.oversight import audit_views, dashboard_views, views  # noqa: E402,F401
+from codev.oversight import audit_views, cache, dashboard_views, views  # noqa: E402,F401

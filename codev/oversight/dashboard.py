@@ -32,6 +32,7 @@ from sqlalchemy import (
     case,
     cast,
     distinct,
+    exists,
     func,
     literal,
     null,
@@ -439,16 +440,25 @@ class Overdue:
     missing_xof: int  # the association money those grants still wait for
 
 
+# The ledger's aliases of the overdue counts, made once: building an alias of a wide table again for each
+# page costs more than the statement it serves (SQLAlchemy adapts every column on first use).
+_WAITING = aliased(ContributionEntry, name="waiting")
+_VERIFIED = aliased(ContributionEntry, name="verified_entry")
+_ANSWER = aliased(ContributionEntry, name="answer")
+_REVERSAL = aliased(ContributionEntry, name="reversal")
+
+
 def _eligible_verified(grant_ids: Select) -> Any:
     """Subquery: grant_id, cash and in-kind verified and not reversed, for the grants ``grant_ids`` selects
-    (eligible money V is computed from it)."""
-    declared, d = aliased(ContributionEntry, name="verified_entry"), decisions()
+    (eligible money V is computed from it). Each declaration of those grants is looked up in the ledger
+    by its index on ``refers_to_id`` (the few late grants' entries, not the whole ledger)."""
+    declared = _VERIFIED
     cash = case((declared.source == FundingSource.ASSOCIATION_CASH.value, declared.amount_xof), else_=0)
     in_kind = case((declared.source == FundingSource.ASSOCIATION_IN_KIND.value, declared.amount_xof), else_=0)
     return (select(declared.grant_id, total(cash).label("cash"), total(in_kind).label("in_kind"))
-            .join(d, d.c.refers_to_id == declared.id)
-            .where(declared.kind == EntryKind.DECLARED, d.c.verified == 1, d.c.reversed == 0,
-                   declared.grant_id.in_(grant_ids))
+            .where(declared.kind == EntryKind.DECLARED, declared.grant_id.in_(grant_ids),
+                   exists().where(_ANSWER.refers_to_id == declared.id, _ANSWER.kind == EntryKind.VERIFIED),
+                   ~exists().where(_REVERSAL.refers_to_id == declared.id, _REVERSAL.kind == EntryKind.REVERSAL))
             .group_by(declared.grant_id).subquery("eligible_verified"))
 
 
@@ -463,11 +473,11 @@ def overdue(filters: Filters, today: date | None = None) -> Overdue:
             stmt = stmt.join(Project, Project.id == Grant.project_id)
         return filter_register(stmt, place)
 
-    entry, decided = ContributionEntry, decisions()
+    # A declaration waits while no entry of the ledger answers it (verified, rejected, reversed).
+    entry = _WAITING
     declarations = (select(func.count(entry.id), total(case((entry.created_at < late, 1), else_=0)))
-                    .select_from(entry).outerjoin(decided, decided.c.refers_to_id == entry.id)
-                    .join(Grant, Grant.id == entry.grant_id)
-                    .where(entry.kind == EntryKind.DECLARED, decided.c.refers_to_id.is_(None)))
+                    .select_from(entry).join(Grant, Grant.id == entry.grant_id)
+                    .where(entry.kind == EntryKind.DECLARED, ~exists().where(_ANSWER.refers_to_id == entry.id)))
     reports = (select(func.count(Report.id), total(case((Report.submitted_at < late, 1), else_=0)))
                .join(Grant, Grant.id == Report.grant_id).where(Report.status == ReportStatus.SUBMITTED))
     late_grants = select(Grant.id).where(Grant.status == GrantStatus.AWARDED, Grant.contribution_deadline < today)

@@ -23,7 +23,8 @@ from codev.core.money import bps_decimal, format_number, format_xof
 from codev.core.permissions import roles
 from codev.core.sectors import sector_label
 from codev.core.templating import home_panel
-from codev.oversight import bp, dashboard, maps, queries
+from codev.core.timeutil import utcnow
+from codev.oversight import bp, cache, dashboard, maps, queries
 from codev.oversight.charts import Bar, Series, bar_chart, column_chart, funnel_chart
 from codev.oversight.forms import FilterForm
 from codev.oversight.queries import Filters
@@ -130,11 +131,13 @@ def dashboard_page():
     """The programme at a glance, overall or for one call, region, sector or year."""
     form = filter_form()
     filters = _filters(form)
-    seen = dashboard.overview(filters)
+    version = cache.Version()  # the figures kept for this state of the data (codev.oversight.cache)
+    seen = version.get("overview", filters, lambda: dashboard.overview(filters))
     counts, groups, money = seen.counts, seen.groups, seen.money
     stages = dashboard.funnel(counts)
-    calls, totals = dashboard.envelopes(filters)
-    months = dashboard.by_month(filters)
+    calls, totals = version.get("envelopes", filters, lambda: dashboard.envelopes(filters))
+    today = utcnow().date()
+    months = version.get("by_month", (filters, today), lambda: dashboard.by_month(filters, today))
     return render_template(
         "oversight/dashboard.html", form=form, filters=filters, args=filters.query_args(), stages=stages,
         stage_labels=STAGE_LABELS, statuses=dashboard.by_status(counts), status_labels=PROJECT_STATUS_LABELS,
@@ -184,8 +187,9 @@ def maps_page():
     filters = _filters(form)
     world_measure = _measure("world", WORLD_MEASURES, "associations")
     togo_measure = _measure("togo", TOGO_MEASURES, "projects")
-    _counts, groups, _money = dashboard.breakdowns(filters)
-    countries = dashboard.countries(groups["country"])
+    version = cache.Version()
+    groups = version.get("overview", filters, lambda: dashboard.overview(filters)).groups
+    countries = version.get("countries", filters, lambda: dashboard.countries(groups["country"]))
     world_values = {r.country: v for r in countries if (v := _world_value(r, world_measure))}
     by_region = groups["region"]
     togo_values = {g.key: v for g in by_region if g.key and (v := _togo_value(g, togo_measure))}

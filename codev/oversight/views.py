@@ -19,7 +19,7 @@ from codev.core.permissions import public, roles
 from codev.core.templating import nav_item
 from codev.core.timeutil import utcnow
 from codev.extensions import db
-from codev.oversight import bp, queries, register
+from codev.oversight import bp, cache, queries, register
 from codev.oversight.exports import DATASETS
 from codev.oversight.forms import FilterForm
 from codev.oversight.iati import iati_chunks
@@ -93,9 +93,9 @@ class RowPage:
         return self.page + 1
 
 
-def _register_page(filters: queries.Filters) -> RowPage:
+def _register_page(filters: queries.Filters, version: cache.Version) -> RowPage:
     per_page = current_app.config["PAGE_SIZE"]
-    count = queries.register_count(filters)
+    count = version.get("register_count", filters, lambda: queries.register_count(filters))
     number = min(page_number(), max(1, -(-count // per_page)))
     items = queries.register_page(filters, per_page, (number - 1) * per_page) if count else []
     return RowPage(items, number, per_page, count)
@@ -122,11 +122,13 @@ def register_index():
     """The programme's figures, its funded projects (filtered, paged), by region, and the open calls."""
     form = _register_form()
     filters = form.filters()
+    version = cache.Version()  # the figures kept for this state of the data (codev.oversight.cache)
+    figures = version.get("programme_figures", filters, lambda: queries.programme_figures(filters))
+    regions = version.get("figures_by_region", filters, lambda: queries.figures_by("region", filters))
     return render_template(
-        "oversight/register.html", form=form, filters=filters, figures=queries.programme_figures(filters),
-        page=_register_page(filters),
-        by_region=[(region_name(code) if code else _("Not given"), figures)
-                   for code, figures in queries.figures_by("region", filters)],
+        "oversight/register.html", form=form, filters=filters, figures=figures,
+        page=_register_page(filters, version),
+        by_region=[(region_name(code) if code else _("Not given"), figures) for code, figures in regions],
         open_calls=_open_calls(), status_label=register.status_label, locale=_locale(),
     )
 
@@ -174,16 +176,21 @@ def _export_form() -> FilterForm:
     return form
 
 
+def _export_counts(filters: queries.Filters) -> dict[str, int]:
+    counts = {}
+    for dataset in DATASETS.values():
+        _columns, stmt = dataset.build(filters)
+        counts[dataset.name] = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+    return counts
+
+
 @bp.route("/oversight/exports")
 @roles(*MINISTRY)
 def exports():
     """The exports with the filters, and how many rows each file holds."""
     form = _export_form()
     filters = form.filters()
-    counts = {}
-    for dataset in DATASETS.values():
-        _columns, stmt = dataset.build(filters)
-        counts[dataset.name] = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+    counts = cache.Version().get("export_counts", filters, lambda: _export_counts(filters))
     return render_template("oversight/exports.html", form=form, datasets=DATASETS.values(), counts=counts,
                            args=filters.query_args())
 
