@@ -75,3 +75,20 @@ def test_the_check_sees_a_string_of_the_other_language():
     ]
     english_page = pieces_of_html('<html lang="en"><main><p>Enregistrer</p><p>Total</p><p>Save</p></main>')
     assert dictionary.leaks(english_page, "en") == ["'Enregistrer' (French catalog string)"]
+
+
+def test_every_demo_email_is_in_its_recipients_language(app, db):
+    """The emails the demo's story sent (approvals, assignments, reminders…), each read in the language it
+    was written for: its subject and each line of its body."""
+    from codev.core.models import OutboxMessage
+
+    seed_demo()
+    db.session.commit()
+    dictionary = dictionary_with_content(app)
+    messages = db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()
+    assert {m.locale for m in messages} == {"fr", "en"}  # both languages were written
+    problems = {}
+    for message in messages:
+        for leak in dictionary.leaks([message.subject, *message.body.split("\n\n")], message.locale):
+            problems.setdefault(f"{message.locale} {message.subject}", []).append(leak)
+    assert problems == {}, "\n".join(f"{where}: {'; '.join(found)}" for where, found in problems.items())
