@@ -1,7 +1,8 @@
 """Numbers typed by people: one parser and one rule for every amount, rate, share, score, count and id.
 
-The rule, the same in every form (and in the live plan's script, codev/static/js/financing.js, which reads
-figures the same way; tests/test_browser_numbers.py holds them to each other):
+The rule, the same in every form (and in the pages' one reader, codev/static/js/numbers.js, which the live
+plan and the live total of the evaluation grid read figures with; tests/test_browser_numbers.py holds them
+to each other):
 
 - the digits 0 to 9; spaces of any kind (and "'", "_") between groups are only spaces;
 - a mark that appears twice or more ("1,200,000", "1.200.000"), or before the other mark ("4,000.50",

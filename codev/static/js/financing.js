@@ -5,79 +5,23 @@
  * rounded half up to the franc, as codev.core.money does. The call's rules come from data- attributes
  * of the form (data-ratio-num, data-max-grant, …); an empty attribute means the call sets no limit.
  *
- * Figures are read by the rule of codev/core/numbers.py, line for line (splitFigure is split_figure):
- * the page's language (data-locale) decides "1,200" and "1.200". A figure it cannot read is shown as
- * data-not-understood says ("not understood"), as is every total that depends on it — never as 0.
+ * Figures are read by the app's one reader, codev/static/js/numbers.js (loaded first; the rule of
+ * codev/core/numbers.py): the page's language (data-locale) decides "1,200" and "1.200". A figure it
+ * cannot read is shown as data-not-understood says ("not understood"), as is every total that depends
+ * on it — never as 0.
  * Amounts are written as format_xof writes them: the form carries one of its figures (data-xof-sample).
  */
 (function () {
   "use strict";
 
   var BPS = 10000n;
-  var MAX_DIGITS = 18; /* as codev.core.numbers: below 2^63 */
-  var SPACES = /[\s\u00a0\u202f\u2009_']/g;
-
-  function grouped(text, mark) {
-    return new RegExp("^[1-9][0-9]{0,2}(?:" + (mark === "." ? "\\." : ",") + "[0-9]{3})+$").test(text);
-  }
-
-  /* [whole part, decimals] of raw (digits, "." and "," only), or "format" / "ambiguous". */
-  function splitFigure(raw, places, language) {
-    var dot = raw.indexOf(".") >= 0, comma = raw.indexOf(",") >= 0;
-    var head, tail;
-    if (!dot && !comma) { return [raw, ""]; }
-    if (dot && comma) { /* "4,000.50": the last mark is the decimal one, the other groups thousands */
-      var at = Math.max(raw.lastIndexOf("."), raw.lastIndexOf(","));
-      var decimal = raw.charAt(at), group = decimal === "." ? "," : ".";
-      head = raw.slice(0, at); tail = raw.slice(at + 1);
-      if (head.indexOf(decimal) >= 0 || !tail || !grouped(head, group)) { return "format"; }
-      return [head.split(group).join(""), tail];
-    }
-    var mark = dot ? "." : ",";
-    var pieces = raw.split(mark);
-    if (pieces.length > 2) { return grouped(raw, mark) ? [pieces.join(""), ""] : "format"; }
-    head = pieces[0]; tail = pieces[1];
-    if (!head || !tail) { return "format"; }
-    if (!grouped(raw, mark)) { return [head, tail]; } /* "33,5", "4000.50": only a decimal mark */
-    var groups = language === "en" ? mark === "," : mark === ".";
-    if (groups && (language === "en" || places === 0)) { return [head + tail, ""]; }
-    if (!groups && places >= tail.length) { return [head, tail]; }
-    return "ambiguous";
-  }
-
-  function language(locale) {
-    return /^en/i.test(locale || "") ? "en" : "fr";
-  }
-
-  /* text as a BigInt count of 10^-places units; undefined when empty, null when not understood. */
-  function parseNumber(text, places, locale) {
-    var raw = (text || "").replace(SPACES, "");
-    if (!raw) { return undefined; }
-    if (!/^[0-9.,]+$/.test(raw)) { return null; }
-    var parts = splitFigure(raw, places, language(locale));
-    if (typeof parts === "string") { return null; }
-    var units = parts[0].replace(/^0+/, "") || "0", fraction = parts[1];
-    if (units.length > MAX_DIGITS || fraction.length > places) { return null; }
-    var scale = 10n ** BigInt(places);
-    return BigInt(units) * scale + BigInt((fraction + "0".repeat(places)).slice(0, places) || "0");
-  }
-
-  /* Whole francs ("2 500 000", "2.500.000 F CFA"), as codev.core.money.parse_xof reads them. */
-  function parseXof(text, locale) {
-    var raw = (text || "").replace(SPACES, "").replace(/(?:FCFA|CFA|XOF|F)$/i, "");
-    return parseNumber(raw, 0, locale);
-  }
-
-  /* An amount with at most two decimals as cents (codev.core.money.parse_minor). */
-  function parseMinor(text, locale) {
-    return parseNumber(text, 2, locale);
-  }
+  var numbers = window.codevNumbers; /* the app's one reader of figures: codev/static/js/numbers.js */
+  if (!numbers) { return; } /* without it the server's figures stay */
+  var parseNumber = numbers.parseNumber, parseXof = numbers.parseXof, parseMinor = numbers.parseMinor;
 
   function optional(value) {
     return value === undefined || value === "" ? null : BigInt(value);
   }
-
-  window.codevNumbers = { splitFigure: splitFigure, parseNumber: parseNumber, parseXof: parseXof };
 
   /* How format_xof writes an amount on this page, read from one of its figures ("1 234 567 F CFA"). */
   function formatter(form) {
