@@ -138,6 +138,8 @@ def test_a_french_evaluator_on_a_phone_reaches_the_grid_in_one_tap_and_submits(b
         page.locator("summary", has_text="Budget").click()  # a section opens with a tap
         expect(page.locator("#p-budget + .teaser")).to_contain_text("Total")
         expect(page.locator("details:has(#p-budget) table")).to_be_visible()
+        assert page.evaluate("""() => [...document.querySelectorAll("details[open] .table-wrap")]
+            .every(box => box.querySelector("table").scrollWidth <= box.clientWidth)""")  # opened, it fits
         assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
 
         total = page.locator("output[data-score-total]")
