@@ -376,6 +376,31 @@ def send_reminders_command() -> None:
                + (f"; {counted(raced, 'grant')} reminded meanwhile by another run, left to it" if raced else ""))
 
 
+@click.command("open-close-calls")
+def open_close_calls_command() -> None:
+    """Open the calls set to open by themselves whose date has come (if complete); close the calls past
+    their closing date. Safe to run every few minutes from cron, on several servers at once."""
+    from codev.calls.schedule import close_due, due_closings, due_openings, open_due
+
+    done: dict[str, int] = {"opened": 0, "not_opened": 0, "closed": 0}
+    with scheduled("open-close-calls") as held:
+        if not held:
+            return
+        for judge, ids in ((open_due, due_openings()), (close_due, due_closings())):
+            for call_id in ids:  # one transaction per call: what was done stays done if a later call fails
+                outcome = judge(call_id)
+                db.session.commit()
+                if not outcome.action:
+                    continue
+                done[outcome.action] += 1
+                if outcome.problems:
+                    click.echo(f"call {call_id} not opened: " + "; ".join(outcome.problems), err=True)
+                else:
+                    click.echo(f"call {call_id} {outcome.action}")
+    click.echo(f"{counted(done['opened'], 'call')} opened, {done['not_opened']} left in draft (incomplete), "
+               f"{done['closed']} closed")
+
+
 def init_app(app: Flask) -> None:
     from codev.core import backup, restore, storage_s3
     from codev.core.invariants import check_with
@@ -386,7 +411,7 @@ def init_app(app: Flask) -> None:
     for command in (
         create_user_command, seed_demo_command, seed_synthetic_command, rerender_letters_command,
         init_instance_command, send_mail_command, outbox_command,
-        close_lapsed_command, send_reminders_command, prune_throttle_command,
+        close_lapsed_command, send_reminders_command, prune_throttle_command, open_close_calls_command,
         *storage_s3.COMMANDS, *backup.COMMANDS, *restore.COMMANDS,
     ):
         app.cli.add_command(command)

@@ -72,8 +72,9 @@ def test_a_recorded_decision_comes_back_to_the_page_of_its_project(client, db, l
     response = client.post(f"/reviews/committee/{session.id}/projects/{ninth.id}/decide",
                            data={**decision_form("rejected", reason="Hors du champ de l’appel."), "confirm": "yes"})
     assert response.status_code == 302
-    assert response.headers["Location"].endswith(f"/reviews/committee/{session.id}?project={ninth.id}#project-{ninth.id}")
-    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    location = response.headers["Location"]
+    assert location.endswith(f"/reviews/committee/{session.id}?project={ninth.id}#project-{ninth.id}")
+    page = client.get(location).get_data(as_text=True)
     assert ranks_shown(page) == [6, 7, 8, 9, 10]
     assert f'id="project-{ninth.id}"' in page
 

@@ -13,6 +13,7 @@ from math import gcd
 
 from flask_babel import lazy_gettext as _l
 from wtforms import (
+    BooleanField,
     DateField,
     FieldList,
     FormField,
@@ -184,6 +185,10 @@ class CallForm(BaseForm):
     opens_time = TimeField(_l("Opening time"), validators=[Optional()], description=_l("00:00 when left empty"))
     closes_date = DateField(_l("Closes on"), validators=[Optional()], description=_l("UTC, Togo's time."))
     closes_time = TimeField(_l("Closing time"), validators=[Optional()], description=_l("23:59 when left empty"))
+    opens_automatically = BooleanField(
+        _l("Open the call by itself on its opening date"),
+        description=_l("If the call is complete by then; if not, it stays a draft and the officers are told "
+                       "what it lacks. Every open call closes by itself at its closing date."))
     sectors = MultiCheckboxField(_l("Eligible sectors"), choices=[])
     regions = MultiCheckboxField(_l("Eligible regions"), choices=[])
     envelope = XofField(_l("Envelope (F CFA)"), allow_zero=True,
@@ -223,7 +228,8 @@ class CallForm(BaseForm):
         """The form filled from a saved call."""
         data = {
             "title": call.title, "title_en": call.title_en, "description": call.description,
-            "description_en": call.description_en, "sectors": call.sector_codes, "regions": call.region_codes,
+            "description_en": call.description_en, "opens_automatically": call.opens_automatically,
+            "sectors": call.sector_codes, "regions": call.region_codes,
             "envelope": call.envelope_xof, "ratio": (call.ratio_num, call.ratio_den),
             "max_grant": call.max_grant_xof, "max_grant_share": call.max_grant_share_bps,
             "min_association_share": call.min_association_share_bps,
@@ -258,8 +264,11 @@ class CallForm(BaseForm):
         opens, closes = self._opens_at(), self._closes_at()
         if opens and closes and opens >= closes:
             self.closes_date.errors.append(_l("The closing date must come after the opening date."))
+        if self.opens_automatically.data and opens is None:
+            self.opens_date.errors.append(_l("Give the date the call opens on by itself."))
         self.form_errors.extend(self.grid_errors + self.tranche_errors)
-        return ok and not self.grid_errors and not self.tranche_errors and not self.closes_date.errors
+        return (ok and not self.grid_errors and not self.tranche_errors and not self.closes_date.errors
+                and not self.opens_date.errors)
 
     def _criteria_rows(self) -> list[CriterionData] | None:
         """The filled rows of the grid; None when a row has its own errors."""
@@ -319,6 +328,7 @@ class CallForm(BaseForm):
             title=self.title.data, title_en=self.title_en.data or None,
             description=self.description.data or "", description_en=self.description_en.data or None,
             opens_at=self._opens_at(), closes_at=self._closes_at(),
+            opens_automatically=bool(self.opens_automatically.data),
             sectors=list(self.sectors.data or []), regions=list(self.regions.data or []),
             envelope_xof=self.envelope.amount, ratio_num=self.ratio.ratio[0], ratio_den=self.ratio.ratio[1],
             max_grant_xof=self.max_grant.amount, max_grant_share_bps=self.max_grant_share.bps,

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from enum import StrEnum
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import BigInteger, CheckConstraint, Date, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, CheckConstraint, Date, ForeignKey, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from codev.core.money import Ratio
@@ -98,6 +98,9 @@ class Call(db.Model):
     description_en: Mapped[str | None] = mapped_column(Text)
     opens_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closes_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Opened by the scheduled job (``flask open-close-calls``) at ``opens_at`` if complete by then; every
+    # open call is closed by the same job at ``closes_at``.
+    opens_automatically: Mapped[bool] = mapped_column(default=False, server_default=false())
     status: Mapped[CallStatus] = mapped_column(String(20), default=CallStatus.DRAFT, index=True)
 
     envelope_xof: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -73,6 +73,7 @@ class CallData:
     description_en: str | None = None
     opens_at: datetime | None = None
     closes_at: datetime | None = None
+    opens_automatically: bool = False
     sectors: list[str] = field(default_factory=list)
     regions: list[str] = field(default_factory=list)
     envelope_xof: int = 0
@@ -150,7 +151,8 @@ def _data_problems(data: CallData) -> list[str]:
 # --- calls ---------------------------------------------------------------------------------------
 
 _SCALARS = (
-    "title", "title_en", "description", "description_en", "opens_at", "closes_at", "envelope_xof",
+    "title", "title_en", "description", "description_en", "opens_at", "closes_at", "opens_automatically",
+    "envelope_xof",
     "ratio_num", "ratio_den", "max_grant_xof", "max_grant_share_bps", "min_association_share_bps",
     "max_total_budget_xof", "in_kind_counts_bps", "contribution_deadline_days", "qualification_threshold",
     "min_evaluators", "score_gap_flag", "max_project_files_bytes",

@@ -20,7 +20,7 @@ from codev.calls.models import Call, CallStatus
 from codev.core.mail import queue_mail
 from codev.core.money import format_xof
 from codev.core.timeutil import utcnow
-from codev.core.workflow import Transition, Workflow, register, row
+from codev.core.workflow import SYSTEM_ROLE, Transition, Workflow, register, row
 from codev.extensions import db
 
 
@@ -112,9 +112,9 @@ OFFICER = Role.OFFICER
 CALL = Workflow(
     name="call", states=CallStatus, initial=frozenset({S.DRAFT}),
     transitions=(
-        row("open", {S.DRAFT}, S.OPEN, {OFFICER}, _l("Open the call"),
+        row("open", {S.DRAFT}, S.OPEN, {OFFICER, SYSTEM_ROLE}, _l("Open the call"),
             refused=_l("The call cannot change status yet:"), checks=(missing_pieces,), effects=(_on_open,)),
-        row("closed", {S.OPEN}, S.CLOSED, {OFFICER}, _l("Close the call"), effects=(_on_close,)),
+        row("closed", {S.OPEN}, S.CLOSED, {OFFICER, SYSTEM_ROLE}, _l("Close the call"), effects=(_on_close,)),
         row("evaluating", {S.CLOSED}, S.EVALUATING, {OFFICER}, _l("Start the evaluation")),
         row("decided", {S.EVALUATING}, S.DECIDED, {OFFICER, Role.APPROVER},
             _l("Record that the committee has decided")),

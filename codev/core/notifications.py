@@ -60,6 +60,8 @@ class NotificationPreference(db.Model):
 GROUPS: dict[str, tuple[object, dict[str, object]]] = {
     "project": (_l("Your project"), {
         "call_opened": _l("A call for projects opens"),
+        "call_closed": _l("A call for projects closes"),
+        "call_not_opened": _l("A call could not open by itself (officers)"),
         "association_submitted": _l("An association asks to be verified"),
         "association_resubmitted": _l("An association sends its file again"),
         "association_verified": _l("Your association is verified"),
