@@ -8,6 +8,7 @@ from sqlalchemy import select
 from codev.accounts.models import AssociationStatus, User
 from codev.core.models import AuditEvent
 from tests import factories
+from tests.confirm_support import confirmed
 from tests.factories_associations import member_of
 
 REASON = "Les statuts fournis ne sont pas signés ; merci de joindre la version signée."
@@ -67,7 +68,7 @@ def test_verify(client, db, users, pending, login_as, outbox):
 
 def test_reject_with_reason(client, db, users, pending, login_as, outbox):
     officer = login_as(users["officer"])
-    response = client.post(f"/associations/{pending.id}/reject", data={"reason": f"  {REASON}  "})
+    response = client.post(f"/associations/{pending.id}/reject", data=confirmed({"reason": f"  {REASON}  "}))
     assert response.status_code == 302
     db.session.refresh(pending)
     assert pending.status == AssociationStatus.REJECTED
@@ -89,7 +90,7 @@ def test_reject_with_reason(client, db, users, pending, login_as, outbox):
 @pytest.mark.parametrize("reason", ["", "   ", "abcd", "x" * 2001])
 def test_reject_needs_a_reason_of_5_to_2000_characters(client, db, users, pending, login_as, outbox, reason):
     login_as(users["officer"])
-    response = client.post(f"/associations/{pending.id}/reject", data={"reason": reason},
+    response = client.post(f"/associations/{pending.id}/reject", data=confirmed({"reason": reason}),
                            headers={"Accept-Language": "en"})
     assert response.status_code == 400
     page = response.get_data(as_text=True)
@@ -123,7 +124,7 @@ def test_decisions_refused_unless_pending(client, db, users, login_as, outbox, t
 def test_only_officers_decide(client, db, users, pending, login_as, role):
     login_as(users[role])
     assert client.post(f"/associations/{pending.id}/verify").status_code == 403
-    assert client.post(f"/associations/{pending.id}/reject", data={"reason": REASON}).status_code == 403
+    assert client.post(f"/associations/{pending.id}/reject", data=confirmed({"reason": REASON})).status_code == 403
     db.session.refresh(pending)
     assert pending.status == AssociationStatus.PENDING
 

@@ -10,6 +10,7 @@ from codev.projects.models import ProjectEvent, ProjectStatus
 from codev.projects.workflow import find_transition
 from codev.reviews.committee import CommitteeError, DecisionData, decide
 from codev.reviews.models import CommitteeDecision, SessionStatus
+from tests.confirm_support import confirmed
 from tests.factories import CallFactory, UserFactory
 from tests.factories_committee import committee_session, decision_form, qualified_project
 from tests.factories_projects import member_of
@@ -50,7 +51,7 @@ def test_the_committee_rows_are_in_the_workflow():
 def test_an_approval_moves_the_project_and_tells_each_member_in_their_language(client, db, login_as, users, setup,
                                                                               outbox):
     login_as(users["approver"])
-    response = client.post(url(setup), data=decision_form("approved", "Projet pertinent & bien préparé."))
+    response = client.post(url(setup), data=confirmed(decision_form("approved", "Projet pertinent & bien préparé.")))
     assert response.status_code == 302
     db.session.expire_all()
     project = setup["project"]
@@ -75,8 +76,8 @@ def test_an_approval_moves_the_project_and_tells_each_member_in_their_language(c
 
 def test_an_approval_with_conditions_keeps_them_and_a_smaller_amount(client, db, login_as, users, setup, outbox):
     login_as(users["officer"])
-    response = client.post(url(setup), data=decision_form(
-        "conditionally_approved", conditions="Fournir un second devis.", amount="3 500 000"))
+    response = client.post(url(setup), data=confirmed(decision_form(
+        "conditionally_approved", conditions="Fournir un second devis.", amount="3 500 000")))
     assert response.status_code == 302
     decision = db.session.scalar(select(CommitteeDecision))
     assert decision.conditions == "Fournir un second devis."
@@ -107,7 +108,7 @@ def test_a_deferred_project_comes_back_at_a_later_session_and_cannot_be_deferred
 def test_an_incomplete_decision_is_refused_beside_its_field_and_nothing_changes(
         client, db, login_as, users, setup, outbox, data, field, message):
     login_as(users["officer"])
-    response = client.post(url(setup), data=data)
+    response = client.post(url(setup), data=confirmed(data))
     assert response.status_code == 400
     page = response.get_data(as_text=True)
     assert f'id="{field}-error"' in page and message in page
@@ -120,7 +121,7 @@ def test_a_project_in_the_wrong_state_is_refused_with_a_clear_message(client, db
     setup["project"].status = status
     db.session.commit()
     login_as(users["officer"])
-    response = client.post(url(setup), data=decision_form("approved"))
+    response = client.post(url(setup), data=confirmed(decision_form("approved")))
     assert response.status_code == 400
     assert "le comité ne décide que sur les projets qualifiés ou ajournés" in response.get_data(as_text=True)
     unchanged(db, setup, outbox, status)
@@ -129,13 +130,13 @@ def test_a_project_in_the_wrong_state_is_refused_with_a_clear_message(client, db
 @pytest.mark.parametrize("role", ["evaluator", "association", "admin"])
 def test_only_officers_and_approvers_decide(client, db, login_as, users, setup, outbox, role):
     login_as(users[role])
-    assert client.post(url(setup), data=decision_form("approved")).status_code == 403
+    assert client.post(url(setup), data=confirmed(decision_form("approved"))).status_code == 403
     unchanged(db, setup, outbox)
 
 
 def test_a_member_of_the_project_cannot_decide_either(client, db, login_as, setup, outbox):
     login_as(setup["fr"])
-    assert client.post(url(setup), data=decision_form("approved")).status_code == 403
+    assert client.post(url(setup), data=confirmed(decision_form("approved"))).status_code == 403
     unchanged(db, setup, outbox)
 
 
@@ -144,7 +145,7 @@ def test_a_closed_session_or_a_second_decision_is_refused(client, db, login_as, 
     setup["session"].status = SessionStatus.CLOSED
     db.session.commit()
     login_as(officer)
-    response = client.post(url(setup), data=decision_form("approved"))
+    response = client.post(url(setup), data=confirmed(decision_form("approved")))
     assert response.status_code == 400 and "séance est close" in response.get_data(as_text=True)
     unchanged(db, setup, outbox)
     session = committee_session(setup["call"], officer)

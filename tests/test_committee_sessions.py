@@ -12,6 +12,7 @@ from codev.calls.models import CallStatus
 from codev.projects.models import ProjectStatus
 from codev.reviews.committee import DecisionData, commune_totals, decide
 from codev.reviews.models import CommitteeSession, SessionStatus
+from tests.confirm_support import confirmed
 from tests.factories import CallFactory
 from tests.factories_committee import committee_session, qualified_project
 
@@ -119,17 +120,19 @@ def test_minutes_are_saved_then_the_session_is_closed_and_frozen(client, db, log
     db.session.commit()
     login_as(users["approver"])
     response = client.post(f"/reviews/committee/{session.id}/minutes",
-                           data={"minutes": "Le comité a siégé.", "action": "save"})
+                           data=confirmed({"minutes": "Le comité a siégé.", "action": "save"}))
     assert response.status_code == 302
     assert session.minutes == "Le comité a siégé." and session.status == SessionStatus.OPEN
-    client.post(f"/reviews/committee/{session.id}/minutes", data={"minutes": "Version finale.", "action": "close"})
+    client.post(f"/reviews/committee/{session.id}/minutes",
+                data=confirmed({"minutes": "Version finale.", "action": "close"}))
     db.session.expire_all()
     assert (session.status, session.minutes) == (SessionStatus.CLOSED, "Version finale.")
     assert session.closed_at is not None
     page = client.get(f"/reviews/committee/{session.id}").get_data(as_text=True)
     assert "Version finale." in page and "Enregistrer la décision" not in page
     assert waiting.title in page  # the ranking is frozen at closing: the undecided project stays in it (reserve)
-    response = client.post(f"/reviews/committee/{session.id}/minutes", data={"minutes": "Réécrit.", "action": "save"})
+    response = client.post(f"/reviews/committee/{session.id}/minutes",
+                           data=confirmed({"minutes": "Réécrit.", "action": "save"}))
     assert response.status_code == 302
     db.session.expire_all()
     assert session.minutes == "Version finale."

@@ -23,6 +23,7 @@ from codev.extensions import db as _db
 from codev.grants.common import LedgerError
 from codev.grants.disbursements.payments import approve_request, record_disbursement, refuse_request
 from codev.grants.models import Disbursement, DisbursementRequest, Grant
+from tests.confirm_support import confirmed
 from tests.factories_ledger import make_grant, page_text, verified
 
 M = 1_000_000
@@ -191,7 +192,7 @@ def test_the_form_and_the_request_page_say_why(client, db, users, login_as, four
         assert rule in page and hint in page, address
     form = {"idempotency_key": str(uuid.uuid4()), "tranche": "1", "amount": "5 000 000",
             "value_date": utcnow().date().isoformat(), "bank_reference": "VIR-5"}
-    response = client.post(f"/grants/{grant.id}/disbursements/new", data=form, follow_redirects=True)
+    response = client.post(f"/grants/{grant.id}/disbursements/new", data=confirmed(form), follow_redirects=True)
     request = db.session.scalar(db.select(DisbursementRequest))
     assert response.request.path == f"/grants/{grant.id}/disbursement-requests/{request.id}"
     page = plain(page_text(response))

@@ -18,6 +18,7 @@ from codev.grants.disbursements.payments import record_disbursement
 from codev.grants.life.cancellation import CancellationError, cancel_grant
 from codev.grants.models import AwardLetter, Grant, GrantStatus, LetterStatus
 from codev.projects.models import Project, ProjectEvent, ProjectStatus
+from tests.confirm_support import confirmed
 from tests.factories import UserFactory
 from tests.factories_grants import awarded_grant
 from tests.factories_ledger import make_grant, member_of_grant, page_text, verified
@@ -72,7 +73,7 @@ def test_an_approver_cancels_and_the_unspent_balance_returns(client, db, users, 
     assert "6 000 000" in form and "2 000 000" in form and "4 000 000" in form  # G, D and what returns
     assert letters[0].reference in form and "Motif de l'annulation de la subvention" in html.unescape(form)
 
-    response = client.post(f"/grants/{grant_id}/cancel", data={"reason": REASON})
+    response = client.post(f"/grants/{grant_id}/cancel", data=confirmed({"reason": REASON}))
     assert response.status_code == 302 and response.headers["Location"].endswith(f"/grants/{grant_id}")
 
     assert committed(db, call_id) == before - 4_000_000  # G − D, exactly
@@ -124,7 +125,7 @@ def test_members_are_told_in_their_language(db, users, outbox):
 def test_no_reason_is_refused_beside_the_field(client, db, users, login_as):
     grant, _letters = started_grant(db, users)
     login_as(users["approver"])
-    response = client.post(f"/grants/{grant.id}/cancel", data={"reason": "   "})
+    response = client.post(f"/grants/{grant.id}/cancel", data=confirmed({"reason": "   "}))
     assert response.status_code == 400
     assert 'id="reason-error"' in response.get_data(as_text=True)
     assert db.session.get(Grant, grant.id).status == GrantStatus.ACTIVE
@@ -135,7 +136,7 @@ def test_only_an_approver_cancels(client, db, users, login_as):
     for role in ("officer", "association", "evaluator", "admin"):
         login_as(users[role])
         assert client.get(f"/grants/{grant.id}/cancel").status_code == 403
-        assert client.post(f"/grants/{grant.id}/cancel", data={"reason": REASON}).status_code == 403
+        assert client.post(f"/grants/{grant.id}/cancel", data=confirmed({"reason": REASON})).status_code == 403
     with pytest.raises(CancellationError, match="Seul un ordonnateur"):
         cancel_grant(grant, users["officer"], REASON)
     db.session.rollback()
@@ -147,10 +148,10 @@ def test_only_an_approver_cancels(client, db, users, login_as):
 def test_cancelling_twice_says_so_and_keeps_what_was_typed(client, db, users, login_as):
     grant, _letters = started_grant(db, users)
     login_as(users["approver"])
-    client.post(f"/grants/{grant.id}/cancel", data={"reason": REASON})
+    client.post(f"/grants/{grant.id}/cancel", data=confirmed({"reason": REASON}))
     released = db.session.get(Grant, grant.id).released_xof
     before = committed(db, grant.call_id)
-    response = client.post(f"/grants/{grant.id}/cancel", data={"reason": "Une deuxième fois"})
+    response = client.post(f"/grants/{grant.id}/cancel", data=confirmed({"reason": "Une deuxième fois"}))
     page = html.unescape(response.get_data(as_text=True))
     assert response.status_code == 400
     assert "Cette subvention est déjà annulée." in page and "Une deuxième fois" in page
@@ -166,7 +167,7 @@ def test_a_pending_disbursement_blocks_the_cancellation_until_it_is_refused(app,
     db.session.commit()
     login_as(users["approver"])
     assert "attend une seconde signature" in client.get(f"/grants/{grant.id}/cancel").get_data(as_text=True)
-    response = client.post(f"/grants/{grant.id}/cancel", data={"reason": REASON})
+    response = client.post(f"/grants/{grant.id}/cancel", data=confirmed({"reason": REASON}))
     page = html.unescape(page_text(response))
     assert response.status_code == 400
     assert "Un décaissement de 2 500 000 F CFA attend une seconde signature" in page
@@ -175,8 +176,9 @@ def test_a_pending_disbursement_blocks_the_cancellation_until_it_is_refused(app,
 
     second = UserFactory(approver=True, email="second@ministry.example.tg")
     login_as(second)
-    client.post(f"/grants/{grant.id}/disbursement-requests/{request.id}/refuse", data={"note": "Pièce manquante"})
-    assert client.post(f"/grants/{grant.id}/cancel", data={"reason": REASON}).status_code == 302
+    client.post(f"/grants/{grant.id}/disbursement-requests/{request.id}/refuse",
+                data=confirmed({"note": "Pièce manquante"}))
+    assert client.post(f"/grants/{grant.id}/cancel", data=confirmed({"reason": REASON})).status_code == 302
     assert db.session.get(Grant, grant.id).released_xof == 6_000_000
 
 
@@ -197,7 +199,7 @@ def test_revoking_the_letters_offers_the_cancellation(client, db, users, login_a
     grant, _letters = started_grant(db, users)
     login_as(users["approver"])
     assert "Annuler aussi la subvention" in client.get(f"/grants/{grant.id}").get_data(as_text=True)
-    client.post(f"/grants/{grant.id}/revoke", data={"reason": "Fausse déclaration"})
+    client.post(f"/grants/{grant.id}/revoke", data=confirmed({"reason": "Fausse déclaration"}))
     page = html.unescape(client.get(f"/grants/{grant.id}").get_data(as_text=True))
     assert "n'a plus de lettre valide" in page and f"/grants/{grant.id}/cancel" in page
     assert db.session.get(Grant, grant.id).status == GrantStatus.ACTIVE  # revoking alone cancels nothing
@@ -206,7 +208,7 @@ def test_revoking_the_letters_offers_the_cancellation(client, db, users, login_a
 def test_revoking_with_cancel_the_grant_too_cancels_it(client, db, users, login_as):
     grant, _letters = started_grant(db, users)
     login_as(users["approver"])
-    response = client.post(f"/grants/{grant.id}/revoke", data={"reason": REASON, "cancel_grant": "y"})
+    response = client.post(f"/grants/{grant.id}/revoke", data=confirmed({"reason": REASON, "cancel_grant": "y"}))
     assert response.status_code == 302
     grant = db.session.get(Grant, grant.id)
     assert (grant.status, grant.cancel_reason, grant.released_xof) == (GrantStatus.CANCELLED, REASON, 4_000_000)

@@ -18,6 +18,7 @@ from codev.grants.life.cancellation import cancel_grant
 from codev.grants.life.closing import ClosingError, close_project
 from codev.grants.models import Grant, GrantStatus
 from codev.projects.models import Project, ProjectEvent, ProjectStatus
+from tests.confirm_support import confirmed
 from tests.factories import UserFactory
 from tests.factories_ledger import make_grant
 
@@ -51,7 +52,7 @@ def test_the_nightly_lapse_moves_the_project_as_the_system(db, users):
 def test_the_officers_button_lapses_as_the_officer(client, db, users, login_as):
     grant = make_grant(users["association"], amount=2_000_000, deadline=PAST)
     login_as(users["officer"])
-    client.post("/grants/close-lapsed")
+    client.post("/grants/close-lapsed", data=confirmed())
     assert db.session.get(Project, grant.project_id).status == ProjectStatus.LAPSED
     assert history(db, grant.project_id)[-1][2] == users["officer"].id
 
@@ -61,7 +62,7 @@ def test_an_officer_closes_a_lapsed_project_from_the_grant_page(client, db, user
     login_as(users["officer"])
     page = html.unescape(client.get(f"/grants/{grant.id}").get_data(as_text=True))
     assert "Cette subvention est devenue caduque" in page and "Clôturer le dossier du projet" in page
-    response = client.post(f"/grants/{grant.id}/close-project", data={"message": MESSAGE})
+    response = client.post(f"/grants/{grant.id}/close-project", data=confirmed({"message": MESSAGE}))
     assert response.status_code == 302
     assert db.session.get(Project, grant.project_id).status == ProjectStatus.CLOSED
     assert history(db, grant.project_id)[-1] == (ProjectStatus.CLOSED, MESSAGE, users["officer"].id)
@@ -75,7 +76,7 @@ def test_an_approver_closes_a_cancelled_grants_project_without_a_message(client,
     cancel_grant(grant, users["approver"], "Projet abandonné par l'association.")
     db.session.commit()
     login_as(users["approver"])
-    assert client.post(f"/grants/{grant.id}/close-project", data={"message": ""}).status_code == 302
+    assert client.post(f"/grants/{grant.id}/close-project", data=confirmed({"message": ""})).status_code == 302
     assert history(db, grant.project_id)[-1] == (ProjectStatus.CLOSED, None, users["approver"].id)
 
 
@@ -93,7 +94,7 @@ def test_a_funded_project_cannot_be_closed_and_the_page_says_why(client, db, use
     db.session.commit()
     login_as(users["officer"])
     assert f"/grants/{grant.id}/close-project" not in client.get(f"/grants/{grant.id}").get_data(as_text=True)
-    response = client.post(f"/grants/{grant.id}/close-project", data={"message": MESSAGE})
+    response = client.post(f"/grants/{grant.id}/close-project", data=confirmed({"message": MESSAGE}))
     page = html.unescape(response.get_data(as_text=True))
     assert response.status_code == 400
     assert "Seul un projet dont la subvention est achevée, caduque ou annulée peut être clôturé." in page
@@ -113,7 +114,7 @@ def test_only_officers_and_approvers_close(client, db, users, login_as):
     grant = lapsed_grant(db, users)
     for role in ("association", "evaluator", "admin"):
         login_as(users[role])
-        assert client.post(f"/grants/{grant.id}/close-project", data={"message": "x"}).status_code == 403
+        assert client.post(f"/grants/{grant.id}/close-project", data=confirmed({"message": "x"})).status_code == 403
     login_as(users["association"])
     page = html.unescape(client.get(f"/grants/{grant.id}").get_data(as_text=True))
     assert "Cette subvention est devenue caduque" in page and "/close-project" not in page

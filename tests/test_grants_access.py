@@ -8,6 +8,7 @@ from sqlalchemy import event, select
 
 from codev.grants.access import can_view_grant
 from codev.grants.models import AwardLetter
+from tests.confirm_support import confirmed
 from tests.factories import UserFactory
 from tests.factories_grants import approved_project, approver, awarded_grant
 
@@ -67,9 +68,9 @@ def test_letters_change_only_through_ministry_roles(client, db, login_as, grant,
     member = grant.project.association.members[0]
     login_as(member)
     assert client.post(f"/grants/{grant.id}/reissue", data={"reason": "x"}).status_code == 403
-    assert client.post(f"/grants/{grant.id}/revoke", data={"reason": "x"}).status_code == 403
+    assert client.post(f"/grants/{grant.id}/revoke", data=confirmed({"reason": "x"})).status_code == 403
     login_as(users["officer"])
-    assert client.post(f"/grants/{grant.id}/revoke", data={"reason": "x"}).status_code == 403
+    assert client.post(f"/grants/{grant.id}/revoke", data=confirmed({"reason": "x"})).status_code == 403
     assert _letter_fr(db, grant).status == "valid"
 
 

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from codev.grants.award.letters import canonical_content, content_fingerprint
 from codev.grants.models import AwardLetter
+from tests.confirm_support import confirmed
 from tests.factories import AssociationFactory, UserFactory
 from tests.factories_grants import approved_project, approver, awarded_grant, pdf_text
 from tests.factories_projects import member_of
@@ -153,7 +154,8 @@ def test_reissue_needs_a_reason_and_stays_on_the_page(client, db, login_as):
 def test_revocation_marks_the_valid_letters_revoked_and_a_revoked_grant_cannot_be_reissued(client, db, login_as):
     grant = awarded_grant()
     login_as(approver())
-    assert client.post(f"/grants/{grant.id}/revoke", data={"reason": "Fausse déclaration"}).status_code == 302
+    response = client.post(f"/grants/{grant.id}/revoke", data=confirmed({"reason": "Fausse déclaration"}))
+    assert response.status_code == 302
     db.session.expire_all()
     letters = _letters(db, grant)
     assert {letter.status for letter in letters.values()} == {"revoked"}

@@ -16,6 +16,7 @@ from codev.core.timeutil import utcnow
 from codev.grants.disbursements.payments import record_disbursement
 from codev.grants.life import reminders
 from codev.grants.models import ContributionEntry, Disbursement, Grant, GrantStatus, Report
+from tests.confirm_support import confirmed
 from tests.factories import CallFactory
 from tests.factories_grants import approved_project, approver
 from tests.factories_ledger import declare, make_grant, page_text, verified
@@ -41,8 +42,8 @@ def status_of(db, grant_id: int) -> str:
 def test_a_refused_approval_is_said_beside_the_amount_and_keeps_the_typed_values(client, db, login_as):
     project = approved_project(call=CallFactory(open=True, envelope_xof=5_000_000, committed_xof=2_000_000))
     login_as(approver())
-    response = client.post(f"/grants/approve/{project.id}", data={
-        "amount": "4 000 000", "signatory_name": "Essi Lawson", "signatory_title": "Ordonnatrice"})
+    response = client.post(f"/grants/approve/{project.id}", data=confirmed({
+        "amount": "4 000 000", "signatory_name": "Essi Lawson", "signatory_title": "Ordonnatrice"}))
     assert response.status_code == 400
     assert "3 000 000" in error_beside(response, "amount")
     assert 'value="4 000 000"' in response.text and 'value="Ordonnatrice"' in response.text
@@ -82,9 +83,9 @@ def test_a_disbursement_beyond_the_tranche_is_refused_beside_the_amount(client, 
     grant = make_grant(member, amount=10_000_000)
     verified(grant, member, officer, 10_000_000)
     login_as(officer)
-    response = client.post(f"/grants/{grant.id}/disbursements/new", data={
+    response = client.post(f"/grants/{grant.id}/disbursements/new", data=confirmed({
         "tranche": "1", "amount": "9 000 000", "value_date": TODAY.isoformat(), "bank_reference": "VIR-1",
-        "idempotency_key": str(uuid.uuid4())})
+        "idempotency_key": str(uuid.uuid4())}))
     assert response.status_code == 400 and error_beside(response, "amount")
     assert 'value="VIR-1"' in response.text
     assert db.session.scalar(db.select(db.func.count(Disbursement.id))) == 0
@@ -97,7 +98,7 @@ def test_a_refused_decision_is_flashed_on_the_declaration_page(client, db, users
     login_as(officer)
     url = f"/grants/{grant.id}/contributions/{entry.id}"
     assert client.post(f"{url}/verify").status_code == 302
-    again = client.post(f"{url}/reject", data={"reject-reason": "Reçu illisible"})
+    again = client.post(f"{url}/reject", data=confirmed({"reject-reason": "Reçu illisible"}))
     assert again.status_code == 302 and again.headers["Location"].endswith(url)
     page = page_text(client.get(url))
     assert "Cette déclaration a déjà fait l&#39;objet d&#39;une décision." in page and "Reçu illisible" not in page
@@ -109,7 +110,7 @@ def test_the_lapse_button_is_one_unit_of_work(client, db, users, login_as):
     bad = make_grant(users["association"], amount=2_000_000, deadline=PAST)
     bad.call.committed_xof = 1_000_000  # inconsistent data: the guarded UPDATE matches no row
     login_as(users["officer"])
-    response = client.post("/grants/close-lapsed", follow_redirects=True)
+    response = client.post("/grants/close-lapsed", data=confirmed(), follow_redirects=True)
     assert response.status_code == 200 and "ne contient pas le montant de cette subvention" in page_text(response)
     assert {status_of(db, good.id), status_of(db, bad.id)} == {GrantStatus.AWARDED}
 

@@ -7,6 +7,7 @@ import io
 from sqlalchemy import select
 
 from codev.grants.models import AwardLetter
+from tests.confirm_support import confirmed
 from tests.factories import UserFactory
 from tests.factories_grants import approver, awarded_grant
 
@@ -89,7 +90,7 @@ def test_a_superseded_letter_says_so_with_the_date_and_reason(client, db, login_
 def test_a_revoked_letter_shows_revoked(client, db, login_as):
     grant = awarded_grant()
     login_as(approver())
-    client.post(f"/grants/{grant.id}/revoke", data={"reason": "Contribution jamais versée"})
+    client.post(f"/grants/{grant.id}/revoke", data=confirmed({"reason": "Contribution jamais versée"}))
     client.delete_cookie("session", domain="localhost")
     response = client.get(f"/verify/{_letter(db, grant, 'en').reference}")
     assert response.status_code == 200

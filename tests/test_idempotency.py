@@ -33,6 +33,7 @@ from codev.grants.ledger.contributions import declare_contribution, declare_from
 from codev.grants.models import ContributionEntry, Disbursement, DisbursementRequest, Grant, GrantStatus, Report
 from codev.grants.money_forms import ContributionForm, DisbursementForm, ReportForm
 from codev.grants.reports.services import file_report_from_form, return_report
+from tests.confirm_support import confirmed
 from tests.factories_ledger import make_grant, proof, verified
 from tests.factories_projects import PDF_BYTES
 
@@ -215,7 +216,8 @@ def rows(db, key: str) -> tuple[int, int, int]:
 
 
 def send(client, address: str, form: dict, data: dict):
-    return client.post(form["action"] or address, data=data, content_type="multipart/form-data")
+    """Post the form as its confirm step does (a disbursement asks first; other forms ignore ``confirm``)."""
+    return client.post(form["action"] or address, data=confirmed(data), content_type="multipart/form-data")
 
 
 def assert_already_recorded(response, link: str, *words: str) -> None:
@@ -301,12 +303,12 @@ def test_a_key_of_another_grant_or_a_malformed_key_is_not_a_repeat(client, db, u
     login_as(users["officer"])
     form = keyed_form(client.get(f"/grants/{grant.id}/disbursements/new").get_data(as_text=True))
     data = {**form["fields"], "amount": "1 000 000", "bank_reference": "VIR-MINE"}
-    assert client.post(f"/grants/{grant.id}/disbursements/new", data=data).status_code == 302
-    elsewhere = client.post(f"/grants/{other.id}/disbursements/new", data={**data, "tranche": "1"})
+    assert client.post(f"/grants/{grant.id}/disbursements/new", data=confirmed(data)).status_code == 302
+    elsewhere = client.post(f"/grants/{other.id}/disbursements/new", data=confirmed({**data, "tranche": "1"}))
     assert elsewhere.status_code == 400 and "Déjà enregistré" not in plain(elsewhere)
     for key in ("", "not-a-key", data["idempotency_key"].upper()):
         answer = client.post(f"/grants/{grant.id}/disbursements/new",
-                             data={**data, "idempotency_key": key, "bank_reference": "VIR-NEW"})
+                             data=confirmed({**data, "idempotency_key": key, "bank_reference": "VIR-NEW"}))
         assert answer.status_code == 400 and "Déjà enregistré" not in plain(answer)
     assert rows(db, data["idempotency_key"]) == (1, 0, 1)
 
@@ -316,9 +318,9 @@ def test_the_same_transfer_with_a_new_key_is_already_recorded_too(client, db, us
     login_as(users["officer"])
     form = keyed_form(client.get(f"/grants/{grant.id}").get_data(as_text=True))
     data = {**form["fields"], "tranche": "1", "amount": "2 000 000", "bank_reference": "ORA-2026-9"}
-    assert client.post(form["action"], data=data).status_code == 302
+    assert client.post(form["action"], data=confirmed(data)).status_code == 302
     paid = db.session.scalar(db.select(Disbursement))
-    again = client.post(form["action"], data={**data, "idempotency_key": _key()})
+    again = client.post(form["action"], data=confirmed({**data, "idempotency_key": _key()}))
     assert_already_recorded(again, f"/grants/{grant.id}/ledger#disbursement-{paid.id}", "ORA-2026-9")
     assert rows(db, data["idempotency_key"])[2] == 1
 

@@ -14,6 +14,7 @@ from codev.grants.disbursements.payments import record_disbursement
 from codev.grants.life import lapse
 from codev.grants.life.reminders import send_reminders
 from codev.grants.models import Grant, GrantStatus
+from tests.confirm_support import confirmed
 from tests.factories import CallFactory
 from tests.factories_ledger import declare, make_grant, verified
 from tests.test_tranches import ONE
@@ -83,7 +84,7 @@ def test_close_lapsed_command_and_button(runner, client, db, users, login_as):
     assert result.exit_code == 0 and "2 grants lapsed" in result.output
     assert runner.invoke(args=["close-lapsed"]).output.strip().endswith("0 grants lapsed")
     login_as(users["officer"])
-    response = client.post("/grants/close-lapsed", follow_redirects=True)
+    response = client.post("/grants/close-lapsed", data=confirmed(), follow_redirects=True)
     assert response.status_code == 200
     db.session.expire_all()
     assert {db.session.get(Grant, g.id).status for g in (grant, other)} == {GrantStatus.LAPSED}

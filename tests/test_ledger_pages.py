@@ -13,6 +13,7 @@ from codev.grants.disbursements.payments import record_disbursement
 from codev.grants.ledger.entries import read_ledger
 from codev.grants.models import ContributionEntry
 from codev.grants.reports import services as reports
+from tests.confirm_support import confirmed
 from tests.factories import UserFactory
 from tests.factories_ledger import declare, make_grant, member_of_grant, page_text, verified
 from tests.factories_projects import EXE_BYTES, PDF_BYTES
@@ -67,12 +68,12 @@ def test_officer_verifies_rejects_and_reverses(client, db, users, login_as):
     page = client.get(f"/grants/{grant.id}").get_data(as_text=True)
     assert f"/grants/{grant.id}/contributions/{one.id}/verify" in page
     assert client.post(f"/grants/{grant.id}/contributions/{one.id}/verify").status_code == 302
-    assert client.post(f"/grants/{grant.id}/contributions/{two.id}/reject", data={"reject-reason": ""}).status_code \
-        == 400
     assert client.post(f"/grants/{grant.id}/contributions/{two.id}/reject",
-                       data={"reject-reason": "Reçu illisible"}).status_code == 302
+                       data=confirmed({"reject-reason": ""})).status_code == 400
+    assert client.post(f"/grants/{grant.id}/contributions/{two.id}/reject",
+                       data=confirmed({"reject-reason": "Reçu illisible"})).status_code == 302
     assert client.post(f"/grants/{grant.id}/contributions/{one.id}/reverse",
-                       data={"reverse-reason": "Chèque sans provision"}).status_code == 302
+                       data=confirmed({"reverse-reason": "Chèque sans provision"})).status_code == 302
     db.session.expire_all()
     book = read_ledger(db.session.scalars(db.select(ContributionEntry)).all(), grant.in_kind_counts_bps)
     assert book.states == {one.id: "reversed", two.id: "rejected"}

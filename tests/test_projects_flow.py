@@ -9,6 +9,7 @@ from sqlalchemy import select
 from codev.core.models import AuditEvent
 from codev.projects.models import Project, ProjectEvent
 from tests import factories
+from tests.confirm_support import confirmed
 from tests.factories_projects import (
     PDF_BYTES,
     budget_form,
@@ -168,16 +169,16 @@ def test_withdraw_a_draft_and_a_submitted_project(client, db, users, login_as, o
     member = login_as(english(users["association"]))
     draft = ready_project(member)
     db.session.commit()
-    client.post(f"/projects/{draft.id}/withdraw", data={"reason": ""})
+    client.post(f"/projects/{draft.id}/withdraw", data=confirmed({"reason": ""}))
     draft = fresh(db, draft.id)
     assert draft.status == "withdrawn" and draft.reference is None
     project = submitted_project(member)
-    client.post(f"/projects/{project.id}/withdraw", data={"reason": "Financé par la commune."})
+    client.post(f"/projects/{project.id}/withdraw", data=confirmed({"reason": "Financé par la commune."}))
     project = fresh(db, project.id)
     assert project.status == "withdrawn" and project.events[-1].message == "Financé par la commune."
     assert project.reference in outbox("officer@ministry.example.tg")[-1].subject
     assert "Financé par la commune." in outbox("officer@ministry.example.tg")[-1].body
-    client.post(f"/projects/{project.id}/withdraw", data={})
+    client.post(f"/projects/{project.id}/withdraw", data=confirmed({}))
     assert fresh(db, project.id).status == "withdrawn"
     assert client.get(f"/projects/{project.id}").status_code == 200
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests import factories
+from tests.confirm_support import confirmed
 from tests.factories_projects import member_of
 from tests.factories_reviews import assign, english, evaluator, in_review_project, submitted
 
@@ -39,7 +40,8 @@ def test_a_conflict_closes_the_project_the_review_pages_and_the_files(client, db
     recused = assign(project, other, declare=True)
     login_as(other)
     assert_all_404(client, project_urls(project) + review_urls(recused, project))
-    assert client.post(f"/reviews/assignments/{recused.id}/declare", data={"declaration": "none"}).status_code == 404
+    assert client.post(f"/reviews/assignments/{recused.id}/declare",
+                       data=confirmed({"declaration": "none"})).status_code == 404
     assert client.post(f"/reviews/assignments/{recused.id}", data={"action": "save"}).status_code == 404
 
 
@@ -73,7 +75,7 @@ def test_a_submitted_evaluation_keeps_access_and_a_withdrawn_one_loses_it(client
     late = evaluator()
     row = assign(project, late, declare=False)
     login_as(users["officer"])
-    client.post(f"/reviews/assignments/{row.id}/withdraw")
+    client.post(f"/reviews/assignments/{row.id}/withdraw", data=confirmed())
     login_as(late)
     assert_all_404(client, project_urls(project) + review_urls(row, project))
 

@@ -11,6 +11,7 @@ from codev.projects.models import ProjectStatus
 from codev.reviews import assignments
 from codev.reviews.models import Assignment, AssignmentStatus
 from tests import factories
+from tests.confirm_support import confirmed
 from tests.factories_projects import submitted_project
 from tests.factories_reviews import assign, english, evaluator, in_review_project, submitted
 
@@ -52,7 +53,7 @@ def test_never_the_same_evaluator_twice_on_a_project(client, db, users, login_as
     reviewer = evaluator()
     first = assign(project, reviewer)
     login_as(english(users["officer"]))
-    client.post(f"/reviews/assignments/{first.id}/withdraw")
+    client.post(f"/reviews/assignments/{first.id}/withdraw", data=confirmed())
     response = client.post(f"/reviews/projects/{project.id}/assign",
                            data={"evaluator": str(reviewer.id), "due_on": due()})
     assert response.status_code == 400  # not even offered again
@@ -84,7 +85,7 @@ def test_withdraw_and_reassign(client, db, users, login_as, outbox):
     first, second = evaluator(), evaluator()
     row = assign(project, first, declare=False)
     login_as(english(users["officer"]))
-    client.post(f"/reviews/assignments/{row.id}/withdraw")
+    client.post(f"/reviews/assignments/{row.id}/withdraw", data=confirmed())
     db.session.refresh(row)
     assert row.status == AssignmentStatus.WITHDRAWN
     assert outbox(first.email)[-1].subject == f"codev : évaluation de {project.reference} retirée"  # in French
@@ -99,7 +100,7 @@ def test_a_submitted_evaluation_cannot_be_withdrawn(client, db, users, login_as)
     project = in_review_project()
     row = submitted(project, evaluator(), (7, 6, 3))
     login_as(english(users["officer"]))
-    response = client.post(f"/reviews/assignments/{row.id}/withdraw", follow_redirects=True)
+    response = client.post(f"/reviews/assignments/{row.id}/withdraw", data=confirmed(), follow_redirects=True)
     assert "This evaluation has been submitted: it can no longer be withdrawn." in response.get_data(as_text=True)
     db.session.refresh(row)
     assert row.status == AssignmentStatus.SUBMITTED

@@ -12,6 +12,7 @@ from codev.extensions import db as _db
 from codev.projects.models import ProjectStatus
 from codev.reviews.models import Assignment, AssignmentStatus, Evaluation, ReviewResult
 from tests import factories
+from tests.confirm_support import confirmed
 from tests.factories_reviews import assign, draft, english, evaluator, in_review_project, submitted
 
 
@@ -41,7 +42,7 @@ def test_the_declaration_comes_first(client, db, login_as, outbox):
     assert response.status_code == 400
     assert "Declare first whether you have a conflict" in response.get_data(as_text=True)
     assert evaluation_of(db, row) is None
-    response = client.post(f"/reviews/assignments/{row.id}/declare", data={"declaration": "none"})
+    response = client.post(f"/reviews/assignments/{row.id}/declare", data=confirmed({"declaration": "none"}))
     assert response.headers["Location"].endswith(f"/reviews/assignments/{row.id}")
     db.session.refresh(row)
     assert row.status == AssignmentStatus.ACCEPTED and row.conflict_declared is False and row.declared_at
@@ -52,7 +53,7 @@ def test_the_declaration_comes_first(client, db, login_as, outbox):
     download = client.get(link)
     assert download.status_code == 200 and download.data.startswith(b"%PDF")
     download.close()
-    again = client.post(f"/reviews/assignments/{row.id}/declare", data={"declaration": "conflict"},
+    again = client.post(f"/reviews/assignments/{row.id}/declare", data=confirmed({"declaration": "conflict"}),
                         follow_redirects=True)
     assert "You have already made your declaration" in again.get_data(as_text=True)
     db.session.refresh(row)
@@ -65,7 +66,7 @@ def test_a_conflict_recuses_and_tells_the_officers(client, db, users, login_as, 
     row = assign(project, reviewer)
     login_as(reviewer)
     response = client.post(f"/reviews/assignments/{row.id}/declare",
-                           data={"declaration": "conflict", "note": "Mon frère préside l'association."})
+                           data=confirmed({"declaration": "conflict", "note": "Mon frère préside l'association."}))
     assert response.headers["Location"].endswith("/reviews/mine")
     db.session.refresh(row)
     assert row.status == AssignmentStatus.RECUSED and row.conflict_declared is True

@@ -13,6 +13,7 @@ from codev.extensions import db as _db
 from codev.projects.models import Project, ProjectStatus
 from codev.reviews.models import Screening
 from tests import factories
+from tests.confirm_support import confirmed
 from tests.factories_projects import ready_project, submitted_project
 from tests.factories_reviews import english, in_review_project
 
@@ -21,7 +22,7 @@ ALL_CONFIRMED = {f"confirm_{code}": "y" for code in
 
 
 def screen(client, project, **data):
-    return client.post(f"/reviews/projects/{project.id}/screen", data=data)
+    return client.post(f"/reviews/projects/{project.id}/screen", data=confirmed(data))
 
 
 def screenings(db, project):

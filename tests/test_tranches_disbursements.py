@@ -18,6 +18,7 @@ from codev.grants.disbursements.payments import (
     refuse_request,
 )
 from codev.grants.models import Disbursement, DisbursementRequest, Grant, GrantStatus
+from tests.confirm_support import confirmed
 from tests.factories import UserFactory
 from tests.factories_ledger import make_grant, verified
 from tests.test_tranches import ONE
@@ -65,8 +66,8 @@ def test_double_submitted_form_shows_the_recorded_one(client, db, users, login_a
     login_as(users["officer"])
     form = {"idempotency_key": str(uuid.uuid4()), "tranche": "1", "amount": "3 000 000",
             "value_date": utcnow().date().isoformat(), "bank_reference": "VIR-77"}
-    first = client.post(f"/grants/{ready.id}/disbursements/new", data=form)
-    second = client.post(f"/grants/{ready.id}/disbursements/new", data=form, follow_redirects=True)
+    first = client.post(f"/grants/{ready.id}/disbursements/new", data=confirmed(form))
+    second = client.post(f"/grants/{ready.id}/disbursements/new", data=confirmed(form), follow_redirects=True)
     assert first.status_code == 302 and second.status_code == 200
     assert "VIR-77" in second.get_data(as_text=True)
     assert count(db) == 1
@@ -76,7 +77,7 @@ def test_refused_form_keeps_what_was_typed(client, db, users, login_as, ready):
     login_as(users["officer"])
     form = {"idempotency_key": str(uuid.uuid4()), "tranche": "2", "amount": "3 000 000",
             "value_date": utcnow().date().isoformat(), "bank_reference": "VIR-78"}
-    response = client.post(f"/grants/{ready.id}/disbursements/new", data=form)
+    response = client.post(f"/grants/{ready.id}/disbursements/new", data=confirmed(form))
     page = response.get_data(as_text=True)
     assert response.status_code == 400 and "VIR-78" in page
     assert "la tranche précédente" in page or "the previous tranche" in page
@@ -194,7 +195,8 @@ def test_approver_pages(client, db, app, users, login_as, ready):
     assert f"/grants/{ready.id}/disbursement-requests/{request.id}" not in home  # the card links to the list
     page = client.get("/grants/disbursement-requests").get_data(as_text=True)
     assert f"/grants/{ready.id}/disbursement-requests/{request.id}" in page
-    response = client.post(f"/grants/{ready.id}/disbursement-requests/{request.id}/refuse", data={"note": ""})
+    response = client.post(f"/grants/{ready.id}/disbursement-requests/{request.id}/refuse",
+                           data=confirmed({"note": ""}))
     assert response.status_code == 400
-    response = client.post(f"/grants/{ready.id}/disbursement-requests/{request.id}/approve")
+    response = client.post(f"/grants/{ready.id}/disbursement-requests/{request.id}/approve", data=confirmed())
     assert response.status_code == 302 and count(db) == 1

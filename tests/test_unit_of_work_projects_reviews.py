@@ -9,6 +9,7 @@ from __future__ import annotations
 from codev.projects.models import Project, ProjectStatus
 from codev.reviews.models import Assignment, AssignmentStatus, Screening
 from tests import factories
+from tests.confirm_support import confirmed
 from tests.factories_projects import EXE_BYTES, ready_project, submitted_project, upload
 from tests.factories_reviews import english, evaluator, in_review_project, submitted
 
@@ -43,7 +44,7 @@ def test_a_refused_submission_lists_each_check_once(client, db, users, login_as)
 def test_a_refused_screening_is_said_once_and_records_nothing(client, db, users, login_as):
     project = submitted_project(english(factories.UserFactory(member=True)))
     login_as(english(users["officer"]))
-    response = client.post(f"/reviews/projects/{project.id}/screen", data={"outcome": "eligible"})
+    response = client.post(f"/reviews/projects/{project.id}/screen", data=confirmed({"outcome": "eligible"}))
     page = response.get_data(as_text=True)
     assert response.status_code == 400
     assert page.count("Confirm every item of the checklist before declaring the project eligible") == 1
@@ -55,7 +56,7 @@ def test_a_refused_withdrawal_is_flashed_on_the_review_page(client, db, users, l
     project = in_review_project()
     done = submitted(project, evaluator(), (8, 8, 4))
     login_as(english(users["officer"]))
-    response = client.post(f"/reviews/assignments/{done.id}/withdraw")
+    response = client.post(f"/reviews/assignments/{done.id}/withdraw", data=confirmed())
     assert response.status_code == 302 and response.headers["Location"].endswith(f"/reviews/projects/{project.id}")
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "This evaluation has been submitted: it can no longer be withdrawn." in page

@@ -15,6 +15,7 @@ from codev.accounts.models import MINISTRY_ROLES, Role
 from codev.calls.models import Call
 from codev.calls.rules import rules_in_words
 from codev.calls.services import accepting_calls, get_call_or_404
+from codev.core.confirm import ask, confirmed
 from codev.core.countries import country_choices
 from codev.core.geography import region_choices
 from codev.core.params import paginate
@@ -24,7 +25,7 @@ from codev.core.storage import download
 from codev.core.templating import home_panel, localized, nav_item
 from codev.core.unit_of_work import unit_of_work
 from codev.extensions import db
-from codev.projects import bp, reading, services
+from codev.projects import bp, confirmations, reading, services
 from codev.projects.forms import FilterForm, ReturnForm, StartForm, WithdrawForm
 from codev.projects.models import Project
 from codev.projects.services import get_own_project_or_404, get_project_or_404
@@ -153,6 +154,8 @@ def withdraw(project_id: int):
     form = WithdrawForm()
     if not form.validate_on_submit():
         return render_detail(project, 400, withdraw_form=form)
+    if not confirmed() and any(t.name == "withdrawn" for t in available(project, current_person())):
+        return ask(confirmations.withdraw(project, form.reason.data))
     with unit_of_work(success=_("The project is withdrawn.")):
         services.withdraw_project(project, current_person(), form.reason.data)
     return redirect(url_for("projects.detail", project_id=project_id))

@@ -408,7 +408,7 @@ def decide(session: CommitteeSession, project: Project, data: DecisionData, user
         raise CommitteeError(problem)
     if not can_decide(user, session):
         raise CommitteeError(_("Only programme officers and approvers can record the committee's decisions."))
-    outcome, reason, conditions, amount = _checked(project, data)
+    outcome, reason, conditions, amount = check_decision(project, data)
     row = next((r for r in session_ranking(session).rows if r.candidate.project_id == project.id), None)
     try:
         fire(project, OUTCOME_STATUS[outcome], user, reason)
@@ -430,7 +430,8 @@ def decide(session: CommitteeSession, project: Project, data: DecisionData, user
     return decision
 
 
-def _checked(project: Project, data: DecisionData) -> tuple[DecisionOutcome, str, str | None, int | None]:
+def check_decision(project: Project, data: DecisionData) -> tuple[DecisionOutcome, str, str | None, int | None]:
+    """The decision as it will be recorded (outcome, reasons, conditions, amount), or a :class:`CommitteeError`."""
     try:
         outcome = DecisionOutcome(data.outcome)
     except ValueError:

@@ -18,6 +18,7 @@ from sqlalchemy.orm import joinedload
 
 from codev.accounts.models import MINISTRY_ROLES, Role
 from codev.calls.models import Call
+from codev.core.confirm import ask, confirmed
 from codev.core.money import format_number
 from codev.core.params import int_arg, paginate, slice_page
 from codev.core.permissions import current_person, roles
@@ -28,7 +29,7 @@ from codev.extensions import db
 from codev.projects.models import Project, ProjectStatus
 from codev.reviews import bp as reviews_bp
 from codev.reviews import committee as services
-from codev.reviews import committee_documents, progress
+from codev.reviews import committee_documents, confirmations, progress
 from codev.reviews.committee import SessionData, get_session_or_404, get_session_project_or_404
 from codev.reviews.committee_forms import DecisionForm, MinutesForm, SessionForm
 from codev.reviews.models import CommitteeDecision, CommitteeSession, DecisionOutcome
@@ -169,13 +170,22 @@ def decide(session_id: int, project_id: int):
         data = services.DecisionData(form.outcome.data, form.reason.data, form.conditions.data, form.amount.amount)
         with unit_of_work(form) as work:
             decision = services.decide(session, project, data, current_person())
+        if form.outcome.data != DecisionOutcome.DEFERRED and not confirmed():  # a deferral is decided again
+            with unit_of_work(form) as check:
+                outcome, reason, conditions, amount = services.check_decision(project, data)
+            if check:
+                return ask(confirmations.decide(session, project, outcome, amount, reason, conditions))
+            return render_decide(session, project, form, problem, 400)
             work.success = _("Decision recorded: %(outcome)s. The association has been told.",
                              outcome=DecisionOutcome(decision.outcome).label)
         if work:
             return redirect(url_for(".session", session_id=session.id, project=project.id,
                                     _anchor=f"project-{project.id}"))
     row = next((r for r in services.session_ranking(session).rows if r.candidate.project_id == project.id), None)
-    status = 400 if request.method == "POST" else 200
+    return render_decide(session, project, form, problem, 400 if request.method == "POST" else 200)
+
+
+def render_decide(session: CommitteeSession, project: Project, form: DecisionForm, problem: str | None, status: int):
     return render_template("reviews/committee_decide.html", session=session, project=project, form=form,
                            row=row, problem=problem), status
 
@@ -191,6 +201,10 @@ def minutes(session_id: int):
     closing = request.form.get("action") == "close"
     done = _("The session is closed; its decisions and minutes are final.") if closing else _("The minutes are saved.")
     with unit_of_work(success=done):
+    if closing and not confirmed() and services.can_decide(current_person(), session):
+        ranking = services.session_ranking(session)
+        return ask(confirmations.close_session(session, len(session.decisions), len(ranking.rows),
+                                               ranking.remaining_xof, form.minutes.data))
         (services.close_session if closing else services.save_minutes)(session, form.minutes.data, current_person())
     return redirect(url_for(".session", session_id=session.id))
 

@@ -14,6 +14,7 @@ from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
 from codev.accounts.models import Role
+from codev.core.confirm import ask, confirmed
 from codev.core.permissions import roles
 from codev.core.storage import download
 from codev.core.templating import home_panel, nav_item
@@ -22,7 +23,7 @@ from codev.core.unit_of_work import unit_of_work
 from codev.extensions import db
 from codev.projects.models import Project
 from codev.projects.reading import plan_summary
-from codev.reviews import assignments, bp, evaluations
+from codev.reviews import assignments, bp, confirmations, evaluations
 from codev.reviews.assignments import VIEWING, get_assignment_or_404
 from codev.reviews.forms import DeclarationForm, MineFilterForm, evaluation_form
 from codev.reviews.models import Assignment, AssignmentStatus
@@ -113,6 +114,8 @@ def declare(assignment_id: int):
     if not form.validate():
         return _render_declaration(assignment, form, 400)
     conflict = form.declaration.data == "conflict"
+    if conflict and not confirmed():
+        return ask(confirmations.recuse(assignment, form.note.data))
     done = (_("You have declared a conflict of interest: this project is withdrawn from you and the programme "
               "officers have been told.") if conflict else _("Thank you. You can now study and score the project."))
     with unit_of_work(success=done) as work:

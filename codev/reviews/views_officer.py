@@ -13,6 +13,7 @@ from flask_babel import ngettext
 
 from codev.accounts.models import Role, User
 from codev.calls.services import get_call_or_404
+from codev.core.confirm import ask, confirmed
 from codev.core.permissions import roles
 from codev.core.templating import home_panel, nav_item
 from codev.core.unit_of_work import unit_of_work
@@ -20,7 +21,7 @@ from codev.extensions import db
 from codev.projects.models import Project, ProjectStatus
 from codev.projects.reading import count_submitted
 from codev.projects.services import get_project_or_404
-from codev.reviews import assignments, bp, evaluations, screening
+from codev.reviews import assignments, bp, confirmations, evaluations, screening
 from codev.reviews.forms import (
     ActionForm,
     AssignForm,
@@ -72,6 +73,8 @@ def screen(project_id: int):
     if not form.validate():
         return _render_screen(project, form, 400)
     with unit_of_work() as work:  # a refusal is flashed above the checklist shown again
+    if form.outcome.data == "ineligible" and (form.message.data or "").strip() and not confirmed():
+        return ask(confirmations.ineligible(project, form.message.data))
         done = screening.screen_project(project, user(), form.outcome.data, form.confirmations(), form.message.data)
         work.success = SCREENED[done.outcome]
     if not work:
@@ -164,6 +167,9 @@ def withdraw(assignment_id: int):
     project_id = assignment.project_id
     with unit_of_work(success=_("The assignment is withdrawn; assign another evaluator if needed.")):
         assignments.withdraw(assignment, user())
+    if not confirmed() and assignment.status in assignments.OPEN:
+        evaluator = db.session.get(User, assignment.evaluator_id)
+        return ask(confirmations.withdraw_assignment(assignment, evaluator.name if evaluator else ""))
     return redirect(url_for("reviews.project", project_id=project_id))
 
 

@@ -9,7 +9,7 @@ from flask_login import current_user, login_user
 from sqlalchemy import or_, select
 from sqlalchemy.orm import selectinload
 
-from codev.accounts.associations import bp, services
+from codev.accounts.associations import bp, confirmations, services
 from codev.accounts.associations.forms import (
     AcceptInvitationForm,
     DirectoryFilterForm,
@@ -23,6 +23,7 @@ from codev.accounts.associations.services import get_association_or_404
 from codev.accounts.models import MINISTRY_ROLES, Association, AssociationDomain, AssociationStatus, Invitation, Role
 from codev.accounts.services import claim_signup
 from codev.core import throttle
+from codev.core.confirm import ask, confirmed
 from codev.core.params import paginate
 from codev.core.permissions import current_person, public, roles
 from codev.core.storage import download
@@ -234,6 +235,8 @@ def reject(association_id: int):
     form = RejectForm()
     if not form.validate_on_submit():
         return _render_detail(association, 400, reject_form=form)
+    if not confirmed() and association.status == AssociationStatus.PENDING:
+        return ask(confirmations.reject(association, form.reason.data))
     with unit_of_work(success=_("The association is rejected; its members have been told why.")):
         services.reject_association(association, current_person(), form.reason.data)
     return redirect(url_for("associations.detail", association_id=association_id))

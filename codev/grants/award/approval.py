@@ -214,10 +214,11 @@ def commit_to_envelope(call_id: int, amount: int) -> None:
         db.session.expire(call, ["committed_xof"])
 
 
-def approve_grant(project: Project, user: User, amount: int, signatory_name: str, signatory_title: str) -> Grant:
-    """Approve ``amount`` for ``project``: envelope, snapshot, tranches, approved → funded, letters, emails.
+def check_approval(project: Project, user: User, amount: int, signatory_name: str | None,
+                   signatory_title: str | None) -> ApprovalFacts:
+    """Refuse (:class:`GrantError`) an approval that :func:`approve_grant` would refuse; its figures when not.
 
-    Raises :class:`GrantError` (or ``TransitionRefused``) with a message for the person; flushes, never commits.
+    Asked before the confirm step too, so that the person confirms only an approval that can be made.
     """
     if user.role != Role.APPROVER:
         raise GrantError(_("Only an approver may approve a grant."))
@@ -225,13 +226,22 @@ def approve_grant(project: Project, user: User, amount: int, signatory_name: str
         raise GrantError(_("Only a project the committee approved can receive a grant."))
     if grant_of(project) is not None:
         raise GrantError(_("This project already has a grant."))
-    signatory_name, signatory_title = (signatory_name or "").strip(), (signatory_title or "").strip()
-    if not signatory_name or not signatory_title:
+    if not (signatory_name or "").strip() or not (signatory_title or "").strip():
         raise GrantError(_("Give the name and title of the signatory."), field="signatory_name")
     facts = approval_facts(project)
     problems = amount_problems(project, amount, facts.figures)
     if problems:
         raise GrantError(" ".join(problems), field="amount")
+    return facts
+
+
+def approve_grant(project: Project, user: User, amount: int, signatory_name: str, signatory_title: str) -> Grant:
+    """Approve ``amount`` for ``project``: envelope, snapshot, tranches, approved → funded, letters, emails.
+
+    Raises :class:`GrantError` (or ``TransitionRefused``) with a message for the person; flushes, never commits.
+    """
+    facts = check_approval(project, user, amount, signatory_name, signatory_title)
+    signatory_name, signatory_title = signatory_name.strip(), signatory_title.strip()
     grant = new_grant(project, user, amount, facts)
     letters = build_letters(grant, project, user, version=1, signatory_name=signatory_name,
                             signatory_title=signatory_title)

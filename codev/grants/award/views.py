@@ -7,7 +7,7 @@ grant page includes their partial ``grants/_money.html`` when it exists.
 
 from __future__ import annotations
 
-from flask import abort, make_response, redirect, render_template, request, url_for
+from flask import abort, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -17,13 +17,14 @@ from sqlalchemy.orm import joinedload, lazyload
 from codev.accounts.models import MINISTRY_ROLES, Role
 from codev.calls.models import Call
 from codev.core import throttle
+from codev.core.confirm import ask, confirmed
 from codev.core.money import format_xof
 from codev.core.params import paginate
 from codev.core.permissions import current_person, public, roles
 from codev.core.templating import home_panel, localized, nav_item
 from codev.core.unit_of_work import unit_of_work
 from codev.extensions import db
-from codev.grants import bp
+from codev.grants import bp, confirmations
 from codev.grants.access import (
     can_reissue,
     can_revoke,
@@ -117,21 +118,34 @@ def approve(project_id: int):
     """Approve the grant of a project the committee approved: amount, signatory; letters issued at once."""
     project = get_project_or_404(project_id, current_person())
     if not approval.approvable(project):
+        if confirmed() and (done := approval.grant_of(project)) is not None:  # the confirmation sent twice
+            flash(_("This grant was already approved; nothing more was done."), "info")
+            return redirect(url_for("grants.detail", grant_id=done.id))
         abort(404)
     facts = approval.approval_facts(project)
     form = ApproveForm(data={"amount": facts.proposed, "signatory_name": current_person().name,
                              "signatory_title": current_person().title or ""})
     if form.validate_on_submit():
+        typed = (form.amount.amount, form.signatory_name.data, form.signatory_title.data)
+        if not confirmed():  # the confirm step, for an approval the rules allow
+            with unit_of_work(form) as check, refusals_beside("amount", shown=("amount", "signatory_name")):
+                facts = approval.check_approval(project, current_person(), *typed)
+            if check:
+                signatory = " — ".join(x for x in typed[1:] if x)
+                return ask(confirmations.approve(project, facts, form.amount.amount, signatory))
+            return render_approve(project, approval.approval_facts(project), form, 400)
         with unit_of_work(form) as work, refusals_beside("amount", shown=("amount", "signatory_name")):
-            grant = approval.approve_grant(project, current_person(), form.amount.amount, form.signatory_name.data,
-                                           form.signatory_title.data)
+            grant = approval.approve_grant(project, current_person(), *typed)
             work.success = _("The grant of %(a)s is approved; the award letter %(ref)s is issued and the association "
                              "told.", a=format_xof(grant.amount_xof), ref=letters.letter_reference(
                                  project.reference or "", 1, project.association.locale))
         if work:
             return redirect(url_for("grants.detail", grant_id=grant.id))
         facts = approval.approval_facts(project)  # the envelope may have moved meanwhile
-    status = 400 if request.method == "POST" else 200
+    return render_approve(project, facts, form, 400 if request.method == "POST" else 200)
+
+
+def render_approve(project: Project, facts: approval.ApprovalFacts, form: ApproveForm, status: int):
     return render_template("grants/approve.html", project=project, facts=facts, form=form,
                            tranches=approval.split_tranches(
                                form.amount.amount or facts.proposed,
@@ -177,6 +191,17 @@ def revoke(grant_id: int):
     form = RevokeForm()
     if not form.validate_on_submit():
         return render_detail(grant, 400, revoke_form=form)
+    if not confirmed():
+        if form.cancel_grant.data and cancellation.can_cancel(current_person()):
+            facts = cancellation.cancellation_facts(grant)
+            if (problem := cancellation.cancellation_problem(grant, facts)) is None:
+                return ask(confirmations.cancel(grant, facts.returned, facts.disbursed, form.reason.data,
+                                                back=url_for("grants.detail", grant_id=grant.id, _anchor="letters")))
+            form.form_errors.append(problem)
+            return render_detail(grant, 400, revoke_form=form)
+        valid = [letter.reference for letter in letters.letters_of(grant) if letter.status == LetterStatus.VALID]
+        if valid:
+            return ask(confirmations.revoke(grant, valid, form.reason.data))
     with unit_of_work(form) as work:
         if form.cancel_grant.data:
             done = cancellation.cancel_grant(grant, current_person(), form.reason.data)

@@ -227,6 +227,24 @@ def _same_transfer(grant: Grant, bank_reference: str, tranche_number: int, amoun
     )
 
 
+def check_disbursement(grant: Grant, tranche_number: int, amount_xof: int, value_date: date, bank_reference: str,
+                       *, today: date | None = None, rules: bool = True) -> None:
+    """Refuse (:class:`DisbursementRefused`) a disbursement :func:`record_disbursement` would refuse now.
+
+    Asked before the confirm step too (``rules``: the tranche's rules as well), so that the person confirms
+    only a payment that can be recorded; :func:`record_disbursement` asks the rules again under the lock.
+    """
+    today = today or utcnow().date()
+    if not (bank_reference or "").strip():
+        raise DisbursementRefused(_("Give the bank reference of the transfer."), "bank_reference")
+    if value_date > today:
+        raise DisbursementRefused(_("The value date cannot be in the future."), "value_date")
+    if value_date < grant.approved_at.date():
+        raise DisbursementRefused(_("The value date cannot be before the grant was approved."), "value_date")
+    if rules and (refusal := disbursement_refusal(grant, money_facts([grant])[grant.id], tranche_number, amount_xof)):
+        raise DisbursementRefused(refusal, "amount")
+
+
 def record_disbursement(
     grant: Grant, user: User, *, tranche_number: int, amount_xof: int, value_date: date, bank_reference: str,
     idempotency_key: str, today: date | None = None, now: datetime | None = None,
@@ -246,12 +264,7 @@ def record_disbursement(
     if found:
         return found
     bank_reference = (bank_reference or "").strip()
-    if not bank_reference:
-        raise DisbursementRefused(_("Give the bank reference of the transfer."), "bank_reference")
-    if value_date > today:
-        raise DisbursementRefused(_("The value date cannot be in the future."), "value_date")
-    if value_date < grant.approved_at.date():
-        raise DisbursementRefused(_("The value date cannot be before the grant was approved."), "value_date")
+    check_disbursement(grant, tranche_number, amount_xof, value_date, bank_reference, today=today, rules=False)
     lock_grant(grant)
     found = _already(grant, idempotency_key)  # the same form, recorded while we waited for the lock
     if found:

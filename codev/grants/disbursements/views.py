@@ -8,11 +8,12 @@ from flask_babel import format_datetime
 from flask_babel import gettext as _
 
 from codev.accounts.models import Role
+from codev.core.confirm import ask, confirmed
 from codev.core.money import format_xof
 from codev.core.permissions import current_person, roles
 from codev.core.unit_of_work import unit_of_work
 from codev.extensions import db
-from codev.grants import bp
+from codev.grants import bp, confirmations
 from codev.grants.access import get_grant_or_404
 from codev.grants.award.forms import refusals_beside
 from codev.grants.disbursements import payments as disbursements
@@ -76,6 +77,14 @@ def disbursement_new(grant_id: int):
     if not form.validate_on_submit():
         return render_disbursement(grant, form if request.method == "POST" else None,
                                    400 if request.method == "POST" else 200)
+    if not confirmed():  # the confirm step, for a payment the rules allow
+        with unit_of_work(form) as check, refusals_beside("amount", shown=("value_date", "bank_reference")):
+            disbursements.check_disbursement(grant, form.tranche.data, form.amount.amount, form.value_date.data,
+                                             form.bank_reference.data)
+        if not check:
+            return render_disbursement(grant, form, 400)
+        rule = disbursements.four_eyes(grant, form.tranche.data, form.amount.amount)
+        return ask(confirmations.disbursement(grant, form, rule.reason if rule.needed else None))
     with unit_of_work(form) as work, refusals_beside("amount", shown=("value_date", "bank_reference")):
         done = disbursements.record_disbursement(
             grant, current_person(), tranche_number=form.tranche.data, amount_xof=form.amount.amount,
@@ -127,7 +136,9 @@ def disbursement_request(grant_id: int, request_id: int):
 def request_approve(grant_id: int, request_id: int):
     """An approver, not the requester, signs: the disbursement is recorded."""
     grant = get_grant_or_404(grant_id, current_person())
-    _request_or_404(grant, request_id)
+    found = _request_or_404(grant, request_id)
+    if not confirmed() and found.status == RequestStatus.PENDING:
+        return ask(confirmations.sign_request(grant, found))
     with unit_of_work() as work:
         disbursement = disbursements.approve_request(grant, request_id, current_person())
         work.success = _("Signed: the disbursement of %(amount)s is recorded.",
@@ -142,10 +153,12 @@ def request_approve(grant_id: int, request_id: int):
 def request_refuse(grant_id: int, request_id: int):
     """An approver refuses a disbursement request, saying why."""
     grant = get_grant_or_404(grant_id, current_person())
-    _request_or_404(grant, request_id)
+    found = _request_or_404(grant, request_id)
     form = NoteForm()
     if not form.validate_on_submit():
         return render_request(grant, request_id, form, 400)
+    if not confirmed() and found.status == RequestStatus.PENDING:
+        return ask(confirmations.refuse_request(grant, found, form.note.data))
     with unit_of_work(success=_("The request is refused; the officer who made it has been told.")) as work:
         disbursements.refuse_request(grant, request_id, current_person(), form.note.data)
     if work:

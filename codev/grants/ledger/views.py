@@ -24,6 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from codev.accounts.models import MINISTRY_ROLES, Role, User
+from codev.core.confirm import ask, confirmed
 from codev.core.money import format_bps, format_minor, format_rate, format_xof
 from codev.core.params import page_number, paginate
 from codev.core.permissions import current_person, roles
@@ -32,13 +33,14 @@ from codev.core.templating import home_panel
 from codev.core.timeutil import utcnow
 from codev.core.unit_of_work import unit_of_work
 from codev.extensions import db
-from codev.grants import bp, common
+from codev.grants import bp, common, confirmations
 from codev.grants.access import get_grant_or_404
 from codev.grants.award.forms import refusals_beside
 from codev.grants.disbursements import due, tranches
 from codev.grants.disbursements import payments as disbursements
 from codev.grants.ledger import contributions
 from codev.grants.ledger import entries as ledger
+from codev.grants.ledger.entries import DeclarationState
 from codev.grants.life import lapse
 from codev.grants.models import (
     ContributionEntry,
@@ -309,10 +311,14 @@ def contribution_proof(grant_id: int, entry_id: int):
 
 def _decide(grant_id: int, entry_id: int, action: str):
     grant = get_grant_or_404(grant_id, current_person())
-    _declaration_or_404(grant, entry_id)
+    entry = _declaration_or_404(grant, entry_id)
     form = None if action == "verify" else ReasonForm(prefix=action)
     if form is not None and not form.validate_on_submit():
         return render_entry(grant, entry_id, 400, **{f"{action}_form": form})
+    if form is not None and not confirmed():  # a rejection or a reversal stays in the ledger
+        state = ledger.read_ledger(ledger.grant_entries(grant.id), grant.in_kind_counts_bps).states[entry.id]
+        if state == (DeclarationState.DECLARED if action == "reject" else DeclarationState.VERIFIED):
+            return ask(confirmations.contribution(grant, entry, action, form.reason.data))
     success = {"verify": _("The contribution is verified; the association has been told."),
                "reject": _("The declaration is rejected; the association has been told why."),
                "reverse": _("The contribution is reversed; the association has been told why.")}[action]
@@ -408,10 +414,17 @@ def requests_pending():
     return render_template("grants/disbursement_requests.html", page=page, grants=grants, names=names)
 
 
+LAPSE_NAMED = 20  # grants named on the confirm step of close-lapsed (all are counted)
+
+
 @bp.route("/grants/close-lapsed", methods=["POST"])
 @roles(Role.OFFICER)
 def close_lapsed():
     """Lapse the awarded grants whose contribution never arrived; their money returns to the envelopes."""
+    if not confirmed() and (ids := lapse.lapsable_ids()):
+        named = db.session.scalars(select(Grant).where(Grant.id.in_(ids[:LAPSE_NAMED]))
+                                   .options(joinedload(Grant.project))).all()
+        return ask(confirmations.close_lapsed(len(ids), list(named), url_for("core.home")))
     with unit_of_work() as work:
         lapsed = lapse.close_lapsed(current_person())
         if lapsed:

@@ -10,11 +10,12 @@ from flask import redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from codev.accounts.models import Role, User
+from codev.core.confirm import ask, confirmed
 from codev.core.money import format_xof
 from codev.core.permissions import current_person, roles
 from codev.core.unit_of_work import unit_of_work
 from codev.extensions import db
-from codev.grants import bp
+from codev.grants import bp, confirmations
 from codev.grants.access import get_grant_or_404
 from codev.grants.award.views import render_detail
 from codev.grants.common import OPEN_STATUSES
@@ -63,6 +64,10 @@ def cancel(grant_id: int):
     form = CancelForm()
     if not form.validate_on_submit():
         return render_cancel(grant, form, 400)
+    if not confirmed():
+        facts = cancellation.cancellation_facts(grant)
+        if cancellation.cancellation_problem(grant, facts) is None:
+            return ask(confirmations.cancel(grant, facts.returned, facts.disbursed, form.reason.data))
     with unit_of_work(form) as work:
         done = cancellation.cancel_grant(grant, current_person(), form.reason.data)
         work.success = _("The grant is cancelled: %(amount)s return to the call's envelope, its letters are "
@@ -80,6 +85,8 @@ def close_project(grant_id: int):
     form = CloseProjectForm()
     if not form.validate_on_submit():
         return render_detail(grant, 400, close_form=form)
+    if not confirmed() and closing.can_close(current_person()) and closing.closing_problem(grant) is None:
+        return ask(confirmations.close_project(grant, form.message.data))
     with unit_of_work(form, success=_("The project's file is closed.")) as work:
         closing.close_project(grant, current_person(), form.message.data)
     if not work:

@@ -1,0 +1,22 @@
+"""What the confirm step (:mod:`codev.core.confirm`) says before an officer rejects an association."""
+
+from __future__ import annotations
+
+from flask import url_for
+from flask_babel import gettext as _
+
+from codev.accounts.models import Association
+from codev.core.confirm import Confirmation
+
+
+def reject(association: Association, reason: str) -> Confirmation:
+    """An officer rejects an association awaiting verification, with the reason its members will read."""
+    return Confirmation(
+        title=_("Reject the association %(name)s", name=association.display_name),
+        facts=[(_("Association"), association.display_name), (_("Reason"), reason)],
+        consequences=[_("Its members are told by email, with this reason, and cannot submit a project."),
+                      _("Only the association can send it back for verification, after correcting its profile or "
+                        "its statutes.")],
+        cannot_undo=_("The rejection and its reason stay in the association's record: an officer cannot take it "
+                      "back."),
+        button=_("Yes, reject the association"), back=url_for("associations.detail", association_id=association.id))
