@@ -168,24 +168,24 @@ def decide(session_id: int, project_id: int):
     form.limit_outcomes(services.outcomes_for(project))
     if request.method == "POST" and problem is None and form.validate_on_submit():
         data = services.DecisionData(form.outcome.data, form.reason.data, form.conditions.data, form.amount.amount)
-        with unit_of_work(form) as work:
-            decision = services.decide(session, project, data, current_person())
         if form.outcome.data != DecisionOutcome.DEFERRED and not confirmed():  # a deferral is decided again
             with unit_of_work(form) as check:
                 outcome, reason, conditions, amount = services.check_decision(project, data)
             if check:
                 return ask(confirmations.decide(session, project, outcome, amount, reason, conditions))
             return render_decide(session, project, form, problem, 400)
+        with unit_of_work(form) as work:
+            decision = services.decide(session, project, data, current_person())
             work.success = _("Decision recorded: %(outcome)s. The association has been told.",
                              outcome=DecisionOutcome(decision.outcome).label)
         if work:
             return redirect(url_for(".session", session_id=session.id, project=project.id,
                                     _anchor=f"project-{project.id}"))
-    row = next((r for r in services.session_ranking(session).rows if r.candidate.project_id == project.id), None)
     return render_decide(session, project, form, problem, 400 if request.method == "POST" else 200)
 
 
 def render_decide(session: CommitteeSession, project: Project, form: DecisionForm, problem: str | None, status: int):
+    row = next((r for r in services.session_ranking(session).rows if r.candidate.project_id == project.id), None)
     return render_template("reviews/committee_decide.html", session=session, project=project, form=form,
                            row=row, problem=problem), status
 
@@ -199,12 +199,12 @@ def minutes(session_id: int):
     if not form.validate_on_submit():
         return render_session(session, 400, form)
     closing = request.form.get("action") == "close"
-    done = _("The session is closed; its decisions and minutes are final.") if closing else _("The minutes are saved.")
-    with unit_of_work(success=done):
     if closing and not confirmed() and services.can_decide(current_person(), session):
         ranking = services.session_ranking(session)
         return ask(confirmations.close_session(session, len(session.decisions), len(ranking.rows),
                                                ranking.remaining_xof, form.minutes.data))
+    done = _("The session is closed; its decisions and minutes are final.") if closing else _("The minutes are saved.")
+    with unit_of_work(success=done):
         (services.close_session if closing else services.save_minutes)(session, form.minutes.data, current_person())
     return redirect(url_for(".session", session_id=session.id))
 

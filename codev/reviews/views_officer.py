@@ -72,9 +72,9 @@ def screen(project_id: int):
         return redirect(url_for("reviews.project", project_id=project.id))
     if not form.validate():
         return _render_screen(project, form, 400)
-    with unit_of_work() as work:  # a refusal is flashed above the checklist shown again
     if form.outcome.data == "ineligible" and (form.message.data or "").strip() and not confirmed():
         return ask(confirmations.ineligible(project, form.message.data))
+    with unit_of_work() as work:  # a refusal is flashed above the checklist shown again
         done = screening.screen_project(project, user(), form.outcome.data, form.confirmations(), form.message.data)
         work.success = SCREENED[done.outcome]
     if not work:
@@ -165,11 +165,11 @@ def withdraw(assignment_id: int):
     if assignment is None:
         abort(404)
     project_id = assignment.project_id
-    with unit_of_work(success=_("The assignment is withdrawn; assign another evaluator if needed.")):
-        assignments.withdraw(assignment, user())
     if not confirmed() and assignment.status in assignments.OPEN:
         evaluator = db.session.get(User, assignment.evaluator_id)
         return ask(confirmations.withdraw_assignment(assignment, evaluator.name if evaluator else ""))
+    with unit_of_work(success=_("The assignment is withdrawn; assign another evaluator if needed.")):
+        assignments.withdraw(assignment, user())
     return redirect(url_for("reviews.project", project_id=project_id))
 
 
