@@ -66,7 +66,7 @@ def signed_in(browser, live, email):
 def nav(page, label):
     """Follow the navigation's link ``label``, opening first the menu that holds it."""
     link = page.locator("nav.menu").get_by_role("link", name=label, exact=True)
-    group = page.locator("nav.menu details").filter(has=link)
+    group = page.locator("nav.menu details").filter(has=page.get_by_role("link", name=label, exact=True))
     if group.count() and not link.is_visible():
         group.locator("summary").click()
     click(page, link)

@@ -30,7 +30,7 @@ def _helpers() -> dict:
 
 # Routes register on import, by question: the award (approval, letters, verification); the counterpart
 # ledger; the tranches and their payments; the reports. The workflows add approved → funded.
-from codev.grants import workflows  # noqa: E402,F401
+from codev.grants import next_steps, workflows  # noqa: E402,F401
 from codev.grants.award import views  # noqa: E402,F401
 from codev.grants.disbursements import views as disbursement_views  # noqa: E402,F401
 from codev.grants.ledger import views as ledger_views  # noqa: E402,F401

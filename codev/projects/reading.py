@@ -25,6 +25,7 @@ from codev.projects.models import (
     ProjectEvent,
     ProjectStatus,
 )
+from codev.projects.next_steps import member_words
 from codev.projects.services import missing_kinds
 from codev.projects.workflow import (
     add_document_phrase,
@@ -42,12 +43,8 @@ DEFAULT_FILE_MAX_BYTES = 10 * 1024 * 1024
 def next_step(project: Project) -> str:
     """What the association should do next, in words."""
     status = project.status
-    if status == ProjectStatus.SUBMITTED:
-        return _("The ministry is examining the application. You will receive an email at each step.")
-    if status == ProjectStatus.WITHDRAWN:
-        return _("This project was withdrawn.")
-    if status not in EDITABLE:
-        return ProjectStatus(status).label
+    if status not in EDITABLE:  # the study, the decision, the grant: what the association reads of it
+        return member_words(project) or ProjectStatus(status).label
     step = first_step_to_do(project)
     if step is not None:
         return step.todo

@@ -25,7 +25,7 @@ from codev.core.storage import download
 from codev.core.templating import home_panel, localized, nav_item
 from codev.core.unit_of_work import unit_of_work
 from codev.extensions import db
-from codev.projects import bp, confirmations, reading, services
+from codev.projects import bp, next_steps, confirmations, reading, services
 from codev.projects.forms import FilterForm, ReturnForm, StartForm, WithdrawForm
 from codev.projects.models import Project
 from codev.projects.services import get_own_project_or_404, get_project_or_404
@@ -56,7 +56,7 @@ def render_detail(project: Project, status: int = 200, **forms):
         "can_edit": services.can_edit(user, project),
         "can_download": services.can_download(user, project),
         "transitions": {t.name: t for t in available(project, user)},
-        "next_step": reading.next_step(project) if services.is_member(user, project) else None,
+        "next_step": next_steps.next_step(project, user),
         "return_form": forms.get("return_form") or ReturnForm(formdata=None),
         "withdraw_form": forms.get("withdraw_form") or WithdrawForm(formdata=None),
     }
@@ -183,7 +183,8 @@ def index():
     form.validate()
     page = _page(reading.ministry_projects(form.values()))
     totals = reading.budget_totals([p.id for p in page.items])
-    return render_template("projects/index.html", form=form, page=page, totals=totals)
+    steps = next_steps.next_steps(page.items, current_person())  # their facts read once for the page
+    return render_template("projects/index.html", form=form, page=page, totals=totals, steps=steps)
 
 
 @home_panel(Role.ASSOCIATION)

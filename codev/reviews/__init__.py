@@ -17,8 +17,16 @@ def _helpers() -> dict:
 
 # The reviews' tables (assignments, committee sessions) register with the engine on import; the routes
 # register on import, each module named: screening and assignments (the officer), scoring (the
-# evaluator), the committee's sessions and decisions.
-from codev.reviews import committee_views, views_evaluator, views_officer, workflow, workflows  # noqa: E402,F401
+# evaluator), the committee's sessions and decisions; next_steps tells the projects what comes next for a
+# project under review or before the committee.
+from codev.reviews import (  # noqa: E402,F401
+    committee_views,
+    next_steps,
+    views_evaluator,
+    views_officer,
+    workflow,
+    workflows,
+)
 
 workflow.attach_rules()
 

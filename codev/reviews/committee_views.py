@@ -33,6 +33,7 @@ from codev.reviews import committee_documents, confirmations, progress
 from codev.reviews.committee import SessionData, get_session_or_404, get_session_project_or_404
 from codev.reviews.committee_forms import DecisionForm, MinutesForm, SessionForm
 from codev.reviews.models import CommitteeDecision, CommitteeSession, DecisionOutcome
+from codev.reviews.next_steps import open_sessions_of
 from codev.reviews.ranking import TIE_BREAK_LABELS, format_score, parse_tie_breaks, table
 
 bp = Blueprint("committee", __name__, url_prefix="/committee")
@@ -86,7 +87,8 @@ def sessions():
         .group_by(Project.call_id)
     ).all())
     return render_template("reviews/committee_sessions.html", page=page, groups=list(groups.values()),
-                           awaiting=awaiting, decided=decided, calls=services.decidable_calls())
+                           awaiting=awaiting, decided=decided, calls=services.decidable_calls(),
+                           open_sessions=open_sessions_of(awaiting))
 
 
 def _session_data(form: SessionForm, call_id: int) -> SessionData:

@@ -19,6 +19,7 @@ from codev.core.templating import home_panel, nav_item
 from codev.core.unit_of_work import unit_of_work
 from codev.extensions import db
 from codev.projects.models import Project, ProjectStatus
+from codev.projects.next_steps import next_step, next_steps
 from codev.projects.reading import count_submitted
 from codev.projects.services import get_project_or_404
 from codev.reviews import assignments, bp, confirmations, evaluations, screening
@@ -113,6 +114,7 @@ def render_review(project: Project, status: int = 200, assign_form: AssignForm |
         "reviews/project.html", project=project, screenings=screening.screenings_of(project.id),
         assignments=by_project, submitted=submitted, result=result, means=means, assign_form=assign_form,
         candidates=candidates, action_form=ActionForm(formdata=None), open_statuses=assignments.OPEN,
+        next_step=next_step(project, user()),
     ), status
 
 
@@ -216,7 +218,8 @@ def in_review():
     page = page_of(assignments.in_review_query(form.call_id(), form.need_value()))
     by_project = assignments.assignments_of([p.id for p in page.items])
     return render_template("reviews/in_review.html", form=form, page=page, by_project=by_project,
-                           call_id=form.call_id(), open_statuses=assignments.OPEN, today=_today())
+                           call_id=form.call_id(), open_statuses=assignments.OPEN, today=_today(),
+                           steps=next_steps(page.items, user()))
 
 
 def _today():
