@@ -247,7 +247,7 @@ def awaiting_panel():
 @bp.record_once
 def _register_navigation(state) -> None:
     """Navigation, home card and the project page's helper, once the blueprint is on an app."""
-    nav_item("reviews.committee.sessions", _l("Committee"), *MINISTRY, order=45)
+    nav_item("reviews.committee.sessions", _l("Committee"), *MINISTRY, order=45, group="review")
     home_panel(Role.OFFICER)(awaiting_panel)
     state.app.context_processor(lambda: {"review_progress": progress.review_progress})
 
