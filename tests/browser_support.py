@@ -98,9 +98,11 @@ MAX_PAGES = 28
 NOT_WALKED = ("/account/logout", "/account/login", "/static/")
 
 
-def walk(visit: Callable[[str], list[str] | None], first: list[str], limit: int = MAX_PAGES) -> list[str]:
+def walk(visit: Callable[[str], list[str] | None], first: list[str], limit: int = MAX_PAGES,
+         details: int = 3, follow: re.Pattern = DETAIL) -> list[str]:
     """Visit pages from ``first`` on: ``visit(path)`` opens one and returns the paths its main content links
-    to (None when it was not a page: a download). Returns the paths visited, in order."""
+    to (None when it was not a page: a download); of each later page, the first ``details`` links that
+    ``follow`` matches (detail pages) are followed. Returns the paths visited, in order."""
     to_visit, seen = list(first), []
     while to_visit and len(seen) < limit:
         path = to_visit.pop(0).split("#")[0]
@@ -111,5 +113,5 @@ def walk(visit: Callable[[str], list[str] | None], first: list[str], limit: int 
         if links is None:
             continue
         fresh = [p.split("#")[0] for p in links if p and p.startswith("/") and p.split("#")[0] not in seen]
-        to_visit.extend(fresh if len(seen) == 1 else [p for p in fresh if DETAIL.match(p)][:3])
+        to_visit.extend(fresh if len(seen) == 1 else [p for p in fresh if follow.match(p)][:details])
     return seen

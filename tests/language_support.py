@@ -120,13 +120,12 @@ def _pairs_of_catalog():
     with CATALOG.open("rb") as po:
         catalog = read_po(po)
     for message in catalog:
-        if not message.id or not message.string:
+        if not message.id:
             continue
         ids = message.id if isinstance(message.id, tuple) else (message.id,)
         strings = message.string if isinstance(message.string, tuple) else (message.string,)
         for english, french in zip(ids, strings, strict=False):  # French has two forms, as English
-            if french:
-                yield english, french, "catalog"
+            yield english, french or "", "catalog" if french and not message.fuzzy else "untranslated catalog"
 
 
 def _pairs_of_babel():
@@ -139,9 +138,13 @@ def _pairs_of_babel():
 def _build(pairs) -> Dictionary:
     pairs = [(normal(e), normal(f), o) for e, f, o in pairs]
     english_all = {e for e, _, _ in pairs}
-    french_all = {f for _, f, _ in pairs}
+    french_all = {f for _, f, _ in pairs if f}
     english, french = Side(), Side()
     for e, f, origin in pairs:
+        if origin == "untranslated catalog":  # no French yet (or fuzzy): shown in English on French pages
+            if e not in french_all and letters(e) >= 3:
+                english.add(e, "English catalog string without French")
+            continue
         if e == f:
             continue
         if e not in french_all and e not in SAME_WORD and own_words(e, f):

@@ -268,3 +268,32 @@ def test_favicon_answers_anonymous_visitors(tmp_path):
         assert response.mimetype == "image/vnd.microsoft.icon"
         assert response.data[:4] == b"\x00\x00\x01\x00"  # an icon file, not an HTML page
         response.close()
+
+
+@in_browser
+def test_the_walk_reads_what_scripts_and_cards_show(browser, live):
+    """The text the language check reads in Chromium: a string a script writes after the load, a card's
+    label, a button's and an option's — and not what is marked as another language or as written."""
+    context = browser.new_context(viewport={"width": PHONE, "height": 800}, locale="fr-FR")
+    page = context.new_page()
+    try:
+        page.goto(live.url + "/")
+        in_language(page, "fr")
+        page.evaluate("""() => {
+          const main = document.querySelector('main');
+          main.insertAdjacentHTML('beforeend', '<p>Il reste <strong>3</strong> jours. '
+            + '<em>Some fields need your attention; nothing has been saved yet.</em></p>'
+            + '<table><tr><td data-label="Amount">5</td></tr></table><select><option>Draft</option></select>'
+            + '<p lang="en">Switch to English</p><p translate="no">Save</p>');
+          const late = document.createElement('button');
+          late.textContent = 'Save';
+          main.append(late);
+        }""")
+        found = live.dictionary.leaks(page.evaluate(PIECES), "fr")
+        assert sorted(f.split(" (")[0] for f in found) == [
+            "'Amount'", "'Draft'", "'Il reste 3 jours. Some fields need your attention; nothing has been saved yet.'",
+            "'Save'",
+        ]
+        assert live.dictionary.leaks(page.evaluate(PIECES), "en")  # the French page read as English is French
+    finally:
+        context.close()
