@@ -25,7 +25,7 @@ from codev.core.storage import download
 from codev.core.templating import home_panel, localized, nav_item
 from codev.core.unit_of_work import unit_of_work
 from codev.extensions import db
-from codev.projects import bp, next_steps, confirmations, reading, services
+from codev.projects import bp, confirmations, next_steps, reading, services
 from codev.projects.forms import FilterForm, ReturnForm, StartForm, WithdrawForm
 from codev.projects.models import Project
 from codev.projects.services import get_own_project_or_404, get_project_or_404
