@@ -256,8 +256,10 @@ EXPECTED: dict[str, set[tuple[str, str]]] = {
     "report": {("submitted", "accepted"), ("submitted", "returned")},
     # Disbursement request ("Who uses it", four eyes): the approver signs or refuses.
     "disbursement": {("pending", "approved"), ("pending", "refused")},
-    # Association ("Domain model"): pending → verified | rejected; a corrected one goes back to pending.
-    "association": {("pending", "verified"), ("pending", "rejected"), ("rejected", "pending")},
+    # Association ("Domain model"): pending → verified | rejected; a corrected one goes back to pending; a
+    # verified one merged into another as its duplicate (issue 14) is closed (rejected).
+    "association": {("pending", "verified"), ("pending", "rejected"), ("rejected", "pending"),
+                    ("verified", "rejected")},
     # Evaluation ("Workflow"): an evaluator first declares a conflict (recused) or none (accepted), then
     # submits; the officer may take back an assignment not yet submitted.
     "assignment": {("assigned", "accepted"), ("assigned", "recused"), ("accepted", "submitted"),
@@ -273,7 +275,7 @@ FINAL: dict[str, set[str]] = {
     "letter": {"superseded", "revoked"},
     "report": {"accepted", "returned"},
     "disbursement": {"approved", "refused"},
-    "association": {"verified"},
+    "association": set(),  # a verified one may still be closed as a duplicate, a rejected one resubmitted
     "assignment": {"recused", "submitted", "withdrawn"},
     "committee_session": {"closed"},
 }

@@ -4,7 +4,8 @@ An association signs up ``pending``; a programme officer verifies it (``pending 
 rejects it with the reason its members will read (``pending → rejected``). A member who corrects the
 profile or sends new statutes of a rejected association sends it back for verification
 (``rejected → pending``). The decision is kept on the association itself: who decided and when, and the
-reason of a rejection (kept when it goes back to pending, so the officer reads what was asked). Nothing
+reason of a rejection (kept when it goes back to pending, so the officer reads what was asked). A verified
+association merged into another as its duplicate is closed (``verified → rejected``). Nothing
 but :meth:`~codev.core.workflow.Workflow.fire` assigns ``association.status``.
 """
 
@@ -43,6 +44,10 @@ ASSOCIATION = Workflow(
     transitions=(
         row("verify", {S.PENDING}, S.VERIFIED, {Role.OFFICER}, _l("Verify the association")),
         row("reject", {S.PENDING}, S.REJECTED, {Role.OFFICER}, _l("Reject the association"),
+            message=MESSAGE_REQUIRED),
+        # A verified association found to be a duplicate of another is closed by the merge
+        # (codev.accounts.duplicates); a pending one goes through "reject".
+        row("close_duplicate", {S.VERIFIED}, S.REJECTED, {Role.OFFICER}, _l("Close as a duplicate"),
             message=MESSAGE_REQUIRED),
         row("resubmit", {S.REJECTED}, S.PENDING, {Role.ASSOCIATION}, _l("Send back for verification"),
             guard=own_association),

@@ -14,10 +14,11 @@ def _helpers() -> dict:
             "event_label": event_label, "rule_name": rule_name}
 
 
-# The project's table registers with the engine on import, and so do the routes. The calls' list shows
+# The project's table registers with the engine on import, and so do the routes and what a merge of
+# duplicate associations checks and moves of projects. The calls' list shows
 # how many projects each call has received: the projects count them.
 from codev.calls.services import count_projects_with  # noqa: E402
-from codev.projects import views, views_steps, workflow  # noqa: E402,F401
+from codev.projects import duplicates, views, views_steps, workflow  # noqa: E402,F401
 from codev.projects.reading import projects_per_call  # noqa: E402
 
 count_projects_with(projects_per_call)

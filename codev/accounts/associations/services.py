@@ -19,6 +19,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import joinedload, selectinload
 from werkzeug.datastructures import FileStorage
 
+from codev.accounts import duplicates
 from codev.accounts.models import (
     Association,
     AssociationDomain,
@@ -219,6 +220,7 @@ def register_association(
         if attachment is not None:
             attachment.uploaded_by_id = user.id
         audit.record("association.register", association, actor=user, after=_snapshot(association))
+        duplicates.record_detected(association, user)  # the officers read them on its page
         _notify_welcome(association, user)
         _notify_officers(association, "association_submitted")
         db.session.flush()

@@ -9,6 +9,7 @@ from flask_login import current_user, login_user
 from sqlalchemy import or_, select
 from sqlalchemy.orm import selectinload
 
+from codev.accounts import duplicates
 from codev.accounts.associations import bp, confirmations, services
 from codev.accounts.associations.forms import (
     AcceptInvitationForm,
@@ -64,8 +65,16 @@ def _render_detail(association: Association, status: int = 200, **refused_forms)
         can_edit=services.can_edit(user, association),
         can_manage=services.can_manage_members(user, association),
         can_decide=services.can_decide(user, association),
+        candidates=_candidates(user, association),
         **forms,
     ), status
+
+
+def _candidates(user, association: Association) -> list[duplicates.Candidate] | None:
+    """The possible duplicates an officer decides on (None for everyone else, and once rejected)."""
+    if user.role != Role.OFFICER or association.status == AssociationStatus.REJECTED:
+        return None
+    return duplicates.candidates(association)
 
 
 @bp.route("/signup", methods=["GET", "POST"])
@@ -242,6 +251,40 @@ def reject(association_id: int):
     return redirect(url_for("associations.detail", association_id=association_id))
 
 
+def _pair_or_404(association_id: int, other_id: int) -> tuple[Association, Association]:
+    association = get_association_or_404(association_id, current_person())
+    other = db.session.get(Association, other_id)
+    if other is None or other.id == association.id:
+        abort(404)
+    return association, other
+
+
+@bp.route("/<int:association_id>/duplicates/<int:other_id>/not-duplicate", methods=["POST"])
+@roles(Role.OFFICER)
+def not_duplicate(association_id: int, other_id: int):
+    """Record that a possible duplicate is another association: the pair is no longer shown."""
+    association, other = _pair_or_404(association_id, other_id)
+    with unit_of_work(success=_("Recorded: %(other)s is not a duplicate of %(name)s.",
+                                other=other.display_name, name=association.display_name)):
+        duplicates.mark_not_duplicate(association, other, current_person())
+    return redirect(url_for("associations.detail", association_id=association.id, _anchor="duplicates"))
+
+
+@bp.route("/<int:association_id>/duplicates/<int:other_id>/merge", methods=["POST"])
+@roles(Role.OFFICER)
+def merge(association_id: int, other_id: int):
+    """Close the association as a duplicate of the other, its members and drafts moved there (asks first)."""
+    duplicate, kept = _pair_or_404(association_id, other_id)
+    problems = duplicates.merge_problems(duplicate, kept)
+    if not confirmed() and not problems and duplicates.decision_on(duplicate.id, kept.id) is None:
+        return ask(confirmations.merge(duplicate, kept, duplicates.merge_facts(duplicate)))
+    with unit_of_work(success=_("%(duplicate)s is merged into %(kept)s: its members and drafts are there now.",
+                                duplicate=duplicate.display_name, kept=kept.display_name)) as work:
+        duplicates.merge_associations(duplicate, kept, current_person())
+    target = kept if work else duplicate
+    return redirect(url_for("associations.detail", association_id=target.id))
+
+
 @bp.route("/pending")
 @roles(Role.OFFICER)
 def pending():
@@ -252,7 +295,8 @@ def pending():
         .order_by(Association.created_at, Association.id)
     )
     page = paginate(query)
-    return render_template("associations/pending.html", page=page)
+    flagged = duplicates.flagged([a.id for a in page.items])
+    return render_template("associations/pending.html", page=page, flagged=flagged)
 
 
 @bp.route("/directory")
