@@ -380,7 +380,7 @@ def send_reminders_command() -> None:
 def open_close_calls_command() -> None:
     """Open the calls set to open by themselves whose date has come (if complete); close the calls past
     their closing date. Safe to run every few minutes from cron, on several servers at once."""
-    from codev.calls.schedule import close_due, due_closings, due_openings, open_due
+    from codev.projects.call_schedule import close_due, due_closings, due_openings, open_due
 
     done: dict[str, int] = {"opened": 0, "not_opened": 0, "closed": 0}
     with scheduled("open-close-calls") as held:

@@ -34,6 +34,7 @@ pytestmark = MARKS
 
 OFFICER, APPROVER = "agent@codev.demo", "ordonnateur@codev.demo"
 RECORD = "Enregistrer le décaissement"
+CONFIRM_RECORD = "Oui, enregistrer le décaissement"  # the confirm step (codev.core.confirm)
 
 
 def pdf_file(name: str) -> dict:
@@ -146,6 +147,8 @@ def test_approver_signs_off_the_grant_and_anyone_verifies_the_letter(people, liv
     assert page.inner_text("h1") == "Approuver la subvention"
     amount = int(re.sub(r"\D", "", page.input_value("input[name=amount]")))
     click(page, page.get_by_role("button", name="Approuver et émettre la lettre"))
+    assert "Cette action est irréversible." in seen(page.locator(".confirm-step"))  # the confirm step first
+    click(page, page.get_by_role("button", name="Oui, approuver la subvention"))
     assert re.search(r"/grants/\d+$", page.url) and page.inner_text("h1") == live.title
 
     with live.db.app_context():
@@ -211,6 +214,7 @@ def test_contribution_verified_first_tranche_paid_and_the_next_one_refused(peopl
     assert (form.locator("select[name=tranche]").input_value(),
             int(re.sub(r"\D", "", form.locator("input[name=amount]").input_value()))) == ("1", first)
     click(officer, form.get_by_role("button", name=RECORD))
+    click(officer, officer.get_by_role("button", name=CONFIRM_RECORD))
     assert f"Le décaissement de {fcfa(first)} est enregistré" in seen(officer.locator(".flashes"))
 
     officer.select_option("form.disbursement-form select[name=tranche]", "2")
@@ -258,6 +262,7 @@ def test_the_same_disbursement_form_sent_twice_records_once(people, live):
     form = fill_disbursement(officer, "ORABANK-2026-0077", "500 000")
     sent = form.evaluate("f => Object.fromEntries(new FormData(f))")  # what the browser posts
     click(officer, form.get_by_role("button", name=RECORD))
+    click(officer, officer.get_by_role("button", name=CONFIRM_RECORD))
     assert "Le décaissement de 500 000 F CFA est enregistré" in seen(officer.locator(".flashes"))
     # The browser sends the very same form again (a second click, a retry): its key says it is a repeat.
     again = officer.request.post(f"{live.url}/grants/{grant_id}/disbursements/new", form=sent)
@@ -266,15 +271,18 @@ def test_the_same_disbursement_form_sent_twice_records_once(people, live):
 
 
 def test_going_back_and_sending_the_disbursement_form_again_records_once(people, live):
-    """Back on the grant page (never cached, so re-fetched) the form has a new key but the browser refills
-    what was typed: the same bank transfer is recognised and recorded once."""
+    """The grant page again (never cached, so re-fetched): the form has a new key, the person types the same
+    transfer and confirms it: the same bank transfer is recognised and recorded once. (Back from the grant page
+    now meets the confirm step, a page a POST answered, which the browser offers to send again: its key is the
+    first one, answered by test_the_same_disbursement_form_sent_twice_records_once.)"""
     officer, grant_id = demo_grant_due(people, live)
     before = disbursements(live, grant_id)
     click(officer, fill_disbursement(officer, "ORABANK-2026-0078", "300 000").get_by_role("button", name=RECORD))
+    click(officer, officer.get_by_role("button", name=CONFIRM_RECORD))
     assert "Le décaissement de 300 000 F CFA est enregistré" in seen(officer.locator(".flashes"))
-    officer.go_back(wait_until="load")
-    form = officer.locator("form.disbursement-form")
-    assert form.locator("input[name=bank_reference]").input_value() == "ORABANK-2026-0078"  # as it was sent
+    officer.goto(f"{live.url}/grants/{grant_id}")
+    form = fill_disbursement(officer, "ORABANK-2026-0078", "300 000")
     click(officer, form.get_by_role("button", name=RECORD))
+    click(officer, officer.get_by_role("button", name=CONFIRM_RECORD))
     assert "déjà été envoyé" in seen(officer.locator(".flashes"))
     assert disbursements(live, grant_id) == [*before, (1, 300_000, "ORABANK-2026-0078")]

@@ -66,7 +66,9 @@ def signed_in(browser, live, email):
 def nav(page, label):
     """Follow the navigation's link ``label``, opening first the menu that holds it."""
     link = page.locator("nav.menu").get_by_role("link", name=label, exact=True)
-    group = page.locator("nav.menu details").filter(has=page.get_by_role("link", name=label, exact=True))
+    # A link inside a closed menu is hidden, and roles see no hidden element: find its menu by the link's text.
+    group = page.locator("nav.menu details").filter(
+        has=page.locator("a", has_text=re.compile(rf"^\s*{re.escape(label)}\s*$")))
     if group.count() and not link.is_visible():
         group.locator("summary").click()
     click(page, link)
@@ -193,6 +195,8 @@ def _committee(browser, live, project_id: int) -> None:
         page.fill("input[name=amount]", "5 000 000")  # what is left of the envelope
         page.fill("textarea[name=reason]", REASON)
         button(page, "Enregistrer la décision")
+        expect(page.locator(".confirm-step")).to_contain_text("Cette action est irréversible.")
+        button(page, "Oui, approuver le projet")
         expect(page.locator(".flash-success")).to_contain_text("Décision enregistrée : Approuvé.")
         expect(page.locator(f"tr#project-{project_id}")).to_contain_text("Approuvé")
 
@@ -259,6 +263,7 @@ def test_an_evaluator_declaring_a_conflict_loses_the_project(browser, live):
         page.get_by_label(re.compile("^J'ai un conflit d'intérêts")).check()
         page.fill("textarea[name=note]", "Mon frère est membre de l'association.")
         button(page, "Envoyer ma déclaration")
+        button(page, "Oui, j'ai un conflit d'intérêts")
         expect(page.locator(".flash-success")).to_contain_text("Vous avez déclaré un conflit d'intérêts")
         expect(row).to_contain_text("Récusé (conflit d'intérêts)")
         expect(row.get_by_role("link")).to_have_count(0)

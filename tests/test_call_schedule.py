@@ -14,11 +14,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from codev.calls import schedule
 from codev.calls.models import Call, CallStatus
 from codev.core import jobs
 from codev.core.models import AuditEvent
 from codev.core.timeutil import utcnow
+from codev.projects import call_schedule as schedule
 from codev.projects.models import ProjectStatus
 from tests import factories
 from tests.factories_projects import ProjectFactory

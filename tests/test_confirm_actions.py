@@ -201,7 +201,7 @@ def close_project_case(db, users) -> Case:
         users["approver"], f"/grants/{grant.id}/close-project", {"message": "Dossier archivé."},
         lambda: scalar(db, select(Project.status).where(Project.id == grant.project_id)),
         [grant.project.title, "Dossier archivé."],
-        "Un dossier clos est définitif", "Oui, clore le dossier", f"/grants/{grant.id}")
+        "Un dossier clôturé est définitif", "Oui, clôturer le dossier", f"/grants/{grant.id}")
 
 
 def reject_contribution_case(db, users) -> Case:

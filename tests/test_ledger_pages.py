@@ -18,6 +18,9 @@ from tests.factories import UserFactory
 from tests.factories_ledger import declare, make_grant, member_of_grant, page_text, verified
 from tests.factories_projects import EXE_BYTES, PDF_BYTES
 
+# The navigation's menus close by themselves with it; a page's own charts need no script.
+MENU_SCRIPT = '<script src="/static/js/menu.js" defer></script>'
+
 
 def declaration_form(**overrides):
     data = {"source": "association_cash", "currency": "XOF", "amount": "1 250 000",
@@ -90,7 +93,7 @@ def test_money_partial_for_each_role(client, db, users, login_as):
     db.session.commit()
     login_as(member)
     page = page_text(client.get(f"/grants/{grant.id}"))
-    assert "<svg" in page and 'class="bar-in"' in page and "<script" not in page
+    assert "<svg" in page and 'class="bar-in"' in page and "<script" not in page.replace(MENU_SCRIPT, "")
     assert f"/grants/{grant.id}/contributions/new" in page and f"/grants/{grant.id}/reports/new" in page
     assert "1 200 000" in page and "4 000 000" in page  # verified of required for the first tranche
     assert "/disbursements/new" not in page

@@ -15,6 +15,9 @@ from codev.core.money import format_xof, share_bps
 from tests.factories_dashboard import OTHERS, seed_dashboard
 from tests.factories_oversight import SPECS
 
+# The navigation's menus close by themselves with it; a page's own charts need no script.
+MENU_SCRIPT = '<script src="/static/js/menu.js" defer></script>'
+
 PAST_SCREENING = ("in_review", "qualified", "not_qualified", "approved", "rejected", "deferred", "funded",
                   "completed", "closed", "lapsed")
 QUALIFIED = ("qualified", "approved", "rejected", "deferred", "funded", "completed", "closed", "lapsed")
@@ -230,7 +233,7 @@ def test_charts_are_svg_with_titles_values_and_no_inline_style(client, programme
     assert re.search(r"— " + str(len(SPECS) + len(OTHERS)) + r"</text>", funnel)
     # Each chart is followed by its table.
     assert page.count('<details class="chart-table">') == 8
-    assert "<script" not in page
+    assert "<script" not in page.replace(MENU_SCRIPT, "")
 
 
 def test_odd_filters_filter_nothing(client, programme, users, login_as):

@@ -24,9 +24,6 @@ projects package refuses a duplicate holding money and moves its drafts.
 
 from __future__ import annotations
 
-import difflib
-import re
-import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -57,69 +54,25 @@ from sqlalchemy.orm import Mapped, aliased, mapped_column
 from codev.accounts.models import Association, AssociationStatus, Invitation, Role, User
 from codev.accounts.workflows import ASSOCIATION
 from codev.core import audit
+from codev.core.name_keys import (  # noqa: F401 (the keys, read from here by the other modules too)
+    COMMON_WORDS,
+    NO_NUMBER,
+    PREFIX_LENGTH,
+    SIMILAR_RATIO,
+    STOP_WORDS,
+    _numbers,
+    acronym_key,
+    initials,
+    name_key,
+    registration_key,
+    similarity,
+    words,
+)
 from codev.core.timeutil import UTCDateTime, utcnow
 from codev.core.unit_of_work import DomainError
 from codev.extensions import db, sql_values
 
-# Words that say nothing about which association it is: articles and prepositions (French and English),
-# and the common words of associations' names.
-STOP_WORDS = frozenset(
-    "a au aux d de des du en et l la le les pour par sur dans un une of the for and in to".split()
-)
-COMMON_WORDS = frozenset(
-    "association associations asso assoc amicale ong ngo organisation organization collectif club".split()
-)
-NO_NUMBER = frozenset({"na", "nc", "none", "neant", "aucun", "aucune", "nil", "sans", "enattente"})
-PREFIX_LENGTH = 4
-SIMILAR_RATIO = 0.85
 CANDIDATES_MAX = 30  # rows read per association: strong and exact matches first
-
-
-def words(text: str | None) -> list[str]:
-    """The words of ``text`` without accents, case or punctuation ("Développement d'Agou" → développement, d, agou)."""
-    if not text:
-        return []
-    plain = unicodedata.normalize("NFKD", text)
-    plain = "".join(c for c in plain if not unicodedata.combining(c)).casefold()
-    return re.findall(r"[^\W_]+", plain)
-
-
-def name_key(name: str | None) -> str:
-    """The significant words of a name, in alphabetical order, once each; all its words if none is."""
-    all_words = words(name)
-    significant = [w for w in all_words if w not in STOP_WORDS and w not in COMMON_WORDS]
-    return " ".join(sorted(set(significant or all_words)))[:200]
-
-
-def initials(name: str | None) -> str | None:
-    """The initials of a name's words but articles and prepositions ("Association pour le Développement
-    de Tsévié" → ``adt``); None under three letters (too many names share them)."""
-    letters = "".join(w[0] for w in words(name) if w not in STOP_WORDS)
-    return letters[:30] if len(letters) >= 3 else None
-
-
-def acronym_key(acronym: str | None) -> str | None:
-    """An acronym without dots, spaces or case ("A.D.T." → ``adt``); None under two letters."""
-    key = "".join(words(acronym))
-    return key[:30] if len(key) >= 2 else None
-
-
-def registration_key(number: str | None) -> str | None:
-    """A registration number without spaces, dashes, slashes or case; None when it says there is none."""
-    key = "".join(words(number))
-    if len(key) < 3 or key in NO_NUMBER:
-        return None
-    return key[:100]
-
-
-def _numbers(key: str) -> set[str]:
-    """The numbers of a name ("Lomé 2"): names alike but for their numbers are different associations."""
-    return {w for w in key.split() if w.isdigit()}
-
-
-def similarity(a: str, b: str) -> float:
-    """How alike two name keys are (difflib's ratio, 0 to 1)."""
-    return difflib.SequenceMatcher(None, a, b).ratio() if a and b else 0.0
 
 
 # --- tables ----------------------------------------------------------------------------------------

@@ -115,6 +115,8 @@ def _new_token(conn) -> None:
 
 @event.listens_for(Engine, "rollback")
 def _forget_write(conn) -> None:
+    if conn.invalidated:  # its DBAPI connection is gone (a killed run): nothing kept to forget, and no info
+        return
     conn.info.pop(_PENDING, None)
 
 

@@ -19,10 +19,14 @@ depends_on = None
 
 
 def upgrade():
-    with op.batch_alter_table('calls', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('opens_automatically', sa.Boolean(), nullable=False, server_default=sa.false()))
+    # In place on both engines (a batch copy of ``calls`` on SQLite would drop the table others refer to).
+    op.add_column('calls', sa.Column('opens_automatically', sa.Boolean(), nullable=False, server_default=sa.false()))
 
 
 def downgrade():
-    with op.batch_alter_table('calls', schema=None) as batch_op:
-        batch_op.drop_column('opens_automatically')
+    # SQLite (3.35+) drops a column in place: a batch copy of ``calls`` would drop the table the projects
+    # and grants refer to.
+    if op.get_bind().dialect.name == "sqlite":
+        op.execute("ALTER TABLE calls DROP COLUMN opens_automatically")
+    else:
+        op.drop_column('calls', 'opens_automatically')

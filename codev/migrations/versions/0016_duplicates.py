@@ -69,7 +69,7 @@ def upgrade():
 
 def _fill_keys(keys):
     """The keys of the associations registered before this revision (the app keeps them from then on)."""
-    from codev.accounts.duplicates import PREFIX_LENGTH, acronym_key, initials, name_key, registration_key
+    from codev.core.name_keys import PREFIX_LENGTH, acronym_key, initials, name_key, registration_key
 
     connection = op.get_bind()
     rows = connection.execute(sa.text(
