@@ -58,20 +58,11 @@ def paginate(query: Any, per_page: int | None = None) -> Pagination:
     return page
 
 
-@dataclass(frozen=True)
-class ListPage:
-    """One page of a list already in memory, read as a Flask-SQLAlchemy page is (the ``pagination`` macro)."""
+class PageLinks:
+    """What the ``pagination`` macro reads of a page besides ``page`` and ``pages`` (as Flask-SQLAlchemy's)."""
 
-    start: int  # index of the first row shown
-    stop: int  # index after the last row shown
     page: int
     pages: int
-    total: int
-    per_page: int
-
-    def page_of(self, index: int) -> int:
-        """The page holding the row of index ``index``."""
-        return index // self.per_page + 1
 
     @property
     def has_prev(self) -> bool:
@@ -88,6 +79,22 @@ class ListPage:
     @property
     def next_num(self) -> int:
         return self.page + 1
+
+
+@dataclass(frozen=True)
+class ListPage(PageLinks):
+    """One page of a list already in memory, read as a Flask-SQLAlchemy page is (the ``pagination`` macro)."""
+
+    start: int  # index of the first row shown
+    stop: int  # index after the last row shown
+    page: int
+    pages: int
+    total: int
+    per_page: int
+
+    def page_of(self, index: int) -> int:
+        """The page holding the row of index ``index``."""
+        return index // self.per_page + 1
 
 
 def slice_page(total: int, per_page: int | None = None, holding: int | None = None) -> ListPage:

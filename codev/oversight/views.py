@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from codev.accounts.models import MINISTRY_ROLES, Role
 from codev.calls.models import Call, CallStatus
 from codev.core.geography import region_name
-from codev.core.params import page_number
+from codev.core.params import PageLinks, page_number
 from codev.core.permissions import public, roles
 from codev.core.templating import nav_item
 from codev.core.timeutil import utcnow
@@ -64,7 +64,7 @@ def _helpers() -> dict:
 
 
 @dataclass(frozen=True)
-class RowPage:
+class RowPage(PageLinks):
     """One page of rows (what the pagination macro reads), counted and sliced by the database."""
 
     items: list[Any]
@@ -75,22 +75,6 @@ class RowPage:
     @property
     def pages(self) -> int:
         return max(1, -(-self.total // self.per_page))
-
-    @property
-    def has_prev(self) -> bool:
-        return self.page > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.pages
-
-    @property
-    def prev_num(self) -> int:
-        return self.page - 1
-
-    @property
-    def next_num(self) -> int:
-        return self.page + 1
 
 
 def _register_page(filters: queries.Filters, version: cache.Version) -> RowPage:

@@ -43,17 +43,7 @@
 
   /* Beside an input the script cannot read: the page's words for it (hidden once it reads). */
   function markUnread(input, unread, words) {
-    var note = input.parentNode.querySelector("[data-unread]");
-    if (!note && !unread) { return; }
-    if (!note) {
-      note = document.createElement("p");
-      note.className = "error";
-      note.setAttribute("data-unread", "");
-      note.setAttribute("aria-live", "polite");
-      input.insertAdjacentElement("afterend", note);
-    }
-    note.textContent = words;
-    note.hidden = !unread;
+    numbers.markUnread(input, unread ? words : "");
   }
 
   function field(line, name) {

@@ -70,8 +70,23 @@
     return parseNumber(text, 2, locale);
   }
 
+  /* Beside an input the page cannot read: what is wrong, in the page's words (empty: it reads, the note hides). */
+  function markUnread(input, words) {
+    var note = input.parentNode.querySelector("[data-unread]");
+    if (!note && !words) { return; }
+    if (!note) {
+      note = document.createElement("p");
+      note.className = "error";
+      note.setAttribute("data-unread", "");
+      note.setAttribute("aria-live", "polite");
+      input.insertAdjacentElement("afterend", note);
+    }
+    note.textContent = words || "";
+    note.hidden = !words;
+  }
+
   window.codevNumbers = {
     splitFigure: splitFigure, parseNumber: parseNumber, parseXof: parseXof, parseMinor: parseMinor,
-    language: language
+    language: language, markUnread: markUnread
   };
 }());

@@ -38,21 +38,6 @@
     return whole.toString() + (locale === "en" ? "." : ",") + cents;
   }
 
-  /* Beside an input the total cannot count: what is wrong, in the page's words (hidden once it reads). */
-  function markUnread(input, words) {
-    var note = input.parentNode.querySelector("[data-unread]");
-    if (!note && !words) { return; }
-    if (!note) {
-      note = document.createElement("p");
-      note.className = "error";
-      note.setAttribute("data-unread", "");
-      note.setAttribute("aria-live", "polite");
-      input.insertAdjacentElement("afterend", note);
-    }
-    note.textContent = words || "";
-    note.hidden = !words;
-  }
-
   function update(form, output) {
     var locale = window.codevNumbers.language(output.dataset.locale || document.documentElement.lang);
     var words = output.dataset.notUnderstood || "?";
@@ -73,7 +58,7 @@
       var range = input.closest("[data-out-of-range]");
       var problem = score === null ? words : score === false ? (range ? range.dataset.outOfRange : words) : "";
       input.setAttribute("aria-invalid", problem ? "true" : "false");
-      markUnread(input, problem);
+      window.codevNumbers.markUnread(input, problem);
       if (problem) { unread = true; return; }
       if (score === undefined) { complete = false; return; }
       numerator += BigInt(input.dataset.weight) * score * (common / max);
