@@ -30,8 +30,21 @@ def seed_world(app) -> dict:
     tokens = _links()
     _review_extras()
     _money_extras(app)
+    _duplicate_extras()
     db.session.commit()
     return {"tokens": tokens}
+
+
+def _duplicate_extras() -> None:
+    """A second file for ARKF, waiting for verification (same registration number, a name alike): the
+    officer's page of either shows the possible duplicate with its "not a duplicate" and "merge" forms."""
+    from codev.accounts.models import Association, AssociationStatus
+
+    db.session.add(Association(
+        name="Ressortissants de Kpalimé (France)", acronym="ARKF", country="FR", city="Paris", embassy="paris",
+        contact_name="Komi Amegah", contact_email="arkf.bis@fuzz.example.org", registration_number="W 751 234 567",
+        status=AssociationStatus.PENDING, locale="fr"))
+    db.session.flush()
 
 
 def _demo_user(email: str):
