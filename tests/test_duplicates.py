@@ -195,3 +195,22 @@ def test_similar_projects_of_a_call_same_commune_and_sector(db):
     ProjectFactory(title="Forage d'un puits à Kpimé", call=first.call, commune="Kloto 1", sector="water")  # draft
     db.session.commit()
     assert [p.id for p in similar_projects(first)] == [twin.id]
+
+
+def test_the_screening_page_flags_a_similar_application_of_the_call(client, db, users, login_as):
+    first = ProjectFactory(title="Forage d'un puits à Kpimé", commune="Kloto 1", sector="water",
+                           status=ProjectStatus.SUBMITTED, reference="CODEV-2026-0911")
+    twin = ProjectFactory(title="Forage d’un puits a Kpime", reference="CODEV-2026-0912", call=first.call,
+                          commune="Kloto 1", sector="water", status=ProjectStatus.SUBMITTED)
+    other = ProjectFactory(title="Construction d'une école", reference="CODEV-2026-0913", call=first.call,
+                           commune="Kloto 1", sector="water", status=ProjectStatus.SUBMITTED)
+    db.session.commit()
+    login_as(users["officer"])
+    page = client.get(f"/reviews/projects/{first.id}/screen", headers={"Accept-Language": "fr"})
+    assert page.status_code == 200
+    flag = page.get_data(as_text=True).split('id="similar"', 1)[1].split("</section>", 1)[0]
+    assert "1 autre candidature de cet appel ressemble à celle-ci" in flag
+    assert f'href="/reviews/projects/{twin.id}"' in flag and "CODEV-2026-0912" in flag
+    assert "CODEV-2026-0913" not in flag
+    alone = client.get(f"/reviews/projects/{other.id}/screen").get_data(as_text=True)
+    assert 'id="similar"' not in alone

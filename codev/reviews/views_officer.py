@@ -19,6 +19,7 @@ from codev.core.templating import home_panel, nav_item
 from codev.core.unit_of_work import unit_of_work
 from codev.extensions import db
 from codev.projects.models import Project, ProjectStatus
+from codev.projects.duplicates import similar_label, similar_projects
 from codev.projects.next_steps import next_step, next_steps
 from codev.projects.reading import count_submitted
 from codev.projects.services import get_project_or_404
@@ -56,6 +57,7 @@ def _render_screen(project: Project, form: ScreeningForm, status: int = 200):
     return render_template(
         "reviews/screen.html", project=project, form=form, items=screening.checklist(project),
         screenings=screening.screenings_of(project.id), open=project.status == ProjectStatus.SUBMITTED,
+        similar=similar_projects(project), similar_label=similar_label,
     ), status
 
 
