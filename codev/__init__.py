@@ -112,6 +112,7 @@ def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
 
 def register_models() -> None:
     """Import every model module so the metadata (and Alembic) sees all tables."""
+    import codev.accounts.api_tokens  # noqa: F401
     import codev.accounts.models  # noqa: F401
     import codev.calls.models  # noqa: F401
     import codev.core.models  # noqa: F401
@@ -166,6 +167,9 @@ def register_blueprints(app: Flask) -> None:
     for blueprint in (core_bp, accounts_bp, notifications_bp, associations_bp, admin_bp, calls_bp, projects_bp,
                       reviews_bp, grants_bp, oversight_bp):
         app.register_blueprint(blueprint)
+    from codev import api
+
+    api.init_app(app)  # the partners' read API, after every step it reads
 
 
 def register_cli(app: Flask) -> None:

@@ -26,7 +26,7 @@ from pathlib import Path
 from werkzeug.test import Client
 
 from codev import create_app
-from codev.core.permissions import PUBLIC, SIGNED_IN, access_rule
+from codev.core.permissions import PUBLIC, SIGNED_IN, ApiTokenRule, access_rule
 from codev.core.timeutil import utcnow
 from codev.extensions import db
 from tests.fuzz_pages import REDIRECTS, FormSpec, filled, filter_links, parse_forms
@@ -259,6 +259,8 @@ def allows(app, rule, account: Account) -> bool:
     allowed = access_rule(app, rule.endpoint)
     if allowed == PUBLIC:
         return True
+    if isinstance(allowed, ApiTokenRule):  # the partners' API: a token, never a session
+        return False
     return account.role != ANONYMOUS and (allowed == SIGNED_IN or account.role in allowed)
 
 

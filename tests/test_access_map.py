@@ -1,8 +1,9 @@
 """The whole URL map, walked for anonymous visitors and for every role.
 
-Each endpoint declares its rule (public, signed-in, or a set of roles). Anonymous visitors of a
-non-public endpoint are sent to the login page; a signed-in user without the role gets 403; a user with
-the role gets the page (or a 404 for an object that is not theirs, or a form error) but never a 500.
+Each endpoint declares its rule (public, signed-in, a set of roles, or an API token's scope). Anonymous
+visitors of a non-public endpoint are sent to the login page; a signed-in user without the role gets 403; a
+user with the role gets the page (or a 404 for an object that is not theirs, or a form error) but never a
+500. An API endpoint answers 401 to everybody without a token, a signed-in session included.
 An endpoint without a rule fails the first test, so a new route cannot escape the matrix.
 """
 
@@ -12,7 +13,7 @@ import pytest
 from werkzeug.routing import IntegerConverter
 
 from codev.accounts.models import Role
-from codev.core.permissions import PUBLIC, SIGNED_IN, access_rule
+from codev.core.permissions import PUBLIC, SIGNED_IN, ApiTokenRule, access_rule
 from tests import factories
 
 ROLES = [r.value for r in Role]
@@ -40,6 +41,10 @@ def test_rules_name_only_known_roles(app):
         rule = access_rule(app, endpoint)
         if isinstance(rule, frozenset):
             assert rule and rule <= set(ROLES), endpoint
+        elif isinstance(rule, ApiTokenRule):
+            from codev.accounts.api_tokens import Scope
+
+            assert rule.scope in set(Scope), endpoint
 
 
 def sample_urls(app, ids):
@@ -107,6 +112,9 @@ def test_walk_url_map(app, client, db, users, world, login_as, who):
         elif rule == PUBLIC:
             if status == 403:
                 problems.append(f"{method} {url} public but 403")
+        elif isinstance(rule, ApiTokenRule):
+            if status != 401:
+                problems.append(f"{method} {url} [{endpoint}] API without a token → {status}, not 401")
         elif who == "anonymous":
             if not to_login:
                 problems.append(f"{method} {url} [{endpoint}] anonymous → {status}, not the login page")

@@ -1,5 +1,5 @@
 """The programme's packages are layers: core ← accounts ← calls ← projects ← reviews ← grants ← oversight
-← demo.
+← api ← demo.
 
 A package imports only from the packages before it (and ``codev.extensions``, which everybody uses and
 which imports none of them). The test reads every import of every module under ``codev/``: at the top,
@@ -30,8 +30,8 @@ from tests.factories_reviews import assign, evaluator, in_review_project
 
 CODEV = Path(codev.__file__).parent
 # The steps of the programme in the order money and paper flow; oversight reads them all (registers,
-# exports); the demo seeds them all.
-LAYERS = ("core", "accounts", "calls", "projects", "reviews", "grants", "oversight", "demo")
+# exports); the partners' API reads what oversight reads; the demo seeds them all.
+LAYERS = ("core", "accounts", "calls", "projects", "reviews", "grants", "oversight", "api", "demo")
 EVERYONE_MAY_IMPORT = {"extensions"}
 TOP = {"__init__", "cli", "config", "wsgi"}  # build the app: may import anything
 MIGRATIONS_MAY_IMPORT = {"core"}

@@ -1,14 +1,17 @@
 """Access rules in one place: every endpoint declares who may reach it; the default is to refuse.
 
-A view is decorated with exactly one of :func:`public`, :func:`signed_in` or :func:`roles`. One
-``before_request`` hook reads the mark: anonymous visitors of a non-public endpoint go to the login page;
-signed-in users without the role get 403; an endpoint without any mark is refused to everybody (and the
-URL-map test fails), so a new route cannot escape the rules.
+A view is decorated with exactly one of :func:`public`, :func:`signed_in`, :func:`roles` or
+:func:`api_token`. One ``before_request`` hook reads the mark: anonymous visitors of a non-public endpoint
+go to the login page; signed-in users without the role get 403; an endpoint without any mark is refused to
+everybody (and the URL-map test fails), so a new route cannot escape the rules. An :func:`api_token`
+endpoint (the partners' read API) is reached with a token, never a session: the checker the API registers
+(:data:`API_TOKEN_CHECK` in ``app.extensions``) answers 401 or 403 itself; without one, 401.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask, abort, current_app, redirect, request, url_for
@@ -17,6 +20,14 @@ from flask_login import current_user
 ACCESS_ATTR = "_codev_access"
 PUBLIC = "public"
 SIGNED_IN = "signed_in"
+API_TOKEN_CHECK = "codev.api_token_check"  # app.extensions key: a function(scope) that refuses or lets in
+
+
+@dataclass(frozen=True)
+class ApiTokenRule:
+    """Reached with a partner's API token that holds ``scope`` (no session, no role)."""
+
+    scope: str
 
 
 def public(view: Callable) -> Callable:
@@ -36,6 +47,16 @@ def roles(*allowed: str) -> Callable[[Callable], Callable]:
 
     def mark(view: Callable) -> Callable:
         setattr(view, ACCESS_ATTR, frozenset(str(r) for r in allowed))
+        return view
+
+    return mark
+
+
+def api_token(scope: str) -> Callable[[Callable], Callable]:
+    """Requests bearing a live partner token with ``scope`` (the read API); sessions count for nothing."""
+
+    def mark(view: Callable) -> Callable:
+        setattr(view, ACCESS_ATTR, ApiTokenRule(scope))
         return view
 
     return mark
@@ -65,6 +86,11 @@ def check_access() -> Any:
     rule = access_rule(current_app, endpoint)
     if rule == PUBLIC:
         return None
+    if isinstance(rule, ApiTokenRule):
+        check = current_app.extensions.get(API_TOKEN_CHECK)
+        if check is None:
+            abort(401)
+        return check(rule.scope)
     if not current_user.is_authenticated:
         return redirect(url_for("accounts.login", next=request.full_path.rstrip("?")))
     if rule == SIGNED_IN:

@@ -369,6 +369,20 @@ def register_page(filters: Filters, limit: int, offset: int) -> list[Any]:
     return list(db.session.execute(rows_by_grant().where(Grant.id.in_(chosen.scalar_subquery()))))
 
 
+def register_after(filters: Filters, after: int | None, limit: int, *columns: Any) -> list[Any]:
+    """Up to ``limit`` rows of the register in the order of their grants' ids, after the grant ``after`` (the
+    partners' API pages by this key: a row added meanwhile never shifts the next page). Each row also holds
+    its ``grant_id`` and ``columns`` (more of grants ⋈ projects ⋈ associations, for a scope that may read
+    them); chosen like :func:`register_page`, their money computed for them only."""
+    chosen = _grants_only(select(Grant.id).select_from(Grant), filters)
+    if after is not None:
+        chosen = chosen.where(Grant.id > after)
+    chosen = chosen.order_by(Grant.id).limit(limit)
+    stmt = (rows_by_grant().add_columns(Grant.id.label("grant_id"), *columns)
+            .where(Grant.id.in_(chosen.scalar_subquery())).order_by(None).order_by(Grant.id))
+    return list(db.session.execute(stmt))
+
+
 def register_project(project_id: int) -> Any | None:
     """The register's row of one project (None when it was never funded)."""
     stmt = rows_by_grant().where(Project.id == project_id).add_columns(

@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
-from codev.accounts.admin import mail, views  # noqa: E402,F401
+from codev.accounts.admin import api_tokens, mail, views  # noqa: E402,F401
