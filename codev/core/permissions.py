@@ -20,7 +20,7 @@ from flask_login import current_user
 ACCESS_ATTR = "_codev_access"
 PUBLIC = "public"
 SIGNED_IN = "signed_in"
-API_TOKEN_CHECK = "codev.api_token_check"  # app.extensions key: a function(scope) that refuses or lets in
+API_TOKEN_CHECK = "codev.api_token_check"  # noqa: S105 (an app.extensions key: a function(scope) that refuses)
 
 
 @dataclass(frozen=True)
