@@ -13,6 +13,7 @@ fewest open assignments, then the oldest account. Nobody is assigned twice to a 
 
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -168,27 +169,43 @@ class BulkLine:
 
 
 def bulk_plan(call: Call) -> list[BulkLine]:
-    """For each project of ``call`` under review without enough evaluators, whom to add (load kept up to date)."""
-    projects = list(db.session.scalars(
-        select(Project).where(Project.call_id == call.id, Project.status == ProjectStatus.IN_REVIEW)
+    """For each project of ``call`` under review without enough evaluators, whom to add (load kept up to date).
+
+    Each evaluator's competence is read once; for each project only the few best candidates are kept
+    (``heapq.nsmallest`` over the same key as :func:`candidates`), not the whole pool sorted."""
+    counted = (select(func.count()).where(Assignment.project_id == Project.id, Assignment.status.in_(COUNTED))
+               .correlate(Project).scalar_subquery())
+    rows = db.session.execute(  # only the projects still short of evaluators, found by the database
+        select(Project, counted).where(Project.call_id == call.id, Project.status == ProjectStatus.IN_REVIEW,
+                                       counted < call.min_evaluators)
         .options(joinedload(Project.association), joinedload(Project.call))
         .order_by(Project.submitted_at, Project.id)
-    ))
-    ids = [p.id for p in projects]
-    have = counted_assignments(ids)
-    taken = _assigned_ids(ids)
-    evaluators = active_evaluators()
+    ).all()
+    projects = [project for project, _count in rows]
+    have = {project.id: count for project, count in rows}
+    taken = _assigned_ids([p.id for p in projects])
+    pool = [(e.id, e, frozenset(e.partner_structure.sector_codes if e.partner_structure else ()),
+             frozenset(e.partner_structure.region_codes if e.partner_structure else ())) for e in active_evaluators()]
+    tiers: dict[tuple[str | None, str | None], list[list[tuple[int, User]]]] = {}
     loads = open_loads()
     plan = []
     for project in projects:
         need = call.min_evaluators - have.get(project.id, 0)
         if need <= 0:
             continue
-        pool = sorted(
-            (_candidate(project, e, loads.get(e.id, 0)) for e in evaluators if e.id not in taken[project.id]),
-            key=lambda c: c.key,
-        )
-        chosen = pool[:need]
+        excluded, sector, region = taken[project.id], project.sector, project.region
+        if (sector, region) not in tiers:  # the evaluators by competence for this sector and region, best first
+            ranked: list[list[tuple[int, User]]] = [[], [], [], []]
+            for eid, e, sectors, regions in pool:
+                ranked[3 - 2 * (sector in sectors) - (region in regions)].append((eid, e))
+            tiers[(sector, region)] = ranked
+        best: list[tuple[int, int, User]] = []
+        for tier in tiers[(sector, region)]:  # the least loaded of the best tier, then of the next
+            best += heapq.nsmallest(need - len(best), ((loads.get(eid, 0), eid, e) for eid, e in tier
+                                                       if eid not in excluded), key=lambda row: row[:2])
+            if len(best) == need:
+                break
+        chosen = [_candidate(project, e, load) for load, _id, e in best]
         for candidate in chosen:
             loads[candidate.evaluator.id] = loads.get(candidate.evaluator.id, 0) + 1
         plan.append(BulkLine(project, have.get(project.id, 0), chosen))
