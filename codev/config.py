@@ -71,6 +71,16 @@ class Defaults:
     SIGNUP_THROTTLE_WINDOW = timedelta(hours=1)
     LETTER_VERIFY_MAX_PER_IP = 30  # files checked against letters on the public verification pages
     LETTER_VERIFY_THROTTLE_WINDOW = timedelta(minutes=15)
+    # Two-factor sign-in (codev/accounts/two_factor): codes from an authenticator app, throttled like passwords.
+    TOTP_ISSUER = "codev"  # the name the authenticator app shows beside the account
+    TOTP_MAX_FAILURES_PER_USER = 5  # wrong codes for one account per window (sign-in, step-up, enrolment)
+    TOTP_MAX_FAILURES_PER_IP = 30  # wrong codes from one address per window
+    TOTP_THROTTLE_WINDOW = timedelta(minutes=15)
+    TWO_FACTOR_PENDING_MAX_AGE = 300  # seconds between the password and the code of one sign-in
+    TOTP_ENCRYPTION_KEY: str | None = None  # encrypts the stored TOTP secrets; derived from SECRET_KEY when unset
+    # Recovery codes carry 59 random bits (not a chosen password): a lighter stretching keeps checking ten of
+    # them at a sign-in under a third of a second.
+    RECOVERY_CODE_HASH_METHOD = "pbkdf2:sha256:60000"
     LOGIN_ATTEMPTS_KEEP_DAYS = 90  # prune-throttle deletes older rows of the sign-in log (login_attempts)
 
     # Languages.

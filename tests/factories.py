@@ -95,6 +95,17 @@ class UserFactory(Base):
         approver = factory.Trait(role=Role.APPROVER)
         admin = factory.Trait(role=Role.ADMIN)
 
+    @factory.post_generation
+    def second_factor(obj, create, extracted, **kwargs):
+        """Approvers and admins may not work without a second factor: theirs is enrolled with the known test
+        key (tests/two_factor_support.py makes its codes); ``second_factor=False`` leaves it out, True adds it."""
+        from codev.accounts.two_factor.models import requires_two_factor
+        from codev.accounts.two_factor.services import enrol_with
+        from tests.two_factor_support import TEST_SECRET
+
+        if create and extracted is not False and (extracted or requires_two_factor(obj)):
+            enrol_with(obj, TEST_SECRET)
+
 
 def _hash(password: str) -> str:
     from codev.accounts.passwords import hash_password

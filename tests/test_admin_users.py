@@ -12,6 +12,7 @@ from codev.accounts.models import Role, User
 from codev.core.models import AuditEvent
 from tests import factories
 from tests.factories_admin import english, signed_in_client
+from tests.two_factor_support import step_up
 
 
 @pytest.fixture
@@ -143,7 +144,7 @@ def test_role_change_ends_the_sessions_of_the_target(app, client, db, admin, use
     officer = users["officer"]
     browser = signed_in_client(app, officer)
     assert browser.get("/account/profile").status_code == 200
-    response = client.post(f"/admin/users/{officer.id}/edit", data=edit_form(officer, role="approver"))
+    response = client.post(f"/admin/users/{officer.id}/edit", data=step_up(admin, edit_form(officer, role="approver")))
     assert response.status_code == 302
     db.session.refresh(officer)
     assert officer.role == Role.APPROVER
@@ -186,7 +187,7 @@ def test_admin_cannot_deactivate_themselves(client, db, admin):
 
 
 def test_admin_cannot_remove_their_own_admin_role(client, db, admin):
-    response = client.post(f"/admin/users/{admin.id}/edit", data=edit_form(admin, role="officer"))
+    response = client.post(f"/admin/users/{admin.id}/edit", data=step_up(admin, edit_form(admin, role="officer")))
     assert response.status_code == 400
     assert "You cannot remove your own administrator role." in response.get_data(as_text=True)
     db.session.refresh(admin)
@@ -207,7 +208,7 @@ def test_last_active_admin_cannot_be_demoted_or_deactivated(db, users):
 def test_another_admin_can_be_demoted_when_one_remains(client, db, admin):
     other = factories.UserFactory(admin=True)
     db.session.commit()
-    response = client.post(f"/admin/users/{other.id}/edit", data=edit_form(other, role="officer"))
+    response = client.post(f"/admin/users/{other.id}/edit", data=step_up(admin, edit_form(other, role="officer")))
     assert response.status_code == 302
     db.session.refresh(other)
     assert other.role == Role.OFFICER
@@ -215,7 +216,7 @@ def test_another_admin_can_be_demoted_when_one_remains(client, db, admin):
 
 def test_evaluator_turned_officer_loses_the_structure_link(client, db, admin, users):
     evaluator = users["evaluator"]
-    client.post(f"/admin/users/{evaluator.id}/edit", data=edit_form(evaluator, role="officer"))
+    client.post(f"/admin/users/{evaluator.id}/edit", data=step_up(admin, edit_form(evaluator, role="officer")))
     db.session.refresh(evaluator)
     assert evaluator.role == Role.OFFICER and evaluator.partner_structure_id is None
 

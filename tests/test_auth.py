@@ -11,10 +11,13 @@ import pytest
 from codev.accounts.models import User
 from codev.core.models import AuditEvent, LoginAttempt
 from tests.factories import PASSWORD, UserFactory
+from tests.two_factor_support import complete_sign_in
 
 
 def login(client, email, password, **extra):
-    return client.post("/account/login", data={"email": email, "password": password, **extra})
+    """Sign in with the form; an account with a second factor types its code next (tests/two_factor_support.py)."""
+    return complete_sign_in(client, client.post("/account/login", data={"email": email, "password": password,
+                                                                         **extra}))
 
 
 def test_login_success_lands_on_home_for_the_role(client, users):

@@ -30,6 +30,7 @@ from tests.factories_grants import approved_project, awarded_grant
 from tests.factories_ledger import declare, make_grant, verified
 from tests.factories_projects import ready_project
 from tests.factories_reviews import assign, evaluator, in_review_project
+from tests.two_factor_support import step_up
 
 
 @dataclass
@@ -45,6 +46,10 @@ class Case:
     button: str
     back: str = ""  # the page "No, go back" leads to (a path)
     extra: dict[str, Any] = field(default_factory=dict)
+    step_up: bool = False  # the confirmation also asks for the second factor's code (two_factor.step_up)
+
+    def confirmed_data(self) -> dict[str, str]:
+        return step_up(self.user, confirmed(self.data)) if self.step_up else confirmed(self.data)
 
 
 def plain(text: str) -> str:
@@ -71,7 +76,8 @@ def approve_grant_case(db, users) -> Case:
         {"amount": "4 000 000", "signatory_name": "Essi Lawson", "signatory_title": "Directrice"},
         lambda: scalar(db, select(func.count(Grant.id)).where(Grant.project_id == project.id)),
         [xof(4_000_000), project.association.display_name, project.title, "Essi Lawson — Directrice"],
-        "Une subvention approuvée ne se retire pas", "Oui, approuver la subvention", f"/grants/approve/{project.id}")
+        "Une subvention approuvée ne se retire pas", "Oui, approuver la subvention", f"/grants/approve/{project.id}",
+        step_up=True)
 
 
 def letter_statuses(db, grant_id: int) -> list[str]:
@@ -291,12 +297,12 @@ def test_the_first_post_only_asks_and_the_confirmed_one_acts_once(client, db, us
     assert back and back.group(1).split("#")[0] == case.back
     assert client.get(back.group(1)).status_code == 200
 
-    done = client.post(case.url, data=confirmed(case.data))
+    done = client.post(case.url, data=case.confirmed_data())
     assert done.status_code in (200, 302), plain(done.get_data(as_text=True))[:2000]
     after, audited_after = case.state(), audit_count(db)
     assert after != before and audited_after > audited
 
-    again = client.post(case.url, data=confirmed(case.data))  # the confirmation sent twice
+    again = client.post(case.url, data=case.confirmed_data())  # the confirmation sent twice
     assert again.status_code < 500
     assert case.state() == after and audit_count(db) == audited_after
 

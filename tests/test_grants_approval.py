@@ -18,6 +18,7 @@ from codev.projects.models import ProjectEvent, ProjectStatus
 from tests.confirm_support import confirmed
 from tests.factories import CallFactory, UserFactory
 from tests.factories_grants import approved_project, approver, awarded_grant
+from tests.two_factor_support import step_up
 
 
 def _call(envelope: int, committed: int = 0) -> Call:
@@ -152,8 +153,8 @@ def test_the_approval_page_proposes_the_committee_amount_and_approves(client, db
     assert 'value="9 000 000"' in refused.text
     assert db.session.scalar(select(func.count(Grant.id))) == 0
 
-    done = client.post(f"/grants/approve/{project.id}", data=confirmed({
-        "amount": "3 500 000", "signatory_name": "Essi Lawson", "signatory_title": "Ordonnatrice"}))
+    done = client.post(f"/grants/approve/{project.id}", data=step_up(by, confirmed({
+        "amount": "3 500 000", "signatory_name": "Essi Lawson", "signatory_title": "Ordonnatrice"})))
     assert done.status_code == 302
     grant = db.session.scalar(select(Grant))
     assert done.headers["Location"].endswith(f"/grants/{grant.id}")
@@ -164,9 +165,9 @@ def test_the_approval_page_proposes_the_committee_amount_and_approves(client, db
 
 def test_the_approval_page_refuses_beyond_the_envelope_with_a_message(client, db, login_as):
     project = approved_project(call=_call(envelope=5_000_000, committed=2_000_000))
-    login_as(approver())
-    response = client.post(f"/grants/approve/{project.id}", data=confirmed({
-        "amount": "4 000 000", "signatory_name": "Essi Lawson", "signatory_title": "Ordonnatrice"}))
+    by = login_as(approver())
+    response = client.post(f"/grants/approve/{project.id}", data=step_up(by, confirmed({
+        "amount": "4 000 000", "signatory_name": "Essi Lawson", "signatory_title": "Ordonnatrice"})))
     assert response.status_code == 400
     assert "3 000 000" in response.text.replace("\u202f", " ").replace("\xa0", " ")
     assert db.session.scalar(select(func.count(Grant.id))) == 0

@@ -23,6 +23,7 @@ from tests.factories_ledger import declare, make_grant, page_text, verified
 from tests.factories_projects import EXE_BYTES
 from tests.test_ledger_pages import declaration_form
 from tests.test_reports import report_form
+from tests.two_factor_support import step_up
 
 TODAY = utcnow().date()
 PAST = TODAY - timedelta(days=1)
@@ -41,9 +42,9 @@ def status_of(db, grant_id: int) -> str:
 
 def test_a_refused_approval_is_said_beside_the_amount_and_keeps_the_typed_values(client, db, login_as):
     project = approved_project(call=CallFactory(open=True, envelope_xof=5_000_000, committed_xof=2_000_000))
-    login_as(approver())
-    response = client.post(f"/grants/approve/{project.id}", data=confirmed({
-        "amount": "4 000 000", "signatory_name": "Essi Lawson", "signatory_title": "Ordonnatrice"}))
+    by = login_as(approver())
+    response = client.post(f"/grants/approve/{project.id}", data=step_up(by, confirmed({
+        "amount": "4 000 000", "signatory_name": "Essi Lawson", "signatory_title": "Ordonnatrice"})))
     assert response.status_code == 400
     assert "3 000 000" in error_beside(response, "amount")
     assert 'value="4 000 000"' in response.text and 'value="Ordonnatrice"' in response.text

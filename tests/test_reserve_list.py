@@ -19,6 +19,7 @@ from tests.factories import CallFactory, UserFactory
 from tests.factories_grants import approver
 from tests.factories_ledger import page_text
 from tests.factories_reserve import closed_session, ranked_project
+from tests.two_factor_support import step_up
 
 M = 1_000_000
 
@@ -106,8 +107,8 @@ def test_an_offer_appears_after_a_release_and_disappears_once_funded(client, db,
     assert reserve.call_reserve(call.id).offer is None  # the money is promised to it now
     assert "Liste de réserve" not in page_text(client.get("/"))
 
-    response = client.post(f"/grants/approve/{spare.id}", data=confirmed({
-        "amount": "3 000 000", "signatory_name": by.name, "signatory_title": "Ordonnatrice"}))
+    response = client.post(f"/grants/approve/{spare.id}", data=step_up(by, confirmed({
+        "amount": "3 000 000", "signatory_name": by.name, "signatory_title": "Ordonnatrice"})))
     assert response.status_code == 302
     db.session.expire_all()
     assert spare.status == ProjectStatus.FUNDED and call.committed_xof == 9 * M

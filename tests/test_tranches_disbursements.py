@@ -22,6 +22,7 @@ from tests.confirm_support import confirmed
 from tests.factories import UserFactory
 from tests.factories_ledger import make_grant, verified
 from tests.test_tranches import ONE
+from tests.two_factor_support import step_up
 
 
 def count(db, model=Disbursement) -> int:
@@ -198,5 +199,6 @@ def test_approver_pages(client, db, app, users, login_as, ready):
     response = client.post(f"/grants/{ready.id}/disbursement-requests/{request.id}/refuse",
                            data=confirmed({"note": ""}))
     assert response.status_code == 400
-    response = client.post(f"/grants/{ready.id}/disbursement-requests/{request.id}/approve", data=confirmed())
+    response = client.post(f"/grants/{ready.id}/disbursement-requests/{request.id}/approve",
+                           data=step_up(users["approver"], confirmed()))
     assert response.status_code == 302 and count(db) == 1

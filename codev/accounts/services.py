@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from flask import current_app
+from flask import current_app, has_request_context, url_for
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import delete, select
@@ -16,6 +16,7 @@ from sqlalchemy import delete, select
 from codev.accounts.models import Role, User
 from codev.accounts.passwords import hash_password, verify_password
 from codev.core import audit, throttle
+from codev.core.mail import queue_mail
 from codev.core.models import LoginAttempt
 from codev.core.timeutil import utcnow
 from codev.core.unit_of_work import DomainError
@@ -105,10 +106,21 @@ def logout(user: User) -> None:
 
 
 def set_password(user: User, password: str, *, action: str = "password.change") -> None:
+    """A new password; every session ends, and the person is told by email (a security email, always sent)."""
     user.password_hash = hash_password(password)
     end_sessions(user)
     audit.record(action, user, actor=user)
+    queue_mail(user.email, user.locale, "password_changed", user=user, at=utcnow(),
+               url=_external_url("accounts.reset_request"))
     db.session.flush()
+
+
+def _external_url(endpoint: str) -> str:
+    """The full address of ``endpoint``, also outside a request (the public base URL)."""
+    if has_request_context():
+        return url_for(endpoint, _external=True)
+    with current_app.test_request_context(base_url=current_app.config["PUBLIC_BASE_URL"]):
+        return url_for(endpoint, _external=True)
 
 
 def create_user(

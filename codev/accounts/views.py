@@ -11,6 +11,8 @@ from codev.accounts import bp, services
 from codev.accounts.forms import ChangePasswordForm, LoginForm, ProfileForm, ResetForm, ResetRequestForm
 from codev.accounts.models import User
 from codev.accounts.passwords import verify_password
+from codev.accounts.two_factor import signin
+from codev.accounts.two_factor.models import has_two_factor
 from codev.core import audit, throttle
 from codev.core.mail import queue_mail
 from codev.core.permissions import public, signed_in
@@ -54,11 +56,9 @@ def login():
         if result.user is None:
             form.password.errors.append(_("Wrong email or password."))
             return render_template("accounts/login.html", form=form), 200
-        session.clear()
-        session.permanent = True
-        login_user(result.user)
-        session["lang"] = result.user.locale
-        return redirect(safe_next(form.next.data) or url_for("core.home"))
+        if has_two_factor(result.user):  # the password was right: the code of the second factor next
+            return signin.start(result.user, form.next.data)
+        return signin.finish(result.user, form.next.data)
     return render_template("accounts/login.html", form=form)
 
 

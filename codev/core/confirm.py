@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from flask import render_template, request
 
@@ -51,9 +52,10 @@ def confirmed() -> bool:
     return request.method == "POST" and request.form.get(CONFIRM_FIELD) == CONFIRM_VALUE
 
 
-def carried_fields() -> list[tuple[str, str]]:
+def carried_fields(skip: frozenset[str] = frozenset()) -> list[tuple[str, str]]:
     """The posted fields, each value as typed (repeated names kept), to post again with the confirmation."""
-    return [(name, value) for name, value in request.form.items(multi=True) if name not in NOT_CARRIED]
+    return [(name, value) for name, value in request.form.items(multi=True)
+            if name not in NOT_CARRIED and name not in skip]
 
 
 def confirm_action() -> str:
@@ -61,8 +63,13 @@ def confirm_action() -> str:
     return request.full_path if request.query_string else request.path
 
 
-def ask(confirmation: Confirmation) -> tuple[str, int]:
-    """The confirmation page of an irreversible action, in place of acting on this post."""
-    fields = [*carried_fields(), *confirmation.extra.items()]
-    return render_template("core/confirm.html", confirmation=confirmation, fields=fields,
-                           action=confirmation.action or confirm_action()), 200
+def ask(confirmation: Confirmation, step_up: Any = None, status: int = 200) -> tuple[str, int]:
+    """The confirmation page of an irreversible action, in place of acting on this post.
+
+    ``step_up`` is a form whose fields the page shows above its buttons, never carried from a post (the
+    second factor's code asked again, codev.accounts.two_factor.step_up); ``status`` 400 when it was wrong.
+    """
+    own = frozenset(f.name for f in step_up) if step_up is not None else frozenset()
+    fields = [*carried_fields(own), *confirmation.extra.items()]
+    return render_template("core/confirm.html", confirmation=confirmation, fields=fields, step_up=step_up,
+                           action=confirmation.action or confirm_action()), status

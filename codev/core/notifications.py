@@ -114,6 +114,9 @@ GROUPS: dict[str, tuple[object, dict[str, object]]] = {
         "association_welcome": _l("Your association's account is ready"),
         "invitation": _l("An invitation to join an association"),
         "password_reset": _l("A password reset is asked for"),
+        "password_changed": _l("Your password is changed"),
+        "new_sign_in": _l("A new sign-in to your account (ministry accounts)"),
+        "two_factor_changed": _l("Your two-factor sign-in is changed"),
     }),
 }
 

@@ -183,6 +183,12 @@ def _give_back(connection: Connection, slots: list[Slot] | tuple[Slot, ...]) -> 
         )
 
 
+def in_own_transaction(work: Callable[[Connection], T]) -> T:
+    """Run ``work(connection)`` in a short transaction committed at once (or in the caller's SQLite write
+    transaction, see the module's note): for writes that must stay whatever the request does next."""
+    return _in_own_transaction(work)
+
+
 def _in_own_transaction(work: Callable[[Connection], T]) -> T:
     """Run ``work`` in a short transaction of its own, committed at once (see the module's note)."""
     session = db.session()  # the scoped session's current Session

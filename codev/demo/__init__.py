@@ -19,6 +19,8 @@ from codev.accounts.models import (
     User,
 )
 from codev.accounts.passwords import hash_password
+from codev.accounts.two_factor.models import requires_two_factor
+from codev.accounts.two_factor.services import enrol_with
 from codev.accounts.workflows import ASSOCIATION
 from codev.calls.models import Call
 from codev.core import audit
@@ -34,6 +36,9 @@ from codev.demo.reviews import seed_reviews
 from codev.extensions import db
 
 DEMO_PASSWORD = "codev-demo-2026"  # noqa: S105 (documented demo password)
+# The authenticator key of the demo approver and admin, whose role requires a second factor (documented in
+# the README: add it to an authenticator app by hand to sign in as them).
+DEMO_TOTP_SECRET = "CODEVDEMOSECRETTOGOLOMEKARAKPALI"  # noqa: S105 (documented demo key)
 
 # (email, name, role, locale, title) of the staff accounts.
 STAFF = [
@@ -127,6 +132,9 @@ def seed_demo() -> str:
         db.session.add(user)
         staff[role] = user
     db.session.flush()
+    for user in staff.values():
+        if requires_two_factor(user):
+            enrol_with(user, DEMO_TOTP_SECRET)
     officer = staff[Role.OFFICER]
 
     for spec in STRUCTURES:

@@ -5,7 +5,7 @@ Structures are managed by admins and read by officers and approvers (who assign 
 
 from __future__ import annotations
 
-from flask import current_app, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -20,6 +20,11 @@ from codev.accounts.admin.forms import (
     UserFilterForm,
 )
 from codev.accounts.models import PartnerStructure, Role, StructureKind, User
+from codev.accounts.two_factor import services as two_factor
+from codev.accounts.two_factor import step_up
+from codev.accounts.two_factor.models import factor_of
+from codev.core.confirm import Confirmation, ask, confirmed
+from codev.core.mail import queue_mail
 from codev.core.params import int_arg, paginate
 from codev.core.permissions import access_rule, roles
 from codev.core.templating import home_panel, nav_item
@@ -102,7 +107,12 @@ def user_edit(user_id: int):
     form = UserEditForm(
         obj=user, structure_id=user.partner_structure_id, association_id=user.association_id
     )
+    code_form = step_up.form()
     if form.validate_on_submit():
+        # A change of role asks for the admin's second factor again (step-up), for each change.
+        if str(form.role.data) != str(user.role) and (refused := step_up.refusal(_actor())):
+            return render_template("admin/user_form.html", form=form, user=user, step_up=step_up.form(refused),
+                                   factor=factor_of(user)), 400
         with unit_of_work(form) as work:
             changed = services.update_account(user, _actor(), **form.user_data())
             if changed:
@@ -111,7 +121,31 @@ def user_edit(user_id: int):
                 work.success, work.category = _("Nothing was changed."), "info"
         if work:
             return redirect(url_for("admin.user_edit", user_id=user.id))
-    return _render("admin/user_form.html", form, user=user)
+    return _render("admin/user_form.html", form, user=user, step_up=code_form, factor=factor_of(user))
+
+
+@bp.route("/users/<int:user_id>/two-factor/reset", methods=["POST"])
+@roles(Role.ADMIN)
+def user_two_factor_reset(user_id: int):
+    """Remove a person's second factor (a lost phone): they set it up again at their next sign-in."""
+    user = db.get_or_404(User, user_id)
+    back = url_for("admin.user_edit", user_id=user.id)
+    if factor_of(user) is None:
+        flash(_("This person has no second factor to reset."), "info")  # or the confirmation sent twice
+        return redirect(back)
+    if not confirmed():
+        return ask(Confirmation(
+            title=_("Reset the second factor of %(name)s", name=user.name),
+            cannot_undo=_("The authenticator app and the recovery codes of this person stop working at once."),
+            button=_("Yes, reset the second factor"), back=back,
+            facts=[(_("Email"), user.email), (_("Role"), user.role_enum.label)],
+            consequences=[_("The person is signed out everywhere and sets up a second factor again at their "
+                            "next sign-in."), _("The person is told by email.")]))
+    with unit_of_work(success=_("The second factor of %(name)s is reset.", name=user.name)):
+        two_factor.reset(user, _actor())
+        queue_mail(user.email, user.locale, "two_factor_changed", user=user, change="reset",
+                   url=url_for("accounts.login", _external=True))
+    return redirect(back)
 
 
 @bp.route("/users/<int:user_id>/password-link", methods=["POST"])

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload, lazyload
 
 from codev.accounts.models import MINISTRY_ROLES, Role
+from codev.accounts.two_factor import step_up
 from codev.calls.models import Call
 from codev.core import throttle
 from codev.core.confirm import ask, confirmed
@@ -127,12 +128,16 @@ def approve(project_id: int):
                              "signatory_title": current_person().title or ""})
     if form.validate_on_submit():
         typed = (form.amount.amount, form.signatory_name.data, form.signatory_title.data)
-        if not confirmed():  # the confirm step, for an approval the rules allow
+        # The confirm step, for an approval the rules allow; it asks for the second factor again (step-up),
+        # and comes back while the code is wrong.
+        refused = step_up.refusal(current_person()) if confirmed() else None
+        if not confirmed() or refused:
             with unit_of_work(form) as check, refusals_beside("amount", shown=("amount", "signatory_name")):
                 facts = approval.check_approval(project, current_person(), *typed)
             if check:
                 signatory = " — ".join(x for x in typed[1:] if x)
-                return ask(confirmations.approve(project, facts, form.amount.amount, signatory))
+                return ask(confirmations.approve(project, facts, form.amount.amount, signatory),
+                           step_up=step_up.form(refused), status=400 if refused else 200)
             return render_approve(project, approval.approval_facts(project), form, 400)
         with unit_of_work(form) as work, refusals_beside("amount", shown=("amount", "signatory_name")):
             grant = approval.approve_grant(project, current_person(), *typed)

@@ -8,6 +8,7 @@ from flask_babel import format_datetime
 from flask_babel import gettext as _
 
 from codev.accounts.models import Role
+from codev.accounts.two_factor import step_up
 from codev.core.confirm import ask, confirmed
 from codev.core.money import format_xof
 from codev.core.permissions import current_person, roles
@@ -137,8 +138,11 @@ def request_approve(grant_id: int, request_id: int):
     """An approver, not the requester, signs: the disbursement is recorded."""
     grant = get_grant_or_404(grant_id, current_person())
     found = _request_or_404(grant, request_id)
-    if not confirmed() and found.status == RequestStatus.PENDING:
-        return ask(confirmations.sign_request(grant, found))
+    if found.status == RequestStatus.PENDING:  # the confirm step asks for the second factor again (step-up)
+        refused = step_up.refusal(current_person()) if confirmed() else None
+        if not confirmed() or refused:
+            return ask(confirmations.sign_request(grant, found), step_up=step_up.form(refused),
+                       status=400 if refused else 200)
     with unit_of_work() as work:
         disbursement = disbursements.approve_request(grant, request_id, current_person())
         work.success = _("Signed: the disbursement of %(amount)s is recorded.",
