@@ -401,6 +401,50 @@ def open_close_calls_command() -> None:
                f"{done['closed']} closed")
 
 
+@click.command("apply-retention")
+@click.option("--dry-run", is_flag=True, help="Print what would be noticed and anonymised; change nothing.")
+def apply_retention_command(dry_run: bool) -> None:
+    """Notice the associations of idle drafts and of old withdrawn or rejected applications; anonymise those
+    whose notice period is over and which nobody changed meanwhile. Safe to run on several servers at once."""
+    from sqlalchemy.exc import IntegrityError
+
+    from codev.oversight import retention
+
+    if dry_run:
+        due = retention.plan()
+        for project_id in due.notices:
+            click.echo(f"project {project_id}: would be noticed")
+        for project_id in due.anonymisations:
+            click.echo(f"project {project_id}: would be anonymised (or its notice reset if it changed)")
+        click.echo(f"dry run: {counted(len(due.notices), 'notice')} and "
+                   f"{counted(len(due.anonymisations), 'anonymisation')} due; nothing changed")
+        return
+    done = {"noticed": 0, "anonymised": 0, "reset": 0, "raced": 0, "files": 0}
+    with scheduled("apply-retention") as held:
+        if not held:
+            return
+        for project_id in retention.due_notices():  # one transaction per project: its notice row and its email
+            try:
+                row = retention.notice(project_id)
+                db.session.commit()
+            except IntegrityError:  # another run noticed it meanwhile: this run's email goes back
+                db.session.rollback()
+                done["raced"] += 1
+                continue
+            done["noticed"] += row is not None
+        for project_id in retention.due_anonymisations():
+            outcome = retention.anonymise_due(project_id)
+            db.session.commit()
+            retention.discard_files(outcome.files)  # the rows are gone for good: now the bytes
+            if outcome.action:
+                done[outcome.action] += 1
+                done["files"] += len(outcome.files)
+                click.echo(f"project {project_id} {outcome.action}")
+    click.echo(f"{counted(done['noticed'], 'application')} noticed, {done['anonymised']} anonymised "
+               f"({counted(done['files'], 'file')} removed), {done['reset']} notices reset (changed since)"
+               + (f"; {done['raced']} noticed meanwhile by another run" if done["raced"] else ""))
+
+
 def init_app(app: Flask) -> None:
     from codev.core import backup, restore, storage_s3
     from codev.core.invariants import check_with
@@ -412,6 +456,7 @@ def init_app(app: Flask) -> None:
         create_user_command, seed_demo_command, seed_synthetic_command, rerender_letters_command,
         init_instance_command, send_mail_command, outbox_command,
         close_lapsed_command, send_reminders_command, prune_throttle_command, open_close_calls_command,
+        apply_retention_command,
         *storage_s3.COMMANDS, *backup.COMMANDS, *restore.COMMANDS,
     ):
         app.cli.add_command(command)

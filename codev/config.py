@@ -152,6 +152,14 @@ class Defaults:
     # Days before a grant's contribution deadline when the association is reminded (once each).
     REMINDER_DAYS = (30, 7)
 
+    # Data retention (`flask --app codev apply-retention`, daily; codev/oversight/retention.py). A draft untouched
+    # for RETENTION_DRAFT_IDLE_DAYS, or a withdrawn or rejected application unchanged for RETENTION_CLOSED_DAYS,
+    # is noticed to its association (one email); RETENTION_NOTICE_DAYS later, if nobody changed it meanwhile,
+    # its personal data (texts, names, files) are removed and its figures kept. An edit resets the notice.
+    RETENTION_DRAFT_IDLE_DAYS = 365
+    RETENTION_CLOSED_DAYS = 730
+    RETENTION_NOTICE_DAYS = 30
+
     # The ministry's identity, printed on pages and documents.
     MINISTRY_NAME_FR = "Ministère des Affaires étrangères, de l'Intégration régionale et des Togolais de l'extérieur"
     MINISTRY_NAME_EN = "Ministry of Foreign Affairs, Regional Integration and Togolese Abroad"

@@ -70,6 +70,7 @@ GROUPS: dict[str, tuple[object, dict[str, object]]] = {
         "project_submitted_officer": _l("A project is submitted (officers)"),
         "project_returned": _l("A project is returned for changes"),
         "project_withdrawn": _l("A project is withdrawn"),
+        "retention_notice": _l("An application's personal data will be removed"),
         "review_eligible": _l("A project is eligible"),
         "review_ineligible": _l("A project is not eligible"),
     }),

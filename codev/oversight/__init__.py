@@ -9,5 +9,6 @@ from flask import Blueprint
 
 bp = Blueprint("oversight", __name__)
 
-# The register, exports and open data (views); the dashboard, maps and audit log (dashboard_views, audit_views).
-from codev.oversight import audit_views, cache, dashboard_views, views  # noqa: E402,F401
+# The register, exports and open data (views); the dashboard, maps and audit log (dashboard_views, audit_views);
+# data retention and the association's export (retention, export_views).
+from codev.oversight import audit_views, cache, dashboard_views, export_views, retention, views  # noqa: E402,F401

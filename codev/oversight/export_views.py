@@ -1,0 +1,29 @@
+"""The association's export: a member downloads everything codev holds about their association (a ZIP)."""
+
+from __future__ import annotations
+
+from flask import abort
+from flask_login import current_user
+
+from codev.accounts.models import Association, Role
+from codev.core import audit
+from codev.core.permissions import roles
+from codev.core.storage import send_download
+from codev.core.timeutil import utcnow
+from codev.extensions import db
+from codev.oversight import association_export, bp
+
+
+@bp.route("/associations/<int:association_id>/export")
+@roles(Role.ASSOCIATION)
+def association_export_download(association_id: int):
+    """The ZIP of the member's own association (404 for any other: they may not learn it exists)."""
+    if current_user.association_id != association_id or db.session.get(Association, association_id) is None:
+        abort(404)
+    now = utcnow()
+    archive = association_export.build(association_id, now)
+    audit.record("association.export", db.session.get(Association, association_id),
+                 after={"size": archive.size, "projects": archive.projects, "files": archive.files})
+    db.session.commit()
+    return send_download(archive.file, "application/zip", f"codev-association-{association_id}-{now:%Y%m%d}.zip",
+                         size=archive.size)
