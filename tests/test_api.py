@@ -275,3 +275,47 @@ def test_statements_per_page_do_not_grow_with_the_data(app, client, db, users):
     assert get(client, "/api/v1/projects?limit=20", token).json["next_cursor"]  # more than a page now
     assert large == small
     assert max(small.values()) <= 8, small
+
+
+ODD_REQUESTS = [
+    "/api/v1/projects/99999999999999999999", "/api/v1/projects/2147483648", "/api/v1/projects/0",
+    "/api/v1/projects/-1", "/api/v1/projects/abc", "/api/v1/figures?by=nothing", "/api/v1/figures?year=0",
+    "/api/v1/figures?year=2026-13-45", "/api/v1/figures?call=1e9", "/api/v1/disbursements?grant=99999999999999",
+    "/api/v1/disbursements?year=-1", "/api/v1/calls?status=draft", "/api/v1/calls?year=1.5",
+    "/api/v1/calls?cursor=%FF%FE", "/api/v1/projects?limit=10&limit=20", "/api/v1/projects?unknown=1",
+    "/api/v1/grants?cursor=eyJhZnRlciI6IDk5OTk5OTk5OTk5OTk5fQ", "/api/v1/grants?cursor=eyJhZnRlciI6dHJ1ZX0",
+    "/api/v1/projects?region=%00%01", "/api/v1/projects/1/..%2f..%2fetc",
+]
+
+
+@pytest.mark.backends
+def test_no_500_on_odd_requests_and_every_error_in_json(app, client, db, users):
+    seed_programme()
+    token = make_token(db, users, ALL)
+    app.config.update(API_RATE_LIMIT=10_000)
+    for url in ODD_REQUESTS:
+        response = get(client, url, token)
+        assert response.status_code in (200, 400, 404), (url, response.status_code)
+        assert response.is_json, url
+        if response.status_code != 200:
+            assert response.json["code"] == response.status_code and response.json["message"], url
+    # odd Authorization headers: 401, never a 500
+    for header in ("Bearer", "Bearer " + "x" * 10_000, "Basic dXNlcjpwYXNz", "Bearer codev_é_ü", "bearer  "):
+        response = client.get("/api/v1/projects", headers={"Authorization": header})
+        assert response.status_code == 401 and response.is_json, header
+
+
+def test_the_next_page_neither_repeats_nor_skips_a_row_when_grants_are_added_meanwhile(app, client, db, users):
+    first_programme = seed_programme()
+    token = make_token(db, users)
+    page = get(client, "/api/v1/projects?limit=3", token).json
+    seen = [item["grant_id"] for item in page["items"]]
+    second_programme = seed_programme()  # new grants, later ids, while the partner reads
+    url = page["next"]
+    assert "cursor=" in url and "limit=3" in url
+    seen += [item["grant_id"] for item in _read_all(client, token, url)]
+    everything = sorted(g.id for g in [*first_programme["grants"], *second_programme["grants"]])
+    assert seen == everything  # each once, in order: the new ones come at the end
+    # the same cursor read twice gives the same page
+    again = get(client, url, token).json
+    assert [i["grant_id"] for i in again["items"]] == seen[3:6]
