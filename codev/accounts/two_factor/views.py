@@ -4,7 +4,7 @@ until they have one."""
 
 from __future__ import annotations
 
-from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask import flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user, login_user
@@ -16,11 +16,13 @@ from codev.accounts.two_factor.forms import CodeForm, EnrolForm
 from codev.accounts.two_factor.models import factor_of, has_two_factor, requires_two_factor
 from codev.core import audit, throttle
 from codev.core.mail import queue_mail
-from codev.core.permissions import PUBLIC, access_rule, public, signed_in
+from codev.core.permissions import public, signed_in
 from codev.core.unit_of_work import unit_of_work
 
-# What a person whose role requires a second factor may reach before enrolling (besides public pages).
-BEFORE_ENROLMENT = frozenset({"accounts.two_factor_enrol", "accounts.logout", "accounts.language"})
+# All a person whose role requires a second factor may reach before enrolling (besides static files): not
+# even the public pages, whose home shows a signed-in person's work.
+BEFORE_ENROLMENT = frozenset({"accounts.two_factor_enrol", "accounts.logout", "accounts.language",
+                              "accounts.login", "accounts.login_code"})
 
 
 @bp.before_app_request
@@ -29,7 +31,7 @@ def confine_until_enrolled():
     endpoint = request.endpoint
     if endpoint is None or endpoint in BEFORE_ENROLMENT or not current_user.is_authenticated:
         return None
-    if access_rule(current_app, endpoint) == PUBLIC:
+    if endpoint == "static" or endpoint.endswith(".static"):
         return None
     user = current_user._get_current_object()
     if requires_two_factor(user) and not has_two_factor(user):
@@ -84,6 +86,7 @@ def login_code():
                 if check.recovery:
                     _tell(user, "recovery_used")
         if work and check.ok:
+            answer = signin.finish(user, signin.pending_next())  # a fresh session: the flash goes after it
             if check.recovery:
                 left = services.recovery_codes_left(user)
                 flash(ngettext(
@@ -91,10 +94,12 @@ def login_code():
                     "or ask an administrator to reset your second factor.",
                     "You signed in with a recovery code; %(num)d are left. If your phone is lost, make new codes "
                     "or ask an administrator to reset your second factor.", left), "info")
-            return signin.finish(user, signin.pending_next())
+            return answer
         form.code.errors = [*form.code.errors, check.problem or _("This code is wrong.")]
-        headers = throttle.retry_after_header(check.throttled) if check.throttled else {}
-        return render_template("accounts/login_code.html", form=form), 429 if check.throttled else 400, headers
+        if check.throttled is not None:
+            return render_template("accounts/login_code.html", form=form), 429, throttle.retry_after_header(
+                check.throttled)
+        return render_template("accounts/login_code.html", form=form), 400
     status = 400 if request.method == "POST" else 200
     return render_template("accounts/login_code.html", form=form), status
 
@@ -130,7 +135,7 @@ def two_factor_enrol():
             flash(_("Two-factor sign-in is on."), "success")
             return render_template("accounts/recovery_codes.html", codes=codes, first=True)
         form.code.errors = [*form.code.errors, check.problem or _("This code is wrong.")]
-        status = 429 if check.throttled else 400
+        status = 429 if check.throttled is not None else 400
     uri = services.provisioning_uri(user, secret)
     return render_template("accounts/two_factor_enrol.html", form=form, qr=services.qr_svg(uri),
                            secret=services.grouped(secret), required=requires_two_factor(user)), status
