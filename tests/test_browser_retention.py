@@ -87,6 +87,9 @@ def test_notice_edit_reset_and_anonymisation(browser, live):
 
     context, page = phone(browser, live.url, "bruxelles@codev.demo")  # ATB's member edits the draft
     try:
+        page.goto(f"{live.url}/projects/{live.latrines}")
+        assert "Les données personnelles de cette candidature (titre, textes, noms, documents) seront supprimées le" \
+            in page.locator("main").inner_text()
         page.goto(f"{live.url}/projects/{live.latrines}/general")
         page.fill("textarea[name=summary]", "Toujours d'actualité : les travaux commencent à la rentrée 2027.")
         click(page, page.locator("main form button[type=submit]").last)
@@ -114,7 +117,7 @@ def test_notice_edit_reset_and_anonymisation(browser, live):
         page.goto(f"{live.url}/projects/{live.gardens}")
         text = page.locator("main").inner_text()
         assert GARDENS not in text and "Aménager deux hectares" not in text
-        assert "Retiré" in text
+        assert "Retiré" in text and "ont été supprimées le" in text
         assert page.evaluate(WIDTH_CHECK) <= WIDTH
     finally:
         context.close()

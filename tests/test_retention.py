@@ -254,3 +254,20 @@ def test_history_messages_go_and_the_events_stay(db, runner, member):
     run(runner)
     events = db.session.scalars(select(ProjectEvent).where(ProjectEvent.project_id == draft.id)).all()
     assert [(e.action, e.to_status, e.message) for e in events] == [("withdrawn", "withdrawn", None)]
+
+
+def test_the_project_page_says_when_its_personal_data_go_and_that_they_went(client, db, runner, login_as, member,
+                                                                             users):
+    draft = aged(db, ready_project(member), 400)
+    member.locale = "en"
+    login_as(member)
+    page = client.get(f"/projects/{draft.id}").get_data(as_text=True)
+    assert "Forage équipé à Kpimé" in page and "will be removed on" not in page
+    run(runner)
+    page = client.get(f"/projects/{draft.id}").get_data(as_text=True)
+    assert "will be removed on" in page and "To keep the draft, change it before then." in page
+    notice_period_over(db)
+    run(runner)
+    login_as(users["officer"])
+    page = client.get(f"/projects/{draft.id}").get_data(as_text=True)
+    assert "were removed on" in page and "Forage équipé à Kpimé" not in page

@@ -1,9 +1,11 @@
-"""The association's export: a member downloads everything codev holds about their association (a ZIP)."""
+"""The association's export: a member downloads everything codev holds about their association (a ZIP); the
+project page's line on data retention (when its personal data will be, or were, removed)."""
 
 from __future__ import annotations
 
 from flask import abort
 from flask_login import current_user
+from sqlalchemy import select
 
 from codev.accounts.models import Association, Role
 from codev.core import audit
@@ -12,6 +14,7 @@ from codev.core.storage import send_download
 from codev.core.timeutil import utcnow
 from codev.extensions import db
 from codev.oversight import association_export, bp
+from codev.oversight.retention import RetentionNotice
 
 
 @bp.route("/associations/<int:association_id>/export")
@@ -27,3 +30,9 @@ def association_export_download(association_id: int):
     db.session.commit()
     return send_download(archive.file, "application/zip", f"codev-association-{association_id}-{now:%Y%m%d}.zip",
                          size=archive.size)
+
+
+@bp.app_template_global("retention_notice_of")
+def retention_notice_of(project_id: int) -> RetentionNotice | None:
+    """The project page's retention notice (when it will be, or was, anonymised), for members and staff."""
+    return db.session.scalar(select(RetentionNotice).where(RetentionNotice.project_id == project_id))
