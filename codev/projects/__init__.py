@@ -18,7 +18,7 @@ def _helpers() -> dict:
 # duplicate associations checks and moves of projects. The calls' list shows
 # how many projects each call has received: the projects count them.
 from codev.calls.services import count_projects_with  # noqa: E402
-from codev.projects import duplicates, views, views_steps, workflow  # noqa: E402,F401
+from codev.projects import duplicates, views, views_assisted, views_steps, workflow  # noqa: E402,F401
 from codev.projects.reading import projects_per_call  # noqa: E402
 
 count_projects_with(projects_per_call)

@@ -21,6 +21,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.datastructures import FileStorage
 
+from codev.accounts import assisted as accounts_assisted
 from codev.accounts.models import AssociationStatus, Role, User
 from codev.calls.models import AttachmentKind, Call
 from codev.calls.rules import RuleCheck, check_plan
@@ -33,6 +34,7 @@ from codev.core.sectors import SECTORS
 from codev.core.storage import UploadError, discard_file, store_upload
 from codev.core.timeutil import utcnow
 from codev.extensions import db
+from codev.projects import assisted
 from codev.projects.models import (
     EDITABLE,
     BudgetLine,
@@ -101,9 +103,15 @@ def can_view(user: Any, project: Project) -> bool:
     return is_member(user, project)
 
 
+def acts_for(user: Any, project: Project) -> bool:
+    """An officer filing the application of an association on its behalf, until the association is handed over."""
+    return accounts_assisted.acts_for(user, project.association_id)
+
+
 def can_edit(user: Any, project: Project) -> bool:
-    """Members edit their association's application while it is a draft or returned."""
-    return is_member(user, project) and project.status in EDITABLE
+    """Members edit their association's application while it is a draft or returned (or the officer acting for
+    an association filed by the ministry, until its hand-over)."""
+    return (is_member(user, project) or acts_for(user, project)) and project.status in EDITABLE
 
 
 def can_download(user: Any, project: Project) -> bool:
@@ -141,8 +149,16 @@ def get_own_project_or_404(project_id: int, user: Any) -> Project:
     return project
 
 
+def get_editable_project_or_404(project_id: int, user: Any) -> Project:
+    """A project ``user`` fills in: their association's, or one an officer files on an association's behalf."""
+    project = get_project_or_404(project_id, user)
+    if not (is_member(user, project) or acts_for(user, project)):
+        abort(404)
+    return project
+
+
 def _require_editable(project: Project, user: Any) -> None:
-    if not is_member(user, project):
+    if not (is_member(user, project) or acts_for(user, project)):
         raise ProjectError(_("Only the members of the association can change its project."))
     if project.status not in EDITABLE:
         raise ProjectError(
@@ -472,6 +488,7 @@ def submit_project(project: Project, user: User) -> ProjectEvent:
     """Submit (or resubmit) the application: every check, the reference, emails to members and officers."""
     resubmission = project.status == ProjectStatus.RETURNED
     event = fire(project, ProjectStatus.SUBMITTED, user)
+    assisted.mark_submitted(project, user)  # an officer acting for the association: who and when
     _mail_all(_members(project), "project_submitted", project, resubmission=resubmission)
     _mail_all(_officers(), "project_submitted_officer", project, resubmission=resubmission)
     return event

@@ -28,7 +28,7 @@ from codev.extensions import db
 from codev.projects import bp, confirmations, next_steps, reading, services
 from codev.projects.forms import FilterForm, ReturnForm, StartForm, WithdrawForm
 from codev.projects.models import Project
-from codev.projects.services import get_own_project_or_404, get_project_or_404
+from codev.projects.services import get_editable_project_or_404, get_own_project_or_404, get_project_or_404
 from codev.projects.sheet import render_sheet
 from codev.projects.workflow import available
 
@@ -115,10 +115,10 @@ def attachment(project_id: int, file_id: int):
 
 
 @bp.route("/<int:project_id>/submit", methods=["POST"])
-@roles(Role.ASSOCIATION)
+@roles(Role.ASSOCIATION, Role.OFFICER)  # an officer: an application filed on an association's behalf
 def submit(project_id: int):
     """Submit (or resubmit) the application; every problem is listed when it cannot be."""
-    project = get_own_project_or_404(project_id, current_person())
+    project = get_editable_project_or_404(project_id, current_person())
     if not project.is_editable:
         flash(_("This project has been submitted: it can no longer be changed."), "info")
         return redirect(url_for("projects.detail", project_id=project.id))
@@ -126,6 +126,9 @@ def submit(project_id: int):
         services.submit_project(project, current_person())
         work.success = _("Your project is submitted under the reference %(ref)s. The ministry has been told.",
                          ref=project.reference)
+        if not services.is_member(current_person(), project):  # an officer, for an association filed on paper
+            work.success = _("The project is submitted on the association's behalf under the reference %(ref)s.",
+                             ref=project.reference)
     if work:
         return redirect(url_for("projects.detail", project_id=project.id))
     from codev.projects.views_steps import render_review

@@ -36,7 +36,7 @@ from codev.projects.services import (
     MAX_BUDGET_LINES,
     MAX_FINANCING_LINES,
     StaleProject,
-    get_own_project_or_404,
+    get_editable_project_or_404,
 )
 from codev.projects.workflow import SUBMISSION_CHECKS, Step, first_step_to_do, steps_done
 
@@ -60,8 +60,9 @@ def _side(project: Project, current: str) -> list[dict]:
 
 
 def _open(project_id: int) -> tuple[Project, object]:
-    """The member's project; when it can no longer be edited, the redirect to show instead."""
-    project = get_own_project_or_404(project_id, current_person())
+    """The member's project (or the one an officer files on its behalf); when it can no longer be edited, the
+    redirect to show instead."""
+    project = get_editable_project_or_404(project_id, current_person())
     if not project.is_editable:
         flash(_("This project has been submitted: it can no longer be changed."), "info")
         return project, redirect(url_for("projects.detail", project_id=project.id))
@@ -102,7 +103,7 @@ def _save_fields(project: Project, step: Step, form):
 
 
 @bp.route("/<int:project_id>/edit")
-@roles(Role.ASSOCIATION)
+@roles(Role.ASSOCIATION, Role.OFFICER)  # an officer: an application filed on an association's behalf
 def edit(project_id: int):
     """Resume the application at the first step not done yet."""
     project, closed = _open(project_id)
@@ -115,7 +116,7 @@ def edit(project_id: int):
 
 
 @bp.route("/<int:project_id>/general", methods=["GET", "POST"])
-@roles(Role.ASSOCIATION)
+@roles(Role.ASSOCIATION, Role.OFFICER)  # an officer: an application filed on an association's behalf
 def general(project_id: int):
     """Step 1: title, sector among the call's sectors, summary, led by women."""
     project, closed = _open(project_id)
@@ -129,7 +130,7 @@ def general(project_id: int):
 
 
 @bp.route("/<int:project_id>/location", methods=["GET", "POST"])
-@roles(Role.ASSOCIATION)
+@roles(Role.ASSOCIATION, Role.OFFICER)  # an officer: an application filed on an association's behalf
 def location(project_id: int):
     """Step 2: the commune (region → prefecture → commune), the village, the local partner."""
     project, closed = _open(project_id)
@@ -149,7 +150,7 @@ def location(project_id: int):
 
 
 @bp.route("/<int:project_id>/description", methods=["GET", "POST"])
-@roles(Role.ASSOCIATION)
+@roles(Role.ASSOCIATION, Role.OFFICER)  # an officer: an application filed on an association's behalf
 def description(project_id: int):
     """Step 3: problem, objectives, activities, beneficiaries, start and duration."""
     project, closed = _open(project_id)
@@ -168,7 +169,7 @@ def _pad(lines, blank: int, limit: int) -> None:
 
 
 @bp.route("/<int:project_id>/budget", methods=["GET", "POST"])
-@roles(Role.ASSOCIATION)
+@roles(Role.ASSOCIATION, Role.OFFICER)  # an officer: an application filed on an association's behalf
 def budget(project_id: int):
     """Step 4: budget lines (category, description, quantity × unit cost); more rows on request."""
     project, closed = _open(project_id)
@@ -195,7 +196,7 @@ def _rates() -> dict[str, int]:
 
 
 @bp.route("/<int:project_id>/financing", methods=["GET", "POST"])
-@roles(Role.ASSOCIATION)
+@roles(Role.ASSOCIATION, Role.OFFICER)  # an officer: an application filed on an association's behalf
 def financing(project_id: int):
     """Step 5: the financing plan and the grant asked, with the call's rules met or not, in words."""
     project, closed = _open(project_id)
@@ -228,7 +229,7 @@ def _render_attachments(project: Project, form: AttachmentForm, status: int = 20
 
 
 @bp.route("/<int:project_id>/attachments", methods=["GET", "POST"])
-@roles(Role.ASSOCIATION)
+@roles(Role.ASSOCIATION, Role.OFFICER)  # an officer: an application filed on an association's behalf
 def attachments(project_id: int):
     """Step 6: the documents; each upload is checked (type by content, size) and kept with the draft."""
     project, closed = _open(project_id)
@@ -245,7 +246,7 @@ def attachments(project_id: int):
 
 
 @bp.route("/<int:project_id>/attachments/<int:file_id>/delete", methods=["POST"])
-@roles(Role.ASSOCIATION)
+@roles(Role.ASSOCIATION, Role.OFFICER)  # an officer: an application filed on an association's behalf
 def delete_attachment(project_id: int, file_id: int):
     """Remove a document while the project can still be edited."""
     project, closed = _open(project_id)
@@ -260,7 +261,7 @@ def delete_attachment(project_id: int, file_id: int):
 
 
 @bp.route("/<int:project_id>/attachments/done", methods=["POST"])
-@roles(Role.ASSOCIATION)
+@roles(Role.ASSOCIATION, Role.OFFICER)  # an officer: an application filed on an association's behalf
 def attachments_done(project_id: int):
     """Close the attachments step (every required document must be there)."""
     project, closed = _open(project_id)
@@ -283,7 +284,7 @@ def render_review(project: Project, status: int = 200, refused=None):
 
 
 @bp.route("/<int:project_id>/review")
-@roles(Role.ASSOCIATION)
+@roles(Role.ASSOCIATION, Role.OFFICER)  # an officer: an application filed on an association's behalf
 def review(project_id: int):
     """The last step: everything checked, in words, before submitting."""
     project, closed = _open(project_id)

@@ -19,6 +19,7 @@ from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from codev.accounts.assisted import acts_for
 from codev.accounts.models import AssociationStatus, Role
 from codev.calls.models import ATTACHMENT_KIND_LABELS, AttachmentKind
 from codev.calls.rules import PlanFigures, check_plan
@@ -221,6 +222,11 @@ def own_association(project: Project, user: Any) -> bool:
     return user.role == Role.ASSOCIATION and user.association_id == project.association_id
 
 
+def own_or_acting(project: Project, user: Any) -> bool:
+    """A member, or an officer acting for an association filed by the ministry (until its hand-over)."""
+    return own_association(project, user) or acts_for(user, project.association_id)
+
+
 def write_history(project: Project, transition: Transition, source: str, user: Any,
                   message: str | None) -> ProjectEvent:
     """The project's history entry (the association reads it; the consolidation names nobody)."""
@@ -239,8 +245,8 @@ DECIDERS = (OFFICER, APPROVER)
 
 TRANSITIONS: tuple[Transition, ...] = (
     # the association applies
-    row("submitted", {S.DRAFT, S.RETURNED}, S.SUBMITTED, {ASSOCIATION}, _l("Submit the project"),
-        refused=_l("The project cannot be submitted yet:"), guard=own_association,
+    row("submitted", {S.DRAFT, S.RETURNED}, S.SUBMITTED, {ASSOCIATION, OFFICER}, _l("Submit the project"),
+        refused=_l("The project cannot be submitted yet:"), guard=own_or_acting,
         checks=SUBMISSION_CHECKS, effects=(assign_reference, stamp_submission)),
     row("withdrawn", {S.DRAFT, S.SUBMITTED, S.RETURNED}, S.WITHDRAWN, {ASSOCIATION}, _l("Withdraw the project"),
         guard=own_association, message=MESSAGE_OPTIONAL),
