@@ -50,11 +50,31 @@ def demo_server(folder, prepare: Callable[[], dict] | None = None, port: int = 0
     server = make_server("127.0.0.1", port, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
+    url = f"http://127.0.0.1:{server.server_port}"
+    LIVE[url] = create_app(config(folder))
     try:
-        yield SimpleNamespace(url=f"http://127.0.0.1:{server.server_port}", db=create_app(config(folder)), **facts)
+        yield SimpleNamespace(url=url, db=LIVE[url], **facts)
     finally:
+        LIVE.pop(url, None)
         server.shutdown()
         thread.join(timeout=5)
+
+
+LIVE: dict = {}  # base URL of a demo server → a second app on its database (to make second-factor codes)
+
+
+def totp_code(base, email, secret: str | None = None) -> str:
+    """A code of the authenticator app of ``email`` (the demo's documented key unless told) that the server at
+    ``base`` accepts now (tests/two_factor_support.py moves the remembered step back when a window is spent)."""
+    from codev.accounts.models import User
+    from codev.demo import DEMO_TOTP_SECRET
+    from tests.two_factor_support import fresh_code
+
+    with LIVE[base].app_context():
+        user = db.session.scalar(db.select(User).where(User.email == email))
+        code = fresh_code(user, secret or DEMO_TOTP_SECRET)
+        db.session.remove()
+        return code
 
 
 @contextmanager
@@ -77,6 +97,15 @@ def sign_in(page, base, email, password: str | None = None):
     page.fill("input[name=password]", password or DEMO_PASSWORD)
     page.click("button[type=submit].button-primary")
     page.wait_for_load_state()
+    if page.url.split("?")[0].endswith("/account/login/code"):  # an account with a second factor: its code
+        page.fill("input[name=code]", totp_code(base, email))
+        page.click("button[type=submit].button-primary")
+        page.wait_for_load_state()
+
+
+def fill_step_up(page, base, email):
+    """Type the second factor's code the confirm step of an approval or a second signature asks for."""
+    page.fill("input[name=step_up_code]", totp_code(base, email))
 
 
 def click(page, locator):

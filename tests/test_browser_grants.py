@@ -26,7 +26,7 @@ from codev.grants.models import AwardLetter, ContributionEntry, Disbursement, Gr
 from codev.projects.models import Project, ProjectStatus
 from codev.reviews.committee import DecisionData, SessionData, close_session, create_session, decide
 from codev.reviews.models import ReviewResult
-from tests.browser_support import MARKS, chromium, click, demo_server, sign_in
+from tests.browser_support import MARKS, chromium, click, demo_server, fill_step_up, sign_in
 from tests.factories_grants import pdf_text
 from tests.factories_projects import ready_project
 
@@ -148,6 +148,7 @@ def test_approver_signs_off_the_grant_and_anyone_verifies_the_letter(people, liv
     amount = int(re.sub(r"\D", "", page.input_value("input[name=amount]")))
     click(page, page.get_by_role("button", name="Approuver et émettre la lettre"))
     assert "Cette action est irréversible." in seen(page.locator(".confirm-step"))  # the confirm step first
+    fill_step_up(page, live.url, APPROVER)  # with the second factor's code (step-up)
     click(page, page.get_by_role("button", name="Oui, approuver la subvention"))
     assert re.search(r"/grants/\d+$", page.url) and page.inner_text("h1") == live.title
 
