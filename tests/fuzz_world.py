@@ -31,8 +31,31 @@ def seed_world(app) -> dict:
     _review_extras()
     _money_extras(app)
     _duplicate_extras()
+    tokens.append(_assisted_extras())
     db.session.commit()
     return {"tokens": tokens}
+
+
+def _assisted_extras() -> str:
+    """A paper application the officer filed for an association (verified, its draft on an open call, a
+    hand-over link emailed): the officer's file and its scan, start and hand-over forms, the take-over page."""
+    from codev.accounts.assisted import file_association, send_handover
+    from codev.accounts.associations.services import verify_association
+    from codev.calls.services import accepting_calls
+    from codev.core.models import OutboxMessage
+    from codev.projects.assisted import start_on_behalf
+
+    officer = _demo_user("agent@codev.demo")
+    association = file_association({
+        "name": "Union des Ressortissants de Dapaong à Abidjan", "acronym": "URDA", "country": "CI",
+        "city": "Abidjan", "contact_name": "Lardja Kombaté", "contact_email": "urda@fuzz.example.org",
+        "domains": ["water"], "locale": "fr"}, "embassy", officer)
+    verify_association(association, officer)
+    start_on_behalf(association, accepting_calls()[0], "Forage de Nano", officer)
+    send_handover(association, officer)
+    db.session.flush()
+    outbox = db.session.scalar(db.select(OutboxMessage).order_by(OutboxMessage.id.desc()))
+    return re.search(r"/projects/assisted/take-over/([\w.-]+)", outbox.body).group(1)
 
 
 def _duplicate_extras() -> None:
