@@ -268,6 +268,30 @@ def test_the_project_page_says_when_its_personal_data_go_and_that_they_went(clie
     assert "will be removed on" in page and "To keep the draft, change it before then." in page
     notice_period_over(db)
     run(runner)
+    users["officer"].locale = "en"
     login_as(users["officer"])
     page = client.get(f"/projects/{draft.id}").get_data(as_text=True)
     assert "were removed on" in page and "Forage équipé à Kpimé" not in page
+
+
+def test_an_anonymised_draft_written_again_gets_a_notice_of_its_own_once_idle(client, db, runner, login_as,
+                                                                               outbox, member):
+    draft = aged(db, ready_project(member), 400)
+    run(runner)
+    notice_period_over(db)
+    run(runner)
+    assert "0 applications noticed" in run(runner)  # anonymised and untouched: nothing more to do
+    project = db.session.get(Project, draft.id)
+    project.title, project.summary = "Forage de Kpimé, nouvelle version", "Nous reprenons le projet."
+    db.session.commit()
+    member.locale = "en"
+    login_as(member)
+    page = client.get(f"/projects/{draft.id}").get_data(as_text=True)
+    assert "Forage de Kpimé, nouvelle version" in page and "were removed on" not in page
+    aged(db, project, 400)
+    assert "1 application noticed" in run(runner)
+    (row,) = db.session.scalars(select(RetentionNotice)).all()
+    assert row.anonymised_at is None and row.project_version == db.session.get(Project, draft.id).version
+    assert len(outbox("bureau@asso.example.org")) == 2
+    assert outbox("bureau@asso.example.org")[-1].subject.startswith(
+        "codev: the application “Forage de Kpimé, nouvelle version” will be anonymised on ")

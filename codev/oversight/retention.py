@@ -105,14 +105,20 @@ def _falls_under(now: datetime):
     )
 
 
+def _noticed_as_it_is():
+    """A notice still pending, or an anonymisation the project has not been edited since."""
+    return exists().where(RetentionNotice.project_id == Project.id,
+                          or_(RetentionNotice.anonymised_at.is_(None),
+                              RetentionNotice.project_version == Project.version))
+
+
 def due_notices(now: datetime | None = None) -> list[int]:
-    """Projects falling under a rule that have had no notice yet (and hold no grant), by id."""
+    """Projects falling under a rule that hold no grant and have no notice yet — or were anonymised and then
+    edited (a member wrote a draft again) and have been idle since — by id."""
     now = now or utcnow()
     return list(db.session.scalars(
         select(Project.id).where(
-            _falls_under(now),
-            ~exists().where(RetentionNotice.project_id == Project.id),
-            ~exists().where(Grant.project_id == Project.id),
+            _falls_under(now), ~_noticed_as_it_is(), ~exists().where(Grant.project_id == Project.id),
         ).order_by(Project.id)))
 
 
@@ -149,9 +155,15 @@ def notice(project_id: int, now: datetime | None = None) -> RetentionNotice | No
     if project is None or _has_grant(project_id):
         return None
     rule = STATUS_RULE.get(ProjectStatus(project.status))
-    if rule is None or not _still_falls(project, now) or db.session.scalar(
-            select(exists().where(RetentionNotice.project_id == project_id))):
+    if rule is None or not _still_falls(project, now):
         return None
+    earlier = db.session.scalar(select(RetentionNotice).where(RetentionNotice.project_id == project_id)
+                                .execution_options(populate_existing=True))
+    if earlier is not None:
+        if earlier.anonymised_at is None or earlier.project_version == project.version:
+            return None  # noticed already (by another run, meanwhile), or anonymised and untouched since
+        db.session.delete(earlier)  # anonymised, then written again: the new text gets a notice of its own
+        db.session.flush()
     association = db.session.get(Association, project.association_id)
     after = now + _days("RETENTION_NOTICE_DAYS")
     recipient = (association.contact_email or "").strip() or None
