@@ -7,6 +7,8 @@ from types import SimpleNamespace
 from typing import Any
 
 from codev.accounts.models import Association, AssociationDomain, PartnerRegion, PartnerSector, PartnerStructure, User
+from codev.accounts.two_factor.models import SecondFactor
+from codev.accounts.two_factor.services import encrypt_secret
 from codev.accounts.workflows import ASSOCIATION
 from codev.calls.models import Call, CallRegion, CallSector, CallTranche, Criterion
 from codev.calls.workflow import CALL
@@ -14,6 +16,7 @@ from codev.core.embassies import embassy_for_country
 from codev.core.money import (
     Ratio,
 )
+from codev.demo import DEMO_TOTP_SECRET
 from codev.demo.synthetic.shape import (
     ASSOCIATION_MOVES,
     CALL_MOVES,
@@ -62,6 +65,9 @@ class People:
         approvers = [user(f"approver{i}{run}@{DOMAIN}", f"Ordonnateur {i}", "approver",
                           title="Directeur des Togolais de l'extérieur") for i in range(1, 3)]
         admin = user(f"admin{run}@{DOMAIN}", "Administrateur", "admin", title="Administrateur du système")
+        key = encrypt_secret(DEMO_TOTP_SECRET)  # their role requires a second factor: the demo's documented key
+        for staff_id in (*approvers, admin):
+            w.add(SecondFactor, user_id=staff_id, secret=key, created_at=made, enabled_at=made, last_step=None)
         structures, evaluators = [], []
         for i in range(max(3, self.n // 1000 + 2)):
             sid = w.add(PartnerStructure, name=f"Structure partenaire {i + 1}{run}", acronym=f"SP{i + 1}",

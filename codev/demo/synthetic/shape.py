@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import func, insert, select, text
 
 from codev.accounts.models import Association, AssociationDomain, PartnerRegion, PartnerSector, PartnerStructure, User
+from codev.accounts.two_factor.models import SecondFactor
 from codev.accounts.workflows import ASSOCIATION
 from codev.calls.models import Call, CallRegion, CallSector, CallTranche, Criterion, TrancheCondition
 from codev.calls.workflow import CALL
@@ -120,8 +121,8 @@ ASSOCIATION_MOVES, CALL_MOVES = pairs(ASSOCIATION), pairs(CALL)
 
 # Tables in an order where every foreign key points to a table before it (or to itself, rows in order).
 ORDER = [t.__table__ for t in (
-    User, PartnerStructure, PartnerRegion, PartnerSector, Association, AssociationDomain, Call, CallSector,
-    CallRegion, Criterion, CallTranche, CommitteeSession, Project, BudgetLine, FinancingLine, ProjectEvent,
+    User, SecondFactor, PartnerStructure, PartnerRegion, PartnerSector, Association, AssociationDomain, Call,
+    CallSector, CallRegion, Criterion, CallTranche, CommitteeSession, Project, BudgetLine, FinancingLine, ProjectEvent,
     Screening, Assignment, Evaluation, CriterionScore, ReviewResult, CommitteeDecision, ReserveEntry, Grant,
     GrantTranche, AwardLetter, ContributionEntry, DisbursementRequest, Disbursement, Report, AuditEvent,
 )]
