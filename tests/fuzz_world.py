@@ -31,6 +31,7 @@ def seed_world(app) -> dict:
     _review_extras()
     _money_extras(app)
     _duplicate_extras()
+    _api_token_extras()
     tokens.append(_assisted_extras())
     db.session.commit()
     return {"tokens": tokens}
@@ -67,6 +68,18 @@ def _duplicate_extras() -> None:
         name="Ressortissants de Kpalimé (France)", acronym="ARKF", country="FR", city="Paris", embassy="paris",
         contact_name="Komi Amegah", contact_email="arkf.bis@fuzz.example.org", registration_number="W 751 234 567",
         status=AssociationStatus.PENDING, locale="fr"))
+    db.session.flush()
+
+
+def _api_token_extras() -> None:
+    """A partner's live API token: the admin's list shows its revoke form."""
+    from datetime import timedelta
+
+    from codev.accounts.api_tokens import issue_token
+    from codev.core.timeutil import utcnow
+
+    issue_token(_demo_user("admin@codev.demo"), partner="Fuzz partner", scopes=["public:read"],
+                expires_on=(utcnow() + timedelta(days=30)).date())
     db.session.flush()
 
 

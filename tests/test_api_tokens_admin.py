@@ -37,7 +37,7 @@ def test_an_admin_issues_a_token_shown_once_and_kept_as_its_hash(client, db, use
     form = client.get("/admin/api-tokens/new")
     assert form.status_code == 200 and "contacts:read" in form.get_data(as_text=True)
     response = _issue(client)
-    assert response.status_code == 200
+    assert response.status_code == 201  # created, shown on this answer only
     page = response.get_data(as_text=True)
     shown = TOKEN_RE.findall(page)
     assert shown, page

@@ -267,6 +267,6 @@ def not_found_or_not_allowed(error: HTTPException):
     """A 404 or 405 under /api/v1/ (no operation matched) in JSON; elsewhere the app's page."""
     if under_api():
         return json_error(error)
-    from codev.core.errors import render_error
+    from codev.core.errors import MESSAGES, render_error
 
-    return render_error(error.code or 404)
+    return render_error(error.code) if error.code in MESSAGES else error  # as the app's own handler does

@@ -59,9 +59,9 @@ def api_token_new():
         with unit_of_work(form, show=True) as work:
             token, plain = issue_token(current_person(), partner=form.partner.data, scopes=form.scopes.data,
                                        expires_on=form.expires_on.data)
-        if work:
+        if work:  # 201: created, and shown on this answer only (a redirect would have to keep the token)
             return render_template("admin/api_token_issued.html", token=token, plain=plain,
-                                   labels={scope.value: scope.label for scope in Scope})
+                                   labels={scope.value: scope.label for scope in Scope}), 201
     return render_template("admin/api_token_form.html", form=form), 400 if form.errors else 200
 
 
