@@ -98,6 +98,7 @@ def test_the_openapi_document_validates_and_matches_the_routes(app, client):
                                    if re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", r.rule) == path))
         assert get_op["security"] == [{"bearerAuth": [scope]}], path
         assert {"401", "403", "429"} <= set(get_op["responses"]), path
+    assert "404" in spec["paths"]["/api/v1/projects/{project_id}"]["get"]["responses"]
     assert spec["components"]["securitySchemes"]["bearerAuth"] == {"type": "http", "scheme": "bearer"}
 
 
@@ -184,6 +185,9 @@ def test_grants_disbursements_and_figures(app, client, db, users):
     assert "bank_reference" not in paid[0]
     in_2025 = _read_all(client, token, "/api/v1/disbursements?year=2025")
     assert sum(d["amount_xof"] for d in in_2025) == sum(a for s in SPECS if s.year == 2025 for _t, a in s.paid)
+    on_the_day = _read_all(client, token, "/api/v1/disbursements?since=2025-09-01&until=2025-09-01&limit=2")
+    assert in_2025 and {d["id"] for d in on_the_day} == {d["id"] for d in in_2025}  # paid on 1 September
+    assert _read_all(client, token, "/api/v1/disbursements?since=2025-09-02&until=2025-12-31") == []
     one = programme["grants"][0].id
     assert {d["grant_id"] for d in _read_all(client, token, f"/api/v1/disbursements?grant={one}")} == {one}
     figures = get(client, "/api/v1/figures?by=region", token).json
@@ -201,8 +205,19 @@ def test_grants_disbursements_and_figures(app, client, db, users):
     "call=99999999999999999999",
 ])
 def test_odd_arguments_are_a_400_in_json(app, client, db, users, query):
-    token = make_token(db, users)
-    response = get(client, f"/api/v1/projects?{query}", token)
+    _odd_argument(client, make_token(db, users), "/api/v1/projects", query)
+
+
+@pytest.mark.parametrize("query", [
+    "since=2025-02-30", "since=yesterday", "until=2025-13-01", "since=0000-01-01", "until=99999-01-01",
+    "since=2025-01-01T00:00:00", "until=%00", "grant=0", "year=20250",
+])
+def test_odd_dates_and_ids_of_disbursements_are_a_400_in_json(app, client, db, users, query):
+    _odd_argument(client, make_token(db, users, ALL), "/api/v1/disbursements", query)
+
+
+def _odd_argument(client, token, url, query):
+    response = get(client, f"{url}?{query}", token)
     assert response.status_code == 400, response.get_data(as_text=True)
     assert response.is_json and response.json["code"] == 400
     name = query.split("=")[0]

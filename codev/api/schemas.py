@@ -7,6 +7,8 @@ holding ``contacts:read``.
 
 from __future__ import annotations
 
+from datetime import date
+
 import marshmallow as ma
 from marshmallow import fields, validate
 
@@ -22,6 +24,7 @@ DEFAULT_PAGE_SIZE = 50
 
 _ID = validate.Range(1, DB_INT_MAX)
 _YEAR = validate.Range(1900, 2100)
+_DATES = validate.Range(date(1900, 1, 1), date(2100, 12, 31))
 
 
 def _id(description: str) -> fields.Integer:
@@ -71,6 +74,8 @@ class DisbursementArgs(PageArgs):
     region = RegisterArgs._declared_fields["region"]
     sector = RegisterArgs._declared_fields["sector"]
     year = fields.Integer(validate=_YEAR, metadata={"description": "The year of the value date."})
+    since = fields.Date(validate=_DATES, metadata={"description": "Paid on or after this date (YYYY-MM-DD)."})
+    until = fields.Date(validate=_DATES, metadata={"description": "Paid on or before this date (YYYY-MM-DD)."})
 
 
 # --- answers ---------------------------------------------------------------------------------------

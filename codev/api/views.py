@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from datetime import date
 from typing import Any
 
 from flask import current_app, jsonify, request, url_for
@@ -129,6 +130,7 @@ def projects(limit: int, cursor: str | None = None, **filters):
 
 @bp.route("/projects/<int:project_id>")
 @operation(Scope.PUBLIC_READ, answer=s.ProjectDetailOut)
+@bp.alt_response(404, response="NOT_FOUND", description="No funded project has this id.")
 def project(project_id: int):
     """One funded project as its public page shows it: place, beneficiaries, money in and out."""
     row = queries.register_project(project_id)
@@ -190,7 +192,8 @@ def grants(limit: int, cursor: str | None = None, **filters):
 @bp.route("/disbursements")
 @operation(Scope.GRANTS_READ, s.DisbursementArgs, s.page_of(s.DisbursementOut))
 def disbursements(limit: int, cursor: str | None = None, call: int | None = None, grant: int | None = None,
-                  region: str | None = None, sector: str | None = None, year: int | None = None):
+                  region: str | None = None, sector: str | None = None, year: int | None = None,
+                  since: date | None = None, until: date | None = None):
     """Money paid out, tranche by tranche (date, amount; no bank reference, no person), in the order of ids."""
     stmt = (select(Disbursement.id, Disbursement.grant_id, Grant.project_id, Grant.call_id,
                    Disbursement.tranche_number, Disbursement.amount_xof, Disbursement.value_date,
@@ -209,6 +212,10 @@ def disbursements(limit: int, cursor: str | None = None, call: int | None = None
     if year:
         stmt = stmt.where(Disbursement.value_date >= queries.year_bounds(year)[0].date(),
                           Disbursement.value_date < queries.year_bounds(year)[1].date())
+    if since:
+        stmt = stmt.where(Disbursement.value_date >= since)
+    if until:
+        stmt = stmt.where(Disbursement.value_date <= until)
     rows = list(db.session.execute(stmt))
     return _page(rows, limit, lambda row: row.id, lambda row: dict(row._mapping))
 
