@@ -114,8 +114,9 @@ def test_withdrawn_and_rejected_applications_wait_for_the_longer_retention(db, r
     run(runner)
     rules = dict(db.session.execute(select(RetentionNotice.project_id, RetentionNotice.rule)).all())
     assert rules == {old_withdrawn.id: "withdrawn", old_rejected.id: "rejected"}
-    subjects = sorted(m.body.splitlines()[2] for m in outbox("bureau@asso.example.org"))
-    assert subjects[0].startswith("Your application “Forage équipé à Kpimé” (CODEV-2024-0007) was rejected long ago")
+    lines = sorted(m.body.splitlines()[2] for m in outbox("bureau@asso.example.org"))
+    assert lines == ["Your application “Forage équipé à Kpimé” (CODEV-2024-0007) was rejected long ago.",
+                     "Your application “Forage équipé à Kpimé” was withdrawn long ago."]  # a draft withdrawn
     assert recent_withdrawn.id not in rules and returned.id not in rules
 
 
