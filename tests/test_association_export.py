@@ -100,6 +100,7 @@ def test_nothing_of_another_association_or_of_the_staff_who_decided(client, logi
     approver = world["grant"].approved_by
     assert approver.email not in text  # the approver signs the letter by name, never by email
     assert "approved_by" not in text and "verified_by" not in text and "recorded_by" not in text
+    assert "last_login_at" not in text and "password" not in text  # nothing the page does not show
 
 
 def test_only_their_own_association(client, db, login_as, users, world):

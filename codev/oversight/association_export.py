@@ -95,7 +95,7 @@ def gather(association_id: int) -> tuple[dict[str, Any], list[tuple[str, Attachm
     invitations = db.session.scalars(select(Invitation).where(Invitation.association_id == association_id)
                                      .order_by(Invitation.id)).all()
     people = {
-        "members": [_columns(m, ("id", "name", "email", "locale", "active", "created_at", "last_login_at"))
+        "members": [_columns(m, ("id", "name", "email", "locale", "active", "created_at"))
                     for m in members],
         "invitations": [_columns(i, ("email", "created_at", "expires_at", "accepted_at", "revoked_at"))
                         for i in invitations],
