@@ -176,3 +176,26 @@ def test_who_may_decide_from_the_reserve(client, db, login_as, users):
     assert "Approuver depuis la liste de réserve" not in page_text(client.get(url))
     assert db.session.scalar(select(func.count(Grant.id))) == 2
     assert spare.status == ProjectStatus.QUALIFIED
+
+
+@pytest.mark.backends
+def test_a_long_reserve_is_read_in_pages_and_previewed_on_the_list(app, client, db, login_as):
+    """The session's page shows its frozen ranking a page at a time; the list of every call's reserve shows the
+    first lines still waiting, with the way to the whole list."""
+    app.config["RANKING_PAGE_SIZE"] = 4
+    amounts = [30 * M] + [3 * M] * 13  # 4 M free: the first does not fit, the offer is the second
+    _call, session, _grants, waiting, by, _officer = _world(db, envelope=12 * M, reserve_amounts=amounts)
+    assert db.session.scalar(select(func.count()).select_from(ReserveEntry)) == 16
+    login_as(by)
+    first = page_text(client.get(f"/reviews/committee/{session.id}"))
+    assert "Rangs 1 à 4 sur 16." in first and "Page 1 sur 4" in first
+    assert "Réserve 1" in first and "Réserve 2" in first and "Proposé maintenant" in first
+    assert "Réserve 3" not in first
+    last = page_text(client.get(f"/reviews/committee/{session.id}?page=4"))
+    assert "Rangs 13 à 16 sur 16." in last and "Réserve 14" in last and "Réserve 3" not in last
+    assert "Proposé maintenant" not in last and "Après le projet proposé" in last
+
+    listed = page_text(client.get("/grants/reserve"))
+    assert "la liste entière (16 lignes) est sur la page de la séance" in listed
+    assert all(f"Réserve {i}" in listed for i in range(1, 11)) and "Réserve 11" not in listed
+    assert "Proposé maintenant" in listed and waiting[1].reference in listed

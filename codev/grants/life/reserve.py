@@ -19,12 +19,12 @@ emails the approvers in their language. Nothing here commits.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from flask import current_app, has_request_context, url_for
 from flask_babel import gettext as _
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import and_, case, false, func, or_, select
 from sqlalchemy.orm import aliased, joinedload, load_only
 
 from codev.accounts.models import Role, User
@@ -32,6 +32,7 @@ from codev.calls.models import Call
 from codev.core import audit
 from codev.core.mail import queue_mail
 from codev.core.money import format_xof
+from codev.core.params import ListPage
 from codev.core.unit_of_work import DomainError
 from codev.extensions import db
 from codev.grants.models import Grant
@@ -66,13 +67,19 @@ class ReserveLine:
 
 @dataclass(frozen=True)
 class Reserve:
-    """A call's reserve: its session, every line, the money free for it and the offer (if any)."""
+    """A call's reserve: its session, the money free for it, the offer (if any) and a window of its lines.
+
+    ``lines`` is the part of the frozen ranking shown (a page of the session's reserve, or the first lines
+    still waiting on the list of every call's reserve); ``total`` and ``waiting_count`` count them all."""
 
     session: CommitteeSession
     lines: list[ReserveLine]
     remaining_xof: int  # envelope − committed, now
     promised_xof: int  # approved by the committee in this call, no grant yet
     offer: ReserveLine | None
+    total: int = 0  # lines of the frozen ranking
+    waiting_count: int = 0  # lines still in the reserve (offered, too large, or behind the offer)
+    shown: ListPage | None = None  # the page of lines shown, when the reserve is read in pages
 
     @property
     def available_xof(self) -> int:
@@ -83,15 +90,9 @@ class Reserve:
         return self.session.call
 
     @property
-    def waiting(self) -> list[ReserveLine]:
-        """The lines still in the reserve (offered, too large, or behind the offer)."""
-        return [line for line in self.lines if line.state in ("offered", "too_large", "waiting")]
-
-    @property
-    def from_reserve(self) -> list[ReserveLine]:
-        """Projects not approved at closing that the reserve list has since approved or funded."""
-        return [line for line in self.lines if line.state in ("approved", "funded")
-                and line.outcome not in ("approved", "conditionally_approved")]
+    def waiting(self) -> bool:
+        """Whether lines are still in the reserve (offered, too large, or behind the offer)."""
+        return self.waiting_count > 0
 
 
 def reserve_session(call_id: int) -> CommitteeSession | None:
@@ -151,61 +152,134 @@ LINE_PROJECT = (joinedload(Project.association).lazyload("*"),
                           Project.call_id, Project.requested_grant_xof))
 
 
-def reserve_of(session: CommitteeSession) -> Reserve:
-    """The reserve list of a frozen ``session`` (five queries, whatever its length)."""
-    return reserves_of([session])[0]
+def reserve_of(session: CommitteeSession, shown: ListPage | None = None) -> Reserve:
+    """The reserve list of a frozen ``session``; its lines are the page ``shown`` of its frozen ranking (every
+    line when None). A bounded number of queries, whatever its length."""
+    reserve = reserves_of([session], preview=None if shown is None else 0)[0]
+    if shown is None:
+        return reserve
+    lines = _lines(and_(ReserveEntry.session_id == session.id), shown.start, shown.stop - shown.start,
+                   {session.id: reserve.available_xof}, {session.id: reserve.offer.rank if reserve.offer else None})
+    return replace(reserve, lines=lines.get(session.id, []), shown=shown)
 
 
-def reserves_of(sessions: list[CommitteeSession]) -> list[Reserve]:
-    """The reserve lists of frozen ``sessions``, in five queries whatever their number and length."""
+def reserve_size(session: CommitteeSession) -> int:
+    """The lines of ``session``'s frozen ranking (to page them)."""
+    return db.session.scalar(select(func.count()).where(ReserveEntry.session_id == session.id)) or 0
+
+
+def reserves_of(sessions: list[CommitteeSession], preview: int | None = None) -> list[Reserve]:
+    """The reserve lists of frozen ``sessions`` in a bounded number of queries, whatever their number and length.
+
+    With ``preview``, each holds only its first ``preview`` lines from the first one still in the reserve (the
+    list of every call's reserve); without, every line."""
     if not sessions:
         return []
-    by_session: dict[int, list] = {session.id: [] for session in sessions}
-    for entry, project in db.session.execute(
-        select(ReserveEntry, Project)
-        .join(Project, Project.id == ReserveEntry.project_id)
-        .options(*LINE_PROJECT)
-        .where(ReserveEntry.session_id.in_(list(by_session)))
-        .order_by(ReserveEntry.session_id, ReserveEntry.rank)
-    ).all():
-        by_session[entry.session_id].append((entry, project))
-    ids = [project.id for rows in by_session.values() for _entry, project in rows]
-    grants = dict(db.session.execute(
-        select(Grant.project_id, Grant.id).where(Grant.project_id.in_(ids or [-1]))
-    ).all())
+    ids = [session.id for session in sessions]
     call_ids = list({session.call_id for session in sessions})
     remaining, promised = _remaining_by_call(call_ids), promised_by_call(call_ids)
-    return [_reserve(session, by_session[session.id], grants, remaining[session.call_id],
-                     promised[session.call_id]) for session in sessions]
+    available = {s.id: max(0, remaining[s.call_id] - promised[s.call_id]) for s in sessions}
+    offers = _offer_ranks(available)
+    counts = {sid: (total, waiting, first) for sid, total, waiting, first in db.session.execute(
+        select(ReserveEntry.session_id, func.count(), func.count(case((_in_reserve(), 1))),
+               func.min(case((_in_reserve(), ReserveEntry.rank))))
+        .join(Project, Project.id == ReserveEntry.project_id)
+        .where(ReserveEntry.session_id.in_(ids)).group_by(ReserveEntry.session_id)
+    ).all()}
+    if preview is None:
+        lines = _lines(ReserveEntry.session_id.in_(ids), 0, None, available, offers)
+    elif preview:
+        first = {sid: c[2] for sid, c in counts.items() if c[2] is not None}
+        lines = _lines(or_(false(), *(and_(ReserveEntry.session_id == sid, ReserveEntry.rank >= rank)
+                                      for sid, rank in first.items())), 0, preview, available, offers)
+    else:
+        lines = {}
+    offered = dict(_offer_lines(offers, available))  # queried even when none: statements stay the same
+    reserves = []
+    for session in sessions:
+        total, waiting, _first = counts.get(session.id, (0, 0, None))
+        reserves.append(Reserve(session, lines.get(session.id, []), remaining[session.call_id],
+                                promised[session.call_id], offered.get(session.id), total, waiting))
+    return reserves
 
 
-def _reserve(session: CommitteeSession, rows: list, grants: dict[int, int], remaining: int, promised: int) -> Reserve:
-    available = max(0, remaining - promised)
-    lines, offer = [], None
-    for entry, project in rows:
-        if project.id in grants:
-            state = "funded"
-        elif project.status == ProjectStatus.APPROVED:
-            state = "approved"
-        elif project.status not in RESERVABLE:
-            state = "out"
-        elif entry.amount_xof > available:
-            state = "too_large"
-        elif offer is None:
-            state = "offered"
-        else:
-            state = "waiting"
-        line = ReserveLine(entry.rank, project, entry.amount_xof, entry.score_centi, entry.outcome, state,
-                           grants.get(project.id))
-        if state == "offered":
-            offer = line
-        lines.append(line)
-    return Reserve(session, lines, remaining, promised, offer)
+def _in_reserve():
+    """A line still in the reserve: its project qualified or deferred, with no grant."""
+    return and_(Project.status.in_(RESERVABLE), ~select(Grant.id).where(Grant.project_id == Project.id).exists())
 
 
-def call_reserve(call_id: int) -> Reserve | None:
+def _offer_ranks(available: dict[int, int]) -> dict[int, int]:
+    """The rank of each session's offer: the first line still in the reserve whose amount fits the money free."""
+    return dict(db.session.execute(
+        select(ReserveEntry.session_id, func.min(ReserveEntry.rank))
+        .join(Project, Project.id == ReserveEntry.project_id)
+        .where(ReserveEntry.session_id.in_(list(available) or [-1]), _in_reserve(),
+               ReserveEntry.amount_xof <= case(available, value=ReserveEntry.session_id, else_=-1))
+        .group_by(ReserveEntry.session_id)
+    ).all())
+
+
+def _offer_lines(offers: dict[int, int], available: dict[int, int]) -> list[tuple[int, ReserveLine]]:
+    found = _lines(or_(false(), *(and_(ReserveEntry.session_id == sid, ReserveEntry.rank == rank)
+                                  for sid, rank in offers.items())), 0, None, available, offers)
+    return [(sid, rows[0]) for sid, rows in found.items() if rows]
+
+
+def _lines(where, offset: int, limit: int | None, available: dict[int, int],
+           offers: dict[int, int | None]) -> dict[int, list[ReserveLine]]:
+    """The lines matching ``where`` by session, in rank order (``limit`` lines from ``offset`` of each session
+    when given, counted by the database), each with its state."""
+    number = func.row_number().over(partition_by=ReserveEntry.session_id,
+                                    order_by=ReserveEntry.rank).label("number")
+    window = select(ReserveEntry.id, number).where(where).subquery()
+    query = (select(ReserveEntry, Project, Grant.id)
+             .join(window, window.c.id == ReserveEntry.id)
+             .join(Project, Project.id == ReserveEntry.project_id)
+             .outerjoin(Grant, Grant.project_id == Project.id)
+             .options(*LINE_PROJECT).order_by(ReserveEntry.session_id, ReserveEntry.rank))
+    if offset:
+        query = query.where(window.c.number > offset)
+    if limit is not None:
+        query = query.where(window.c.number <= offset + limit)
+    found: dict[int, list[ReserveLine]] = {}
+    for entry, project, grant_id in db.session.execute(query).all():
+        found.setdefault(entry.session_id, []).append(
+            _line(entry, project, grant_id, available.get(entry.session_id, 0), offers.get(entry.session_id)))
+    return found
+
+
+def _line(entry: ReserveEntry, project: Project, grant_id: int | None, available: int,
+          offer_rank: int | None) -> ReserveLine:
+    if grant_id is not None:
+        state = "funded"
+    elif project.status == ProjectStatus.APPROVED:
+        state = "approved"
+    elif project.status not in RESERVABLE:
+        state = "out"
+    elif entry.amount_xof > available:
+        state = "too_large"
+    elif entry.rank == offer_rank:
+        state = "offered"
+    else:
+        state = "waiting"
+    return ReserveLine(entry.rank, project, entry.amount_xof, entry.score_centi, entry.outcome, state, grant_id)
+
+
+def line_of(session: CommitteeSession, project_id: int) -> tuple[Reserve, ReserveLine | None]:
+    """``session``'s reserve (no lines) and the line of ``project_id`` in it, if any."""
+    reserve = reserves_of([session], preview=0)[0]
+    offers = {session.id: reserve.offer.rank if reserve.offer else None}
+    found = _lines(and_(ReserveEntry.session_id == session.id, ReserveEntry.project_id == project_id), 0, None,
+                   {session.id: reserve.available_xof}, offers).get(session.id, [])
+    return reserve, (found[0] if found else None)
+
+
+def call_reserve(call_id: int, lines: bool = True) -> Reserve | None:
+    """The call's reserve list (every line; none with ``lines=False``), None before a session is frozen."""
     session = reserve_session(call_id)
-    return reserve_of(session) if session is not None else None
+    if session is None:
+        return None
+    return reserves_of([session], preview=None if lines else 0)[0]
 
 
 def latest_frozen_sessions():
@@ -225,7 +299,7 @@ def latest_frozen_sessions():
 
 
 def current_offers() -> list[Reserve]:
-    """The reserve of every call that has an offer now (the approver's home card), in six queries.
+    """The reserve of every call that has an offer now (the approver's home card), in a bounded number of queries.
 
     Only the offer is read (the first line that fits, by rank, of each call's reserve): each Reserve returned
     holds that one line, not the whole ranking.
@@ -236,28 +310,10 @@ def current_offers() -> list[Reserve]:
     call_ids = [session.call_id for session in sessions]
     remaining, promised = _remaining_by_call(call_ids), promised_by_call(call_ids)
     available = {s.id: max(0, remaining[s.call_id] - promised[s.call_id]) for s in sessions}
-    first = dict(db.session.execute(
-        select(ReserveEntry.session_id, func.min(ReserveEntry.rank))
-        .join(Project, Project.id == ReserveEntry.project_id)
-        .where(ReserveEntry.session_id.in_(list(available)), Project.status.in_(RESERVABLE),
-               ~select(Grant.id).where(Grant.project_id == Project.id).exists(),
-               ReserveEntry.amount_xof <= case(available, value=ReserveEntry.session_id, else_=-1))
-        .group_by(ReserveEntry.session_id)
-    ).all())
-    if not first:
-        return []
-    offers = {entry.session_id: (entry, project) for entry, project in db.session.execute(
-        select(ReserveEntry, Project).join(Project, Project.id == ReserveEntry.project_id).options(*LINE_PROJECT)
-        .where(or_(*(and_(ReserveEntry.session_id == sid, ReserveEntry.rank == rank) for sid, rank in first.items())))
-    ).all()}
-    reserves = []
-    for session in sessions:
-        if session.id not in offers:
-            continue
-        entry, project = offers[session.id]
-        line = ReserveLine(entry.rank, project, entry.amount_xof, entry.score_centi, entry.outcome, "offered")
-        reserves.append(Reserve(session, [line], remaining[session.call_id], promised[session.call_id], line))
-    return reserves
+    offers = _offer_ranks(available)
+    offered = dict(_offer_lines(offers, available))
+    return [Reserve(session, [offered[session.id]], remaining[session.call_id], promised[session.call_id],
+                    offered[session.id], 1, 1) for session in sessions if session.id in offered]
 
 
 # --- money back in the envelope --------------------------------------------------------------------
@@ -279,7 +335,7 @@ def money_returned(call_id: int, amount: int, actor: Any) -> None:
         return
     db.session.flush()
     db.session.expire(call, ["committed_xof"])  # the guarded update changed it behind the ORM's back
-    reserve = call_reserve(call_id)
+    reserve = call_reserve(call_id, lines=False)
     offer = reserve.offer if reserve is not None else None
     audit.record("reserve.money_returned", call, actor=actor if getattr(actor, "id", None) else None, after={
         "amount_xof": amount, "remaining_xof": _remaining(call_id),
@@ -322,8 +378,7 @@ def offer_problem(session: CommitteeSession, project: Project) -> str | None:
     current = reserve_session(session.call_id)
     if current is None or current.id != session.id:
         return _("The reserve list of this call is that of its latest closed session; this one no longer counts.")
-    reserve = reserve_of(session)
-    line = next((line for line in reserve.lines if line.project.id == project.id), None)
+    reserve, line = line_of(session, project.id)
     if line is None:
         return _("This project is not in the session's ranking.")
     if line.state in ("approved", "funded"):
@@ -353,7 +408,7 @@ def approve_from_reserve(session: CommitteeSession, project: Project, message: s
     problem = offer_problem(session, project)
     if problem:
         raise ReserveError(problem)
-    line = next(line for line in reserve_of(session).lines if line.project.id == project.id)
+    _reserve, line = line_of(session, project.id)
     fire(project, ProjectStatus.APPROVED, user, message)
     audit.record("reserve.approved", project, actor=user, after={
         "session_id": session.id, "rank": line.rank, "amount_xof": line.amount_xof,

@@ -9,12 +9,12 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from codev.accounts.models import MINISTRY_ROLES, Role
 from codev.core.money import format_xof
-from codev.core.params import paginate
+from codev.core.params import paginate, slice_page
 from codev.core.permissions import current_person, roles
 from codev.core.templating import home_panel
 from codev.core.unit_of_work import unit_of_work
@@ -29,7 +29,8 @@ from codev.reviews.committee_views import session_section
 from codev.reviews.models import CommitteeSession, DecisionOutcome
 
 MINISTRY = tuple(sorted(MINISTRY_ROLES))  # officer, approver, admin
-RESERVES_PER_PAGE = 5  # calls' reserve lists per page of /grants/reserve (each lists its whole ranking)
+RESERVES_PER_PAGE = 5  # calls' reserve lists per page of /grants/reserve
+RESERVE_PREVIEW = 10  # lines of each, from the first still waiting (the session's page lists them all, in pages)
 KINDS = {"deadline": AmendmentKind.EXTEND_DEADLINE, "reduce": AmendmentKind.REDUCE,
          "increase": AmendmentKind.INCREASE}
 
@@ -112,8 +113,8 @@ def decision_label(outcome: str) -> str:
 def reserve_list():
     """Every call's reserve list: the money free for it, the project offered, those waiting."""
     page = paginate(reserve.latest_frozen_sessions(), per_page=RESERVES_PER_PAGE)
-    return render_template("grants/reserve.html", reserves=reserve.reserves_of(list(page.items)), page=page,
-                           can_decide=reserve.can_decide(current_person()))
+    return render_template("grants/reserve.html", page=page, can_decide=reserve.can_decide(current_person()),
+                           reserves=reserve.reserves_of(list(page.items), preview=RESERVE_PREVIEW))
 
 
 @bp.route("/grants/reserve/<int:session_id>/projects/<int:project_id>", methods=["GET", "POST"])
@@ -136,10 +137,10 @@ def reserve_decide(session_id: int, project_id: int):
                 return redirect(url_for("grants.approve", project_id=project.id))
             return redirect(url_for("reviews.committee.session", session_id=session.id, _anchor="reserve"))
         problem = reserve.offer_problem(session, project)
-    line = next((line for line in reserve.reserve_of(session).lines if line.project.id == project.id), None)
+    found, line = reserve.line_of(session, project.id)
     status = 400 if request.method == "POST" else 200
     return render_template("grants/reserve_decide.html", session=session, project=project, form=form,
-                           problem=problem, line=line, reserve=reserve.reserve_of(session)), status
+                           problem=problem, line=line, reserve=found), status
 
 
 @session_section
@@ -150,7 +151,8 @@ def reserve_section(session: CommitteeSession):
     current = reserve.reserve_session(session.call_id)
     if current is None or current.id != session.id:
         return "grants/reserve_section.html", {"reserve": None, "latest": current}
-    return "grants/reserve_section.html", {"reserve": reserve.reserve_of(session), "latest": current,
+    shown = slice_page(reserve.reserve_size(session), current_app.config["RANKING_PAGE_SIZE"])
+    return "grants/reserve_section.html", {"reserve": reserve.reserve_of(session, shown), "latest": current,
                                            "can_decide": reserve.can_decide(current_person())}
 
 
