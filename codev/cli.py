@@ -85,6 +85,7 @@ def seed_synthetic_command(projects: int, associations: int | None, seed: int) -
     """Add a synthetic programme of N projects in realistic proportions, in bulk (for benchmarks)."""
     import time
 
+    from codev.core.schema import refresh_statistics
     from codev.demo.synthetic import SYNTHETIC_PASSWORD, seed_synthetic
 
     if current_app.config["ENV_NAME"] == "production":
@@ -93,6 +94,7 @@ def seed_synthetic_command(projects: int, associations: int | None, seed: int) -
     with click.progressbar(length=projects, label="synthetic projects") as bar:
         summary = seed_synthetic(projects, associations, seed, progress=bar.update)
     db.session.commit()
+    refresh_statistics()  # the planner's picture of tables just filled in bulk (see codev.core.schema)
     click.echo(f"{summary.text()} in {(time.perf_counter_ns() - started) // 10**9} s")
     click.echo(f"password of every synthetic account: {SYNTHETIC_PASSWORD}")
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import selectinload
 
 from codev.accounts.models import Association, User
@@ -190,3 +190,19 @@ def test_the_command_seeds_with_a_progress_bar(runner, db):
     assert result.exit_code == 0, result.output
     assert "60 projects, 8 associations" in result.output
     assert db.session.scalar(select(func.count(Project.id))) == 60
+
+
+@pytest.mark.backends
+def test_the_command_leaves_the_planner_its_statistics(runner, db):
+    """Tables filled in bulk are analysed at once: the planner knows how many projects there are."""
+    result = runner.invoke(args=["seed-synthetic", "--projects", "40", "--associations", "5", "--seed", "4"])
+    assert result.exit_code == 0, result.output
+    db.session.remove()
+    if db.engine.dialect.name == "postgresql":
+        db.session.execute(text("SELECT pg_stat_clear_snapshot()"))
+        analysed = db.session.scalar(text(
+            "SELECT reltuples FROM pg_class WHERE relname = 'projects' AND relkind = 'r'"))
+        assert analysed == 40
+    else:
+        stat = db.session.scalar(text("SELECT stat FROM sqlite_stat1 WHERE tbl = 'projects' LIMIT 1"))
+        assert stat is not None and stat.split()[0] == "40"

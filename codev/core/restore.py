@@ -39,6 +39,7 @@ from codev.core.backup import (
     table_counts,
 )
 from codev.core.invariants import CheckResult, report, verify_invariants
+from codev.core.schema import refresh_statistics
 from codev.core.storage import StorageError, storage
 from codev.extensions import db
 
@@ -155,6 +156,7 @@ def _restore_postgres(source: Path) -> None:
     run_pg_tool([tool, "--no-owner", "--no-privileges", "--exit-on-error", "--single-transaction",
           f"--dbname={database}", str(source)], "pg_restore")
     db.engine.dispose()
+    refresh_statistics()  # pg_restore brings the rows, not the planner's statistics
 
 
 def restore_archive(path: str | Path, say: Say = quiet) -> dict:

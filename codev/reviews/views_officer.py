@@ -18,8 +18,8 @@ from codev.core.permissions import roles
 from codev.core.templating import home_panel, nav_item
 from codev.core.unit_of_work import unit_of_work
 from codev.extensions import db
-from codev.projects.models import Project, ProjectStatus
 from codev.projects.duplicates import similar_label, similar_projects
+from codev.projects.models import Project, ProjectStatus
 from codev.projects.next_steps import next_step, next_steps
 from codev.projects.reading import count_submitted
 from codev.projects.services import get_project_or_404

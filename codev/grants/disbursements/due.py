@@ -71,19 +71,20 @@ def _accepted(kind: ReportKind):
 
 
 def due_query():
-    """(grant id, tranche number) of every tranche due now, in the list's order (grant, then tranche)."""
+    """(grant id, tranche number) of every tranche due now, in the list's order (grant, then tranche).
+
+    A tranche due is its open grant's first tranche not paid in full (every earlier one is): the query finds
+    that one tranche per grant, then checks only it — its report condition and rule 4 up to it."""
     tranche, earlier = GrantTranche, aliased(GrantTranche)
+    first_unpaid = (select(func.min(earlier.number))
+                    .where(earlier.grant_id == Grant.id, _paid(earlier) < earlier.amount_xof)
+                    .correlate(Grant).scalar_subquery())
     up_to = and_(earlier.grant_id == tranche.grant_id, earlier.number <= tranche.number)
     cumulative = select(_sum(earlier.amount_xof)).where(up_to).correlate(tranche).scalar_subquery()
     progress_needed = (select(func.count(earlier.id))
                        .where(up_to, earlier.condition == TrancheCondition.PROGRESS_REPORT)
                        .correlate(tranche).scalar_subquery())
     needed = case((cumulative < Grant.amount_xof, cumulative), else_=Grant.amount_xof)
-    unpaid_before = (
-        select(earlier.id).where(earlier.grant_id == tranche.grant_id, earlier.number < tranche.number,
-                                 _paid(earlier) < earlier.amount_xof)
-        .correlate(tranche).exists()
-    )
     condition_met = case(
         (tranche.condition == TrancheCondition.PROGRESS_REPORT, _accepted(ReportKind.PROGRESS) >= progress_needed),
         (tranche.condition == TrancheCondition.FINAL_REPORT, _accepted(ReportKind.FINAL) > 0),
@@ -91,9 +92,10 @@ def due_query():
     )
     return (
         select(tranche.grant_id, tranche.number)
-        .join(Grant, Grant.id == tranche.grant_id)
-        .where(Grant.status.in_(OPEN_STATUSES), _paid(tranche) < tranche.amount_xof, ~unpaid_before,
-               condition_met, eligible_verified() * Grant.ratio_num >= needed * Grant.ratio_den)
+        .select_from(Grant)
+        .join(tranche, and_(tranche.grant_id == Grant.id, tranche.number == first_unpaid))
+        .where(Grant.status.in_(OPEN_STATUSES), condition_met,
+               eligible_verified() * Grant.ratio_num >= needed * Grant.ratio_den)
         .order_by(tranche.grant_id, tranche.number)
     )
 
