@@ -16,7 +16,7 @@ from typing import Any
 
 from flask import abort
 from flask_babel import gettext as _
-from sqlalchemy import func, or_, select
+from sqlalchemy import Index, func, or_, select
 from sqlalchemy.orm import joinedload
 
 from codev.accounts.models import Association, Role, User
@@ -235,6 +235,12 @@ def freeze_ranking(session: CommitteeSession) -> list[ReserveEntry]:
 
 
 # --- the ranking -----------------------------------------------------------------------------
+
+
+# The ranking's "least-funded commune" tie-break sums the requested grants of every approved (and later) project
+# of the programme per commune: read from this index alone (migration 0019), not from thousands of wide rows.
+COMMUNE_FUNDING_INDEX = Index("ix_projects_commune_funding", Project.status, Project.commune,
+                              Project.requested_grant_xof, Project.id)
 
 
 def commune_totals(exclude_ids: set[int]) -> dict[str, int]:
