@@ -116,7 +116,10 @@ def test_officer_files_a_paper_application_and_hands_it_over(app, client, db, lo
     fill_steps(db.session.get(Project, project.id))
     db.session.commit()
 
-    # Not without the scan of the signed application; a file that is not a PDF or an image is refused.
+    # Not without the scan of the signed application (the review page says so first); a file that is not a PDF
+    # or an image is refused.
+    review = client.get(f"/projects/{project.id}/review", headers=EN).get_data(as_text=True)
+    assert "Upload the scan of the application signed by the association." in review
     refused = client.post(f"/projects/{project.id}/submit", headers=EN)
     assert refused.status_code == 400
     assert "Upload the scan of the application signed by the association." in refused.get_data(as_text=True)
@@ -266,11 +269,12 @@ def test_a_taken_email_or_a_rejected_association_is_refused(client, db, login_as
     text = refused.get_data(as_text=True)
     assert refused.status_code == 400 and "An account already uses this email address" in text
     assert 'value="taken@example.org"' in text.lower() and db.session.scalar(select(HandoverLink)) is None
-    association.status = AssociationStatus.REJECTED
+    association.status = AssociationStatus.REJECTED  # e.g. closed as the duplicate of another
     db.session.commit()
     refused = client.post(f"/projects/assisted/{association.id}/handover", data={"email": "new@example.org"},
                           headers=EN)
     assert refused.status_code == 400 and "rejected" in refused.get_data(as_text=True)
+    assert not acts_for(db.session.get(User, officer.id), association.id)  # nothing is filed for it any more
 
 
 def test_the_file_shows_everything_done_with_who_did_it(client, db, login_as):

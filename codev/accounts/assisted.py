@@ -125,7 +125,8 @@ def acts_for(user: Any, association_id: int | None) -> bool:
     if not getattr(user, "is_authenticated", False) or getattr(user, "role", None) != Role.OFFICER:
         return False
     record = record_of(association_id)
-    return record is not None and not record.handed_over
+    # Closed (merged into another as its duplicate, or rejected): nothing is filed for it any more.
+    return record is not None and not record.handed_over and record.association.status != AssociationStatus.REJECTED
 
 
 def _officer_only(user: Any) -> None:

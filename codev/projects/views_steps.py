@@ -19,7 +19,7 @@ from codev.core.sectors import sector_label
 from codev.core.storage import discard_file
 from codev.core.timeutil import utcnow
 from codev.core.unit_of_work import UnitOfWork, unit_of_work
-from codev.projects import bp, reading, services
+from codev.projects import assisted, bp, reading, services
 from codev.projects.forms import (
     AttachmentForm,
     BudgetForm,
@@ -277,7 +277,7 @@ def attachments_done(project_id: int):
 
 def render_review(project: Project, status: int = 200, refused=None):
     """Every check of the submission, met or not, and the submit button."""
-    problems = [p for check in SUBMISSION_CHECKS for p in check(project)]
+    problems = [p for check in (*SUBMISSION_CHECKS, assisted.signed_scan_check) for p in check(project)]
     return render_template("projects/review.html", project=project, steps=_side(project, "review"),
                            problems=problems, refused=refused, plan=reading.plan_summary(project),
                            next_step=reading.next_step(project)), status
