@@ -12,6 +12,7 @@ from codev.core import audit
 from codev.core.permissions import roles
 from codev.core.storage import send_download
 from codev.core.timeutil import utcnow
+from codev.core.unit_of_work import unit_of_work
 from codev.extensions import db
 from codev.oversight import association_export, bp
 from codev.oversight.retention import RetentionNotice
@@ -25,9 +26,9 @@ def association_export_download(association_id: int):
         abort(404)
     now = utcnow()
     archive = association_export.build(association_id, now)
-    audit.record("association.export", db.session.get(Association, association_id),
-                 after={"size": archive.size, "projects": archive.projects, "files": archive.files})
-    db.session.commit()
+    with unit_of_work():
+        audit.record("association.export", db.session.get(Association, association_id),
+                     after={"size": archive.size, "projects": archive.projects, "files": archive.files})
     return send_download(archive.file, "application/zip", f"codev-association-{association_id}-{now:%Y%m%d}.zip",
                          size=archive.size)
 
