@@ -135,6 +135,10 @@ def test_officer_files_a_paper_application_and_hands_it_over(app, client, db, lo
     assert project.status == ProjectStatus.SUBMITTED and project.reference
     assert (mark.submitted_by_id, mark.filed_by_id) == (officer.id, officer.id) and mark.signed_scan_id
 
+    late = client.post(f"/projects/assisted/projects/{project.id}/scan", content_type="multipart/form-data",
+                       data={"scan": (io.BytesIO(PDF_BYTES), "autre.pdf")}, headers=EN)
+    assert late.status_code == 400 and "can no longer be replaced" in late.get_data(as_text=True)
+
     # Marked wherever staff see it.
     page = client.get(f"/projects/{project.id}", headers=EN).get_data(as_text=True)
     assert "Filed by the ministry on the association&#39;s behalf" in page and "submitted by Afi Officer" in page
@@ -171,6 +175,11 @@ def test_officer_files_a_paper_application_and_hands_it_over(app, client, db, lo
     used = client.get(path, headers=EN)
     assert used.status_code == 410 and "already been used" in used.get_data(as_text=True)
     assert not acts_for(db.session.get(User, officer.id), association.id)
+    login_as(db.session.get(User, officer.id))
+    assert client.get(f"/projects/{project.id}/general").status_code == 404
+    again = client.post(f"/projects/assisted/{association.id}/handover", data={"email": "other@example.org"},
+                        headers=EN)
+    assert again.status_code == 400 and "already been handed over" in again.get_data(as_text=True)
 
     # Every step is in the audit log and the histories.
     assert audit_actions(db, "associations", association.id) == [
