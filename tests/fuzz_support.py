@@ -43,17 +43,29 @@ NOT_SHOWN = {
     ("reviews.consolidate", "officer"): "shown only while a result waits to be applied (submitting applies it)",
     ("notifications.read_all", "admin"): "shown only when something is unread (the demo emails no admin)",
     ("admin.mail_retry", "admin"): "shown only beside an email given up or failing (the demo's outbox has none)",
+    ("accounts.login_code", ANONYMOUS): "the sign-in's second step, shown only after a right password",
+    **{("accounts.two_factor_enrol", who): "the demo approver and admin are enrolled: their enrolment page leads on"
+       for who in ("approver", "admin")},
+    **{("accounts.two_factor_disable", who): "a formaction button of the two-factor page: never shown to approvers "
+       "and admins, shown to others once enrolled" for who in ("association", "evaluator", "officer", "approver",
+                                                               "admin")},
+    **{("accounts.two_factor_recovery", who): "shown once enrolled (the demo enrols only its approver and admin)"
+       for who in ("association", "evaluator", "officer")},
 }
 
 # Changes a refused form may leave, with the reason. Any other table must hold exactly what it held.
 ALLOWED_TABLES = {
     "login_attempts": "a refused sign-in is counted, so that the next attempts can be throttled",
     "throttle_counters": "so is a refused sign-in, sign-up, reset request or verification upload (throttle)",
+    "second_factors": "the enrolment page keeps the key of an enrolment under way until a first code is typed",
 }
 # Audit actions a refused form may add (the audit log records refused attempts on purpose).
 ALLOWED_AUDIT = {
     "login.failed": "a wrong password is part of the security record",
     "login.throttled": "so is a sign-in refused by the throttle",
+    "two_factor.failed": "so is a wrong second-factor code (sign-in, enrolment, step-up)",
+    "two_factor.replayed": "and a code typed again",
+    "two_factor.throttled": "and a code refused by the throttle",
 }
 AUDIT_TABLE = "audit_events"
 

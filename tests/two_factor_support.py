@@ -19,21 +19,21 @@ def code_at(step: int, secret: str = TEST_SECRET) -> str:
 
 
 def fresh_code(user, secret: str = TEST_SECRET) -> str:
-    """A code for the earliest step the app still accepts for ``user``. When this 30-second window's three
-    steps are spent (many actions in one test), the remembered step is moved back in the database, as a
-    test's shortcut for waiting for the next window."""
+    """A code the app accepts now for ``user``: the current step's, or the next one's when it is spent. When
+    the steps it accepts are spent (many actions in one test), the remembered step is moved back in the
+    database, as a test's shortcut for waiting for the next window."""
     from codev.accounts.two_factor.models import SecondFactor
     from codev.extensions import db
 
     table = SecondFactor.__table__
     db.session.commit()
     last = db.session.execute(db.select(table.c.last_step).where(table.c.user_id == user.id)).scalar()
-    now = current_step(secret)
-    step = now - 1 if last is None else max(now - 1, last + 1)
+    now = current_step(secret)  # the current step first: its code stays good longest (30 to 60 seconds)
+    step = now if last is None else max(now, last + 1)
     if step > now + 1:
-        db.session.execute(db.update(table).where(table.c.user_id == user.id).values(last_step=now - 2))
+        db.session.execute(db.update(table).where(table.c.user_id == user.id).values(last_step=now - 1))
         db.session.commit()
-        step = now - 1
+        step = now
     return code_at(step, secret)
 
 
