@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from codev.accounts.models import Association, AssociationStatus, Role, User
-from codev.demo import ASSOCIATIONS, DEMO_PASSWORD, STAFF, STRUCTURES
+from codev.demo import ASSOCIATIONS, DEMO_PASSWORD, DEMO_TOTP_SECRET, STAFF, STRUCTURES
+from tests.two_factor_support import complete_sign_in
 
 pytestmark = pytest.mark.backends
 
@@ -55,8 +56,9 @@ def test_every_demo_account_signs_in_to_a_page_for_its_role(runner, app, db):
     emails = db.session.scalars(db.select(User.email)).all()
     for email in emails:
         client = app.test_client()
-        response = client.post("/account/login", data={"email": email, "password": DEMO_PASSWORD})
-        assert response.status_code == 302, email
+        response = complete_sign_in(client, client.post("/account/login", data={
+            "email": email, "password": DEMO_PASSWORD}), DEMO_TOTP_SECRET)  # the approver and admin: their code
+        assert response.status_code == 302 and response.headers["Location"] == "/", email
         user = db.session.scalar(db.select(User).where(User.email == email))
         client.post("/account/language", data={"lang": "en"})
         page = client.get("/").get_data(as_text=True)

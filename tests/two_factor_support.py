@@ -42,9 +42,9 @@ def step_up(user, data: dict | None = None) -> dict:
     return {**(data or {}), "step_up_code": fresh_code(user)}
 
 
-def complete_sign_in(client, response):
+def complete_sign_in(client, response, secret: str = TEST_SECRET):
     """After the password's answer ``response``: when it asks for the second factor, type a fresh code of the
-    person whose sign-in is pending; the answer of the last step."""
+    person whose sign-in is pending (their key ``secret``); the answer of the last step."""
     if response.status_code != 302 or not response.headers["Location"].endswith("/account/login/code"):
         return response
     from codev.accounts.models import User
@@ -52,4 +52,4 @@ def complete_sign_in(client, response):
 
     with client.session_transaction() as session:
         user_id = session["two_factor_pending"]["u"]
-    return client.post("/account/login/code", data={"code": fresh_code(db.session.get(User, user_id))})
+    return client.post("/account/login/code", data={"code": fresh_code(db.session.get(User, user_id), secret)})
