@@ -18,7 +18,8 @@ EXPECTED = {
         ("Programme", ["Calls for projects", "Funded projects", "Manage calls", "Exports"]),
         ("Review", ["Projects", "Screening", "Under review", "Committee"]),
         "Grants",
-        ("Administration", ["Associations to verify", "Directory of associations", "Partner structures"]),
+        ("Administration", ["Associations to verify", "Paper applications", "Directory of associations",
+                            "Partner structures"]),
         "Notifications",
     ],
     "approver": [

@@ -41,6 +41,7 @@ MAY_COMMIT = {
 OPERATOR_ERRORS = {
     "StorageError": "the file store cannot be reached: a 503 page (core/errors.py), or the command's message",
     "BackupError": "backup and restore stop with the reason, at the operator's terminal",
+    "ApiError": "the partners' API answers it in JSON (code, status, message) to a program, never at a form",
 }
 
 

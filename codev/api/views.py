@@ -24,6 +24,7 @@ from codev.api import schemas as s
 from codev.api.auth import ApiError, decode_cursor, encode_cursor, holds, json_error
 from codev.calls.models import Call
 from codev.calls.services import PUBLIC_STATUSES
+from codev.core.errors import rollback_failed_request
 from codev.core.permissions import api_token, public
 from codev.extensions import db
 from codev.grants.models import Disbursement, Grant, GrantTranche
@@ -262,7 +263,7 @@ def _http_error(error: HTTPException):
 @bp.errorhandler(Exception)
 def _unexpected(error: Exception):
     log.exception("unhandled error in the API", exc_info=error)
-    db.session.rollback()
+    rollback_failed_request()
     return {"code": 500, "status": "Internal Server Error", "message": "An unexpected error occurred."}, 500
 
 

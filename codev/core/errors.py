@@ -75,9 +75,14 @@ def _store_unreachable(error: Exception):
                                     "try again in a few minutes.")))
 
 
+def rollback_failed_request() -> None:
+    """Undo what a failed request left in the session (its error page, HTML or the API's JSON, comes next)."""
+    db.session.rollback()
+
+
 def _unexpected(error: Exception):
     log.exception("unhandled error", exc_info=error)
-    db.session.rollback()
+    rollback_failed_request()
     return render_error(500)
 
 

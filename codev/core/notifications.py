@@ -113,6 +113,7 @@ GROUPS: dict[str, tuple[object, dict[str, object]]] = {
         "account_created": _l("Your account is created"),
         "account_password_link": _l("A link to choose your password"),
         "association_welcome": _l("Your association's account is ready"),
+        "assisted_handover": _l("A link to take over the account the ministry opened for your association"),
         "invitation": _l("An invitation to join an association"),
         "password_reset": _l("A password reset is asked for"),
         "password_changed": _l("Your password is changed"),
