@@ -56,6 +56,7 @@ class Defaults:
     PASSWORD_MAX_LENGTH = 128
     PASSWORD_RESET_MAX_AGE = 3600  # seconds
     ACCOUNT_SETUP_MAX_AGE = 72 * 3600  # the first password link of an account made by an admin
+    HANDOVER_MAX_AGE = 14 * 24 * 3600  # the hand-over link of an association an officer filed on paper
     INVITATION_MAX_AGE = 14 * 24 * 3600
 
     # Throttling, counted in the database (codev/core/throttle.py) so it holds across worker processes
