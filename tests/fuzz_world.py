@@ -6,8 +6,11 @@ seeded once into a template SQLite file; and, for each URL argument, the demo ob
 
 from __future__ import annotations
 
+import io
 import re
 from pathlib import Path
+
+from werkzeug.datastructures import FileStorage
 
 from codev.extensions import db
 
@@ -39,12 +42,16 @@ def seed_world(app) -> dict:
 
 def _assisted_extras() -> str:
     """A paper application the officer filed for an association (verified, its draft on an open call, a
-    hand-over link emailed): the officer's file and its scan, start and hand-over forms, the take-over page."""
+    hand-over link emailed, a quote uploaded by the officer): the officer's file and its scan, start and hand-over
+    forms, the remove button of its documents, the take-over page."""
     from codev.accounts.assisted import file_association, send_handover
     from codev.accounts.associations.services import verify_association
+    from codev.calls.models import AttachmentKind
     from codev.calls.services import accepting_calls
     from codev.core.models import OutboxMessage
     from codev.projects.assisted import start_on_behalf
+    from codev.projects.services import add_attachment
+    from tests.factories_projects import PDF_BYTES
 
     officer = _demo_user("agent@codev.demo")
     association = file_association({
@@ -52,7 +59,9 @@ def _assisted_extras() -> str:
         "city": "Abidjan", "contact_name": "Lardja Kombaté", "contact_email": "urda@fuzz.example.org",
         "domains": ["water"], "locale": "fr"}, "embassy", officer)
     verify_association(association, officer)
-    start_on_behalf(association, accepting_calls()[0], "Forage de Nano", officer)
+    project = start_on_behalf(association, accepting_calls()[0], "Forage de Nano", officer)
+    quote = FileStorage(io.BytesIO(PDF_BYTES), filename="devis.pdf", content_type="application/pdf")
+    add_attachment(project, AttachmentKind.QUOTE.value, quote, officer)  # the officer's remove button is fuzzed
     send_handover(association, officer)
     db.session.flush()
     outbox = db.session.scalar(db.select(OutboxMessage).order_by(OutboxMessage.id.desc()))
