@@ -102,6 +102,25 @@ def test_enrolment_by_qr_code_then_a_first_code_gives_ten_recovery_codes(client,
     assert again.status_code == 302 and again.headers["Location"] == "/account/two-factor"
 
 
+@pytest.mark.parametrize(("typed", "said"), [
+    ("１２３４５６", "Type the digits 0 to 9"), ("١٢٣٤٥٦", "Type the digits 0 to 9"),
+    ("12345", "Type the 6 digits your authenticator app shows now."), ("1 200", "Type the 6 digits"),
+    ("12a456", "Type the 6 digits"), ("9" * 19, "Type the 6 digits")])
+def test_enrolment_takes_six_digits_and_says_what_else_is_wrong(client, db, typed, said):
+    """The enrolment code is typed on the digit pad: six digits 0 to 9, spaces between them ignored."""
+    person = english(db, UserFactory(approver=True, second_factor=False))
+    sign_in(client, person)
+    secret = enrol_secret(client)
+    refused = client.post("/account/two-factor/enrol", data={"code": typed})
+    page = refused.get_data(as_text=True)
+    assert refused.status_code == 400 and said in page and 'inputmode="numeric"' in page
+    assert not factor(db, person).enabled
+    spaced = " ".join(pyotp.TOTP(secret).now()[i:i + 3] for i in (0, 3))  # "123 456", as some apps show it
+    assert client.post("/account/two-factor/enrol", data={"code": spaced}).status_code == 200
+    db.session.expire_all()
+    assert factor(db, person).enabled
+
+
 # --- the sign-in's second step -------------------------------------------------------------------------
 
 
