@@ -50,7 +50,7 @@ def _assisted_extras() -> str:
     from codev.calls.services import accepting_calls
     from codev.core.models import OutboxMessage
     from codev.projects.assisted import start_on_behalf
-    from codev.projects.services import add_attachment
+    from codev.projects.attachments import add_attachment
     from tests.factories_projects import PDF_BYTES
 
     officer = _demo_user("agent@codev.demo")

@@ -23,7 +23,7 @@ from codev.calls.rules import check_plan, to_xof
 from codev.core.money import MoneyError
 from codev.core.timeutil import utcnow
 from codev.extensions import db
-from codev.projects import services
+from codev.projects import attachments, services
 from codev.projects.models import Project
 from codev.projects.services import BudgetLineData, FinancingLineData
 from codev.projects.workflow import Step, plan_figures
@@ -229,8 +229,8 @@ def _project(spec: dict, call: Call, member: User, officer: User) -> Project:
             raise ValueError(f"demo project {spec['key']}: the plan does not meet the call's rules")
     if Step.ATTACHMENTS in steps:
         for kind in [*call.required_kinds, "photo"]:
-            services.add_attachment(project, kind, _document(kind, spec["key"]), member)
-        services.finish_attachments(project, member, project.version)
+            attachments.add_attachment(project, kind, _document(kind, spec["key"]), member)
+        attachments.finish_attachments(project, member, project.version)
     state = spec["state"]
     if state in ("submitted", "resubmitted", "returned", "withdrawn"):
         services.submit_project(project, member)
@@ -241,7 +241,7 @@ def _project(spec: dict, call: Call, member: User, officer: User) -> Project:
         changed["activities"] += " Entretien de la pompe : le CVD, avec un artisan réparateur formé à Kpalimé."
         services.save_step(project, Step.DESCRIPTION, changed, member, project.version)
         letter = _document("commune_letter", "borehole-signed")
-        services.add_attachment(project, "commune_letter", letter, member)
+        attachments.add_attachment(project, "commune_letter", letter, member)
         services.submit_project(project, member)
     if state == "withdrawn":
         services.withdraw_project(project, member, spec["withdraw_reason"])

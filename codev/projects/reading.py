@@ -17,6 +17,7 @@ from codev.calls.models import Call
 from codev.calls.rules import check_plan, eligible_association_money, max_grant_allowed
 from codev.core.money import share_bps
 from codev.extensions import db
+from codev.projects.attachments import missing_kinds
 from codev.projects.models import (
     EDITABLE,
     BudgetLine,
@@ -26,7 +27,6 @@ from codev.projects.models import (
     ProjectStatus,
 )
 from codev.projects.next_steps import member_words
-from codev.projects.services import missing_kinds
 from codev.projects.workflow import (
     add_document_phrase,
     first_step_to_do,
@@ -35,9 +35,6 @@ from codev.projects.workflow import (
 
 MAX_BUDGET_LINES = 200
 MAX_FINANCING_LINES = 50
-MAX_ATTACHMENTS = 40
-ATTACHMENT_FORMATS = ("pdf", "jpeg", "png", "docx", "xlsx")
-DEFAULT_FILE_MAX_BYTES = 10 * 1024 * 1024
 
 
 def next_step(project: Project) -> str:

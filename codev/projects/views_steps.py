@@ -20,6 +20,7 @@ from codev.core.storage import discard_file
 from codev.core.timeutil import utcnow
 from codev.core.unit_of_work import UnitOfWork, unit_of_work
 from codev.projects import assisted, bp, reading, services
+from codev.projects import attachments as documents
 from codev.projects.forms import (
     AttachmentForm,
     BudgetForm,
@@ -223,8 +224,8 @@ def financing(project_id: int):
 
 
 def _render_attachments(project: Project, form: AttachmentForm, status: int = 200):
-    return render_step(project, Step.ATTACHMENTS, form, status, missing=services.missing_kinds(project),
-                       used=services.files_used_bytes(project), file_max=services.file_max_bytes(),
+    return render_step(project, Step.ATTACHMENTS, form, status, missing=documents.missing_kinds(project),
+                       used=documents.files_used_bytes(project), file_max=documents.file_max_bytes(),
                        version_form=VersionForm(formdata=None, data={"version": project.version}))
 
 
@@ -238,7 +239,7 @@ def attachments(project_id: int):
     form = AttachmentForm()
     if form.validate_on_submit():
         with unit_of_work(form) as work:
-            link = services.add_attachment(project, form.kind.data, form.file.data, current_person())
+            link = documents.add_attachment(project, form.kind.data, form.file.data, current_person())
             work.success = _("“%(name)s” is attached.", name=link.file.display_name)
         if work:
             return redirect(url_for("projects.attachments", project_id=project.id))
@@ -253,7 +254,7 @@ def delete_attachment(project_id: int, file_id: int):
     if closed:
         return closed
     with unit_of_work() as work:
-        stored = services.delete_attachment(project, file_id, current_person())
+        stored = documents.delete_attachment(project, file_id, current_person())
         work.success = _("“%(name)s” is removed.", name=stored.display_name)
     if work:
         discard_file(stored)  # only once the row is gone for good
@@ -269,7 +270,7 @@ def attachments_done(project_id: int):
         return closed
     form = VersionForm()
     with unit_of_work() as work:
-        services.finish_attachments(project, current_person(), form.version.data)
+        documents.finish_attachments(project, current_person(), form.version.data)
     if work:
         return _after_save(project, Step.ATTACHMENTS)
     return redirect(url_for("projects.attachments", project_id=project.id))
