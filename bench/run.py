@@ -27,11 +27,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import load  # noqa: E402
-from bench.pages import measure_pages  # noqa: E402
+from bench.pages import figures_page, measure_pages  # noqa: E402
 
 BIN = Path(sys.executable).parent
 SECRET = "bench-secret-key-not-for-production"  # noqa: S105 (a throwaway key for the benchmark's own servers)
-TARGET_P95_MS, TARGET_RANKING_MS = 50, 150
+TARGET_P95_MS, TARGET_RANKING_MS = 50, 150  # the committee ranking and the dashboard: 150 ms
 
 
 def loadavg() -> str:
@@ -89,6 +89,11 @@ def seed(url: str, n: int) -> dict:
     return {"seconds": time.perf_counter() - started, "summary": out.strip().splitlines()[-2], "load": loadavg()}
 
 
+def _say(m) -> None:
+    print(f"  {m.page.role:<11} {m.page.name:<32} p50 {m.p50_ms:8.1f} ms  p95 {m.p95_ms:8.1f} ms  "
+          f"{m.statements:3d} SQL  {m.status}", flush=True)
+
+
 def measure(url: str) -> tuple[list, dict]:
     from codev import create_app
     from codev.extensions import db
@@ -97,10 +102,14 @@ def measure(url: str) -> tuple[list, dict]:
                       "PAGE_SIZE": 50, "WTF_CSRF_ENABLED": True})
     started_load = loadavg()
     facts: dict = {}
-    results = measure_pages(app, db, facts=facts, progress=lambda m: print(
-        f"  {m.page.role:<11} {m.page.name:<32} p50 {m.p50_ms:8.1f} ms  p95 {m.p95_ms:8.1f} ms  "
-        f"{m.statements:3d} SQL  {m.status}", flush=True))
+    results = measure_pages(app, db, facts=facts, progress=_say)
     with app.app_context():
+        db.engine.dispose()
+    # The oversight figures once more, computed on every request (the first request after a write).
+    cold = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": SECRET, "ENV_NAME": "development",
+                       "PAGE_SIZE": 50, "WTF_CSRF_ENABLED": True, "OVERSIGHT_CACHE_SECONDS": 0})
+    results += measure_pages(cold, db, only=figures_page, suffix=" (cold)", progress=_say)
+    with cold.app_context():
         db.engine.dispose()
     return results, {"load_before": started_load, "load_after": loadavg(), "ranked": facts.get("ranked")}
 
@@ -181,7 +190,8 @@ def report(args, runs: dict, seeds: dict, loads: dict, extra: dict) -> str:
             flag = "" if r.status == 200 else f" **{r.status}**"
             varied = "~" if r.statements_varied else ""
             cells.append(f"{r.p50_ms:.0f} / {r.p95_ms:.0f} · {r.statements}{varied} SQL{flag}")
-            target = TARGET_RANKING_MS if "ranking" in r.page.name else TARGET_P95_MS
+            target = (TARGET_RANKING_MS if "ranking" in r.page.name or r.page.url.startswith("/oversight/dashboard")
+                      else TARGET_P95_MS)
             if size in extra["target_sizes"] and r.p95_ms > target:
                 misses.append(f"{r.page.role} · {r.page.name} at {size}: p95 {r.p95_ms:.0f} ms (target {target})")
         lines.append(f"| {m.page.role} | {m.page.name} | " + " | ".join(cells) + " |")

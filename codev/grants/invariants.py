@@ -10,6 +10,8 @@ says what it read. The app registers them with core (``codev.core.invariants.che
 - the ledgers are intact: append-only triggers in place, every decision and reversal refers to a
   declaration of the same grant with the same figures, a reversal only to a verified one, and the
   amendments chain from one to the next to the grant's present amount and deadline;
+- every grant's running totals (paid, diaspora money verified, declared, waiting) are what its payments
+  and ledger add up to, and the triggers that keep them are in place (``codev.grants.totals``);
 - every award letter's stored SHA-256 is that of its PDF bytes, and a grant has at most one valid letter
   per language.
 """
@@ -18,13 +20,14 @@ from __future__ import annotations
 
 import hashlib
 
-from sqlalchemy import BigInteger, and_, case, cast, exists, func, literal, or_, select
+from sqlalchemy import BigInteger, and_, case, cast, exists, func, literal, or_, select, text
 from sqlalchemy.orm import aliased
 
 from codev.calls.models import Call
 from codev.core.invariants import CheckResult, append_only_problems
 from codev.core.money import eligible_money_sql
 from codev.extensions import db
+from codev.grants import totals
 from codev.grants.ledger.entries import _standing_declarations
 from codev.grants.models import (
     AwardLetter,
@@ -163,6 +166,24 @@ def check_ledgers() -> CheckResult:
     return CheckResult("ledgers intact: append-only, decisions and amendments consistent", checked, problems)
 
 
+def check_grant_totals() -> CheckResult:
+    """The totals the oversight figures sum equal the payments and the ledger, grant by grant."""
+    connection = db.session.connection()
+    dialect = connection.dialect.name
+    if dialect == "sqlite":
+        present = set(connection.scalars(text("SELECT name FROM sqlite_master WHERE type = 'trigger'")))
+    else:
+        present = set(connection.scalars(text("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal")))
+    problems = [f"the trigger {name} that keeps the grants' totals is missing"
+                for name in sorted(totals.trigger_names() - present)]
+    for row in connection.execute(text(totals.stale_statement())):
+        values = row._mapping
+        wrong = [f"{name} {values[name]} instead of {values[name + '_expected']}" for name in totals.COLUMNS
+                 if values[name] != values[name + "_expected"]]
+        problems.append(f"grant {values['id']}: " + ", ".join(wrong))
+    return CheckResult("every grant's running totals agree with its payments and ledger", _count(Grant), problems)
+
+
 def _sha256_hex(column):
     """The hexadecimal SHA-256 of a binary column, computed by the database (SQLite: a function we give it)."""
     connection = db.session.connection()
@@ -189,4 +210,4 @@ def check_letters() -> CheckResult:
     return CheckResult("every award letter's stored hash matches its PDF bytes", _count(AwardLetter), problems)
 
 
-CHECKS = (check_envelopes, check_rule_four, check_ledgers, check_letters)
+CHECKS = (check_envelopes, check_rule_four, check_ledgers, check_grant_totals, check_letters)

@@ -32,6 +32,7 @@ from codev.core.models import Attachment
 from codev.core.money import Ratio
 from codev.core.timeutil import UTCDateTime, utcnow
 from codev.extensions import db, sql_values
+from codev.grants import totals
 from codev.projects.models import Project
 
 
@@ -436,3 +437,5 @@ class ReminderSent(db.Model):
 make_append_only(ContributionEntry.__table__)
 make_append_only(Disbursement.__table__)
 make_append_only(GrantAmendment.__table__)
+totals.attach(ContributionEntry.__table__)
+totals.attach(Disbursement.__table__)

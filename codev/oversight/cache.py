@@ -37,6 +37,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.pool import Pool
 
 from codev.extensions import db
+from codev.grants.models import Grant
 from codev.projects.models import Project
 
 T = TypeVar("T")
@@ -48,6 +49,7 @@ TABLE = "oversight_data_version"
 WATCHED = frozenset({
     "projects", "grants", "grant_tranches", "contribution_entries", "disbursements", "calls", "associations",
     "reports", "assignments", "evaluations", "users", "partner_structures", "budget_lines", "exchange_rates",
+    "grant_totals",  # written by the triggers of two watched tables only (codev.grants.totals)
 })
 
 _WRITE = re.compile(r'\s*(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|UPDATE(?:\s+OR\s+\w+)?|DELETE\s+FROM)\s+"?(\w+)"?',
@@ -62,6 +64,15 @@ _PENDING = "codev_oversight_write_pending"  # in the DBAPI connection's info: a 
 # package, on the projects table (codev/projects/models.py does not know of it).
 DASHBOARD_INDEX = Index("ix_projects_dashboard", Project.call_id, Project.status, Project.region, Project.sector,
                         Project.prefecture, Project.association_id, Project.submitted_at, Project.created_at)
+
+
+# The register's and the dashboard's money reads every grant in view with its project's place and sector
+# (migration 0020): from these two indexes alone, not from the wide rows (the grant's rules, the project's
+# texts), which a lookup per grant would otherwise fetch whole.
+GRANTS_INDEX = Index("ix_grants_oversight", Grant.project_id, Grant.call_id, Grant.status, Grant.approved_at,
+                     Grant.amount_xof, Grant.released_xof, Grant.id)
+PROJECTS_INDEX = Index("ix_projects_oversight", Project.id, Project.region, Project.prefecture, Project.sector,
+                       Project.commune, Project.association_id)
 
 
 class DataVersion(db.Model):

@@ -48,15 +48,16 @@ from codev.core.money import eligible_money_sql, share_bps
 from codev.core.timeutil import utcnow
 from codev.extensions import db
 from codev.grants.models import ContributionEntry, Disbursement, EntryKind, Grant, GrantStatus, Report, ReportStatus
+from codev.grants.totals import GrantTotals
 from codev.oversight.queries import (
-    DIASPORA_SOURCES,
     Figures,
     Filters,
     committed,
-    diaspora_by_grant,
     filter_register,
-    paid_by_grant,
+    paid,
     total,
+    verified,
+    with_totals,
     year_bounds,
 )
 from codev.projects.models import FundingSource, Project, ProjectStatus
@@ -120,25 +121,21 @@ class Stage:
 def project_counts(filters: Filters) -> tuple[dict[str, int], dict[str, dict[Any, int]]]:
     """Projects by status (the funnel) and submitted projects by each dimension, in one statement.
 
-    The projects in view are read once (a common table expression the databases materialise, since it
-    is used five times); each grouping is then a GROUP BY over those narrow rows, joined by UNION ALL.
-    A closed project counts as ``closed/completed`` when its grant completed.
+    The projects in view are read once, from the dashboard's covering index alone, and grouped five ways:
+    by PostgreSQL's ``GROUPING SETS`` in one pass (three times faster at 50 000 projects), by SQLite from a
+    common table expression of five narrow columns grouped five times (UNION ALL). The country is the
+    association's: the projects are counted per association first, then the few associations' counts
+    summed per country. A closed project counts as ``closed/completed`` when its grant completed (a small
+    part of its own: the closed projects' grants).
     """
-    # The grant is read for closed projects only (CASE evaluates in order), not joined to every project.
-    completed = select(Grant.id).where(Grant.project_id == Project.id, Grant.status == GrantStatus.COMPLETED).exists()
-    closed_after = case(
-        (Project.status == ProjectStatus.CLOSED,
-         case((completed, literal("closed/completed")), else_=literal(ProjectStatus.CLOSED.value))),
-        else_=cast(Project.status, String),
-    )
-    rows = filter_projects(
-        select(closed_after.label("status"), *(key.label(name) for name, key in _PROJECT_KEYS.items()))
-        .select_from(Project).join(Association, Association.id == Project.association_id), filters
-    ).cte("projects_in_view")
-    parts = [select(literal("status").label("dimension"), rows.c.status.label("key"), func.count().label("n"))
-             .group_by(rows.c.status)]
-    parts += [select(literal(name), cast(rows.c[name], String), func.count())
-              .where(rows.c.status != ProjectStatus.DRAFT.value).group_by(rows.c[name]) for name in DIMENSIONS]
+    if db.engine.dialect.name == "postgresql":
+        parts = _grouping_sets(filters)
+    else:
+        parts = _groups_of_a_cte(filters)
+    parts.append(filter_projects(
+        select(literal("status"), literal("closed/completed"), func.count()).select_from(Grant)
+        .join(Project, Project.id == Grant.project_id)
+        .where(Project.status == ProjectStatus.CLOSED, Grant.status == GrantStatus.COMPLETED), filters))
     counts: dict[str, int] = {}
     by: dict[str, dict[Any, int]] = {name: {} for name in DIMENSIONS}
     for dimension, key, n in db.session.execute(union_all(*parts)):
@@ -146,7 +143,55 @@ def project_counts(filters: Filters) -> tuple[dict[str, int], dict[str, dict[Any
             counts[key] = int(n)
         else:
             by[dimension][key] = int(n)
+    # The closed projects whose grant completed were counted as closed too: they move to their own stage.
+    done = counts.pop("closed/completed", 0)
+    if done:
+        counts["closed"] -= done
+        counts["closed/completed"] = done
+        if not counts["closed"]:
+            del counts["closed"]
     return counts, by
+
+
+_COUNTED = ("status", "region", "prefecture", "sector", "association_id")
+
+
+def _by_country(per_association: Any, n: Any) -> Select:
+    """Σ ``n`` of the rows of ``per_association`` (one per association) by the association's country."""
+    return (select(literal("country"), cast(Association.country, String), total(n)).select_from(per_association)
+            .join(Association, Association.id == per_association.c.association_id).group_by(Association.country))
+
+
+def _groups_of_a_cte(filters: Filters) -> list[Select]:
+    """(dimension, key, n) of the projects in view: a common table expression grouped five times."""
+    rows = filter_projects(select(*(getattr(Project, name) for name in _COUNTED)), filters).cte("projects_in_view")
+    submitted = rows.c.status != ProjectStatus.DRAFT.value
+    parts = [select(literal("status").label("dimension"), cast(rows.c.status, String).label("key"),
+                    func.count().label("n")).group_by(rows.c.status)]
+    parts += [select(literal(name), cast(rows.c[name], String), func.count()).where(submitted)
+              .group_by(rows.c[name]) for name in ("region", "prefecture", "sector")]
+    per_association = (select(rows.c.association_id, func.count().label("n")).where(submitted)
+                       .group_by(rows.c.association_id).subquery("per_association"))
+    return [*parts, _by_country(per_association, per_association.c.n)]
+
+
+def _grouping_sets(filters: Filters) -> list[Select]:
+    """The same rows from one pass over the projects in view, ``GROUPING SETS`` of each column alone
+    (PostgreSQL): ``GROUPING(column) = 0`` marks the rows of that column's set. A dimension counts the
+    submitted projects only, so its groups of drafts alone (0) are left out, as the other path never
+    makes them."""
+    columns = [getattr(Project, name) for name in _COUNTED]
+    sets = filter_projects(select(
+        *columns, *(func.grouping(column).label(f"in_{name}") for name, column in zip(_COUNTED, columns, strict=True)),
+        func.count().label("n"), func.count().filter(Project.status != ProjectStatus.DRAFT.value).label("submitted"),
+    ), filters).group_by(func.grouping_sets(*columns)).cte("grouping_sets")
+    parts = [select(literal("status").label("dimension"), cast(sets.c.status, String).label("key"),
+                    sets.c.n.label("n")).where(sets.c.in_status == 0)]
+    parts += [select(literal(name), cast(sets.c[name], String), sets.c.submitted)
+              .where(sets.c[f"in_{name}"] == 0, sets.c.submitted > 0) for name in ("region", "prefecture", "sector")]
+    per_association = (select(sets.c.association_id, sets.c.submitted)
+                       .where(sets.c.in_association_id == 0, sets.c.submitted > 0).subquery("per_association"))
+    return [*parts, _by_country(per_association, per_association.c.submitted)]
 
 
 def funnel(counts: dict[str, int]) -> list[Stage]:
@@ -196,8 +241,8 @@ def _calls_in_view(stmt: Select, filters: Filters) -> Select:
 
 
 def _paid_by_call() -> Any:
-    return (select(Grant.call_id, total(Disbursement.amount_xof).label("paid"))
-            .join(Grant, Grant.id == Disbursement.grant_id).group_by(Grant.call_id).subquery("paid_by_call"))
+    return (with_totals(select(Grant.call_id, total(paid()).label("paid")).select_from(Grant))
+            .group_by(Grant.call_id).subquery("paid_by_call"))
 
 
 def envelopes(filters: Filters) -> tuple[list[Envelope], Envelope]:
@@ -212,38 +257,6 @@ def envelopes(filters: Filters) -> tuple[list[Envelope], Envelope]:
             .outerjoin(paid, paid.c.call_id == Call.id))
     e, c, p = db.session.execute(_calls_in_view(sums, filters)).one()
     return rows, Envelope(None, "", None, int(e), int(c), int(p))
-
-
-# --- the ledger, read once per statement ---------------------------------------------------------
-
-
-def decisions() -> Any:
-    """Subquery: refers_to_id, verified, rejected, reversed (0 or 1) — what became of each declaration.
-
-    One pass over the ledger grouped by declaration, joined to the declarations: the databases run this
-    faster than three correlated EXISTS per declaration.
-    """
-    entry = aliased(ContributionEntry, name="decided")
-
-    def flag(kind: EntryKind) -> Any:
-        return func.max(case((entry.kind == kind, 1), else_=0)).label(kind.value)
-
-    return (select(entry.refers_to_id, flag(EntryKind.VERIFIED), flag(EntryKind.REJECTED),
-                   flag(EntryKind.REVERSAL).label("reversed"))
-            .where(entry.refers_to_id.is_not(None)).group_by(entry.refers_to_id).subquery("decisions"))
-
-
-def declared_by_grant() -> Any:
-    """Subquery: grant_id, declared (the diaspora's declarations neither rejected nor reversed: verified or
-    waiting), pending (waiting for an officer)."""
-    declared, d = aliased(ContributionEntry, name="declared_entry"), decisions()
-    rejected_or_reversed = func.coalesce(d.c.rejected, 0) + func.coalesce(d.c.reversed, 0)
-    return (select(declared.grant_id,
-                   total(case((rejected_or_reversed == 0, declared.amount_xof), else_=0)).label("declared"),
-                   total(case((d.c.refers_to_id.is_(None), declared.amount_xof), else_=0)).label("pending"))
-            .outerjoin(d, d.c.refers_to_id == declared.id)
-            .where(declared.kind == EntryKind.DECLARED, declared.source.in_(DIASPORA_SOURCES))
-            .group_by(declared.grant_id).subquery("declared_by_grant"))
 
 
 # --- money mobilised ------------------------------------------------------------------------------
@@ -282,21 +295,20 @@ class Group:
 
 def money_groups(filters: Filters) -> tuple[Money, dict[str, dict[Any, Figures]]]:
     """The register's figures (:class:`~codev.oversight.queries.Figures`) overall and by each dimension, in
-    one statement: each grant in view with its money is read once (a common table expression), then
-    grouped five ways (UNION ALL). The definitions are the register's: the same sums as
+    one statement: each grant in view is read once (a common table expression), then grouped five ways
+    (UNION ALL). Its money is the grant's running totals (``codev.grants.totals``): no statement reads the
+    ledger or the payments. The definitions are the register's: the same sums as
     :func:`~codev.oversight.queries.programme_figures` and :func:`~codev.oversight.queries.figures_by`."""
-    paid, diaspora, declared = paid_by_grant(), diaspora_by_grant(), declared_by_grant()
     funded = Grant.status.notin_((GrantStatus.CANCELLED, GrantStatus.LAPSED))
     grants = (select(Grant.id.label("grant_id"), case((funded, 1), else_=0).label("funded"),
-                     committed().label("committed"), func.coalesce(paid.c.paid, 0).label("paid"),
-                     func.coalesce(diaspora.c.verified, 0).label("verified"), Project.commune.label("commune"),
-                     func.coalesce(declared.c.declared, 0).label("declared"),
-                     func.coalesce(declared.c.pending, 0).label("pending"),
+                     committed().label("committed"), paid().label("paid"), verified().label("verified"),
+                     Project.commune.label("commune"),
+                     func.coalesce(GrantTotals.diaspora_declared_xof, 0).label("declared"),
+                     func.coalesce(GrantTotals.diaspora_pending_xof, 0).label("pending"),
                      *(key.label(name) for name, key in _PROJECT_KEYS.items()))
               .select_from(Grant).join(Project, Project.id == Grant.project_id)
-              .join(Association, Association.id == Project.association_id)
-              .outerjoin(paid, paid.c.grant_id == Grant.id).outerjoin(diaspora, diaspora.c.grant_id == Grant.id)
-              .outerjoin(declared, declared.c.grant_id == Grant.id))
+              .join(Association, Association.id == Project.association_id))
+    grants = with_totals(grants)
     g = filter_register(grants, _money_filters(filters)).cte("grants_in_view")
     sums = [func.count(g.c.grant_id), total(g.c.funded), total(g.c.committed), total(g.c.paid), total(g.c.verified),
             func.count(distinct(case((g.c.funded == 1, g.c.commune)))), total(g.c.declared), total(g.c.pending)]

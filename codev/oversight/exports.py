@@ -31,10 +31,11 @@ from codev.grants.models import ContributionEntry, Disbursement, EntryKind, Gran
 from codev.oversight.queries import (
     Filters,
     committed,
-    diaspora_by_grant,
-    paid_by_grant,
+    paid,
     total,
     tranches_by_grant,
+    verified,
+    with_totals,
     year_bounds,
 )
 from codev.oversight.tables import Column
@@ -171,7 +172,7 @@ def evaluations(filters: Filters) -> tuple[list[Column], Select]:
 
 
 def grants(filters: Filters) -> tuple[list[Column], Select]:
-    paid, diaspora, tranches = paid_by_grant(), diaspora_by_grant(), tranches_by_grant()
+    tranches = tranches_by_grant()
     columns = [
         *_project_columns(),
         *_place_columns(),
@@ -184,17 +185,16 @@ def grants(filters: Filters) -> tuple[list[Column], Select]:
                cast(Grant.ratio_num, String) + ":" + cast(Grant.ratio_den, String)),
         Column(_l("Association money required (XOF)"), Grant.required_association_xof),
         Column(_l("Contribution deadline"), Grant.contribution_deadline),
-        Column(_l("Diaspora money verified (XOF)"), func.coalesce(diaspora.c.verified, 0)),
-        Column(_l("Paid (XOF)"), func.coalesce(paid.c.paid, 0)),
+        Column(_l("Diaspora money verified (XOF)"), verified()),
+        Column(_l("Paid (XOF)"), paid()),
         Column(_l("Tranches paid"), func.coalesce(tranches.c.tranches_paid, 0)),
         Column(_l("Tranches"), func.coalesce(tranches.c.tranches, 0)),
     ]
     stmt = (select(*(c.expr for c in columns)).select_from(Grant)
             .join(Project, Project.id == Grant.project_id).join(Call, Call.id == Grant.call_id)
             .join(Association, Association.id == Project.association_id)
-            .outerjoin(paid, paid.c.grant_id == Grant.id).outerjoin(diaspora, diaspora.c.grant_id == Grant.id)
             .outerjoin(tranches, tranches.c.grant_id == Grant.id))
-    stmt = filter_projects(stmt, filters, Grant.approved_at)
+    stmt = filter_projects(with_totals(stmt), filters, Grant.approved_at)
     return columns, stmt.order_by(Grant.id)
 
 

@@ -10,6 +10,10 @@ Definitions (the same everywhere they are shown):
   funded, completed or closed); **communes reached**: their distinct communes.
 - **state money committed**: Σ (grant − money released back to the envelope) over the grants listed;
   **state money paid**: Σ disbursements.
+
+The money paid and verified is read from each grant's running totals, which the database keeps from the
+payments and the ledger on every insert (``codev.grants.totals``): a figure over 10 000 grants sums 10 000
+rows, not the whole ledger. The tests compare every figure with plain SQL over the ledger itself.
 - **diaspora money verified**: Σ of the association's own contributions (cash and in kind, at face value)
   that an officer verified and nobody reversed; the community's, the commune's and other partners' money
   is not the diaspora's.
@@ -26,13 +30,28 @@ from decimal import Decimal
 from functools import cache
 from typing import Any
 
-from sqlalchemy import BigInteger, Select, and_, case, cast, distinct, exists, func, literal, select
+from sqlalchemy import (
+    BigInteger,
+    Select,
+    String,
+    and_,
+    case,
+    cast,
+    distinct,
+    exists,
+    func,
+    literal,
+    null,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import aliased
 
 from codev.accounts.models import Association
 from codev.calls.models import Call, CallStatus
 from codev.extensions import db
 from codev.grants.models import ContributionEntry, Disbursement, EntryKind, Grant, GrantStatus, GrantTranche
+from codev.grants.totals import GrantTotals
 from codev.projects.models import FundingSource, Project, ProjectStatus
 
 DIASPORA_SOURCES = (FundingSource.ASSOCIATION_CASH.value, FundingSource.ASSOCIATION_IN_KIND.value)
@@ -101,17 +120,20 @@ def verified_declarations() -> Select:
     return _verified_join()[1]
 
 
-def paid_by_grant() -> Any:
-    """Subquery: grant_id, paid (Σ disbursements)."""
-    return (select(Disbursement.grant_id, total(Disbursement.amount_xof).label("paid"))
-            .group_by(Disbursement.grant_id).subquery("paid_by_grant"))
+def with_totals(stmt: Select) -> Select:
+    """``stmt`` over grants joined to their running totals (a grant without payments nor declarations has
+    no row of them yet: it reads as zeros)."""
+    return stmt.outerjoin(GrantTotals, GrantTotals.grant_id == Grant.id)
 
 
-def diaspora_by_grant() -> Any:
-    """Subquery: grant_id, verified (Σ standing diaspora declarations)."""
-    declared, stmt = _verified_join()
-    return (stmt.with_only_columns(declared.grant_id, total(declared.amount_xof).label("verified"))
-            .group_by(declared.grant_id).subquery("diaspora_by_grant"))
+def paid() -> Any:
+    """A grant's money paid (Σ disbursements), from its running totals; with :func:`with_totals`."""
+    return func.coalesce(GrantTotals.paid_xof, 0)
+
+
+def verified() -> Any:
+    """A grant's diaspora money verified and never reversed, from its running totals."""
+    return func.coalesce(GrantTotals.diaspora_verified_xof, 0)
 
 
 def tranches_by_grant() -> Any:
@@ -128,17 +150,7 @@ def tranches_by_grant() -> Any:
     )
 
 
-# The same three for one row at a time: a page of 25 rows asks the database for 25 rows' money only.
-
-def paid_of_grant() -> Any:
-    return select(total(Disbursement.amount_xof)).where(Disbursement.grant_id == Grant.id).scalar_subquery()
-
-
-def diaspora_of_grant() -> Any:
-    declared = aliased(ContributionEntry, name="declared")
-    return (select(total(declared.amount_xof))
-            .where(declared.grant_id == Grant.id, _standing(declared)).scalar_subquery())
-
+# The same for one row at a time: a page of 25 rows asks the database for 25 rows' tranches only.
 
 def tranches_of_grant() -> Any:
     return select(func.count(GrantTranche.id)).where(GrantTranche.grant_id == Grant.id).scalar_subquery()
@@ -223,52 +235,18 @@ class Figures:
         return None if hundredths is None else Decimal(hundredths) / 100
 
 
-def _figure_columns(paid: Any, diaspora: Any) -> list[Any]:
-    """The figures' columns over grants ⋈ the money subqueries (one row per grant): for a query that
-    reads each grant once and groups it several ways (the dashboard)."""
+def _figure_columns() -> list[Any]:
+    """The figures' columns over grants ⋈ projects (one row per grant): the money is each grant's own
+    running totals (``codev.grants.totals``), so no statement reads the ledger or the payments."""
     funded = _funded()
     return [
         func.count(Grant.id).label("projects_listed"),
-        cast(func.coalesce(func.sum(case((funded, 1), else_=0)), 0), BigInteger).label("projects_funded"),
+        total(case((funded, 1), else_=0)).label("projects_funded"),
         total(committed()).label("committed_xof"),
-        total(func.coalesce(paid.c.paid, 0)).label("paid_xof"),
-        total(func.coalesce(diaspora.c.verified, 0)).label("diaspora_xof"),
+        total(paid()).label("paid_xof"),
+        total(verified()).label("diaspora_xof"),
         func.count(distinct(case((funded, Project.commune)))).label("communes"),
     ]
-
-
-def _to_grant(stmt: Select, grant_id: Any, filters: Filters, key: Any, by_country: bool) -> Select:
-    """``stmt`` joined to its rows' grant, project and association as far as the filters (and the key) need:
-    over the whole programme, Σ disbursements is read from its own table alone."""
-    needs_project = bool(filters.region or filters.sector or filters.status or filters.country) or key is not None
-    if needs_project or filters.call_id or filters.year:
-        stmt = stmt.join(Grant, Grant.id == grant_id)
-    if needs_project:
-        stmt = stmt.join(Project, Project.id == Grant.project_id)
-    if filters.country or by_country:
-        stmt = stmt.join(Association, Association.id == Project.association_id)
-    return stmt
-
-
-def _three_sums(filters: Filters, key: Any = None, by_country: bool = False) -> tuple[Select, Select, Select]:
-    """The grants' figures, the money paid and the diaspora money verified, each aggregated on its own table
-    (by ``key`` when given): three plain joins, cheaper than joining every grant to its money first."""
-    funded = _funded()
-    keyed = [key.label("key")] if key is not None else []
-    grants = _register_from(select(
-        *keyed, func.count(Grant.id).label("projects_listed"),
-        total(case((funded, 1), else_=0)).label("projects_funded"), total(committed()).label("committed_xof"),
-        func.count(distinct(case((funded, Project.commune)))).label("communes")))
-    paid = _to_grant(select(*keyed, total(Disbursement.amount_xof).label("paid_xof")).select_from(Disbursement),
-                     Disbursement.grant_id, filters, key, by_country)
-    declared, standing = _verified_join()
-    diaspora = _to_grant(standing.with_only_columns(*keyed, total(declared.amount_xof).label("diaspora_xof"),
-                                                    maintain_column_froms=False), declared.grant_id, filters, key,
-                         by_country)
-    parts = tuple(filter_register(part, filters) for part in (grants, paid, diaspora))
-    if key is not None:
-        parts = tuple(part.group_by(key) for part in parts)
-    return parts
 
 
 FIGURES = ("projects_listed", "projects_funded", "committed_xof", "paid_xof", "diaspora_xof", "communes")
@@ -278,12 +256,17 @@ def _figures(mapping: Any) -> Figures:
     return Figures(**{name: int(mapping[name] or 0) for name in FIGURES})
 
 
+def _figures_from(stmt: Select, filters: Filters, *, by_country: bool = False) -> Select:
+    """``stmt`` over grants ⋈ projects (⋈ associations only when the country is read), narrowed."""
+    stmt = with_totals(stmt.select_from(Grant).join(Project, Project.id == Grant.project_id))
+    if filters.country or by_country:
+        stmt = stmt.join(Association, Association.id == Project.association_id)
+    return filter_register(stmt, filters)
+
+
 def programme_figures(filters: Filters | None = None) -> Figures:
     """The figures of the programme (or of what ``filters`` select), in one statement."""
-    grants, paid, diaspora = _three_sums(filters or Filters())
-    counted = grants.subquery("counted")
-    stmt = select(counted, paid.correlate(None).scalar_subquery().label("paid_xof"),
-                  diaspora.correlate(None).scalar_subquery().label("diaspora_xof"))
+    stmt = _figures_from(select(*_figure_columns()), filters or Filters())
     return _figures(db.session.execute(stmt).one()._mapping)
 
 
@@ -297,31 +280,60 @@ BREAKDOWNS = {
 }
 
 
+def _key(dimension: str) -> Any:
+    return register_status() if dimension == "status" else BREAKDOWNS[dimension]
+
+
+def _largest_first(groups: list[tuple[Any, Figures]]) -> list[tuple[Any, Figures]]:
+    return sorted(groups, key=lambda group: (-group[1].committed_xof, str(group[0]) if group[0] is not None else "~"))
+
+
 def figures_by(dimension: str, filters: Filters | None = None) -> list[tuple[Any, Figures]]:
     """The figures grouped by ``dimension`` (a key of :data:`BREAKDOWNS`), largest commitment first."""
-    key = register_status() if dimension == "status" else BREAKDOWNS[dimension]
-    grants, paid, diaspora = (part.subquery(name) for part, name in
-                              zip(_three_sums(filters or Filters(), key, by_country=dimension == "country"),
-                                  ("counted", "paid", "verified"), strict=True))
-    stmt = (select(grants, paid.c.paid_xof, diaspora.c.diaspora_xof).select_from(grants)
-            .outerjoin(paid, paid.c.key.is_not_distinct_from(grants.c.key))
-            .outerjoin(diaspora, diaspora.c.key.is_not_distinct_from(grants.c.key))
-            .order_by(grants.c.committed_xof.desc(), grants.c.key))
-    return [(row.key, _figures(row._mapping)) for row in db.session.execute(stmt)]
+    key = _key(dimension).label("key")
+    stmt = (_figures_from(select(key, *_figure_columns()), filters or Filters(), by_country=dimension == "country")
+            .group_by(key))
+    return _largest_first([(row.key, _figures(row._mapping)) for row in db.session.execute(stmt)])
+
+
+def figures_with(filters: Filters, dimensions: tuple[str, ...]) -> tuple[Figures, dict[str, list[tuple[Any, Figures]]]]:
+    """:func:`programme_figures` and :func:`figures_by` of each of ``dimensions``, in one statement: the grants
+    in view are read once (a common table expression), then summed whole and grouped (UNION ALL)."""
+    funded = _funded()
+    rows = _figures_from(select(
+        Grant.id.label("grant_id"), case((funded, 1), else_=0).label("funded"), committed().label("committed"),
+        paid().label("paid"), verified().label("verified"), case((funded, Project.commune)).label("commune"),
+        *(_key(name).label(name) for name in dimensions)), filters, by_country="country" in dimensions,
+    ).cte("grants_in_view")
+    sums = [func.count(rows.c.grant_id).label("projects_listed"), total(rows.c.funded).label("projects_funded"),
+            total(rows.c.committed).label("committed_xof"), total(rows.c.paid).label("paid_xof"),
+            total(rows.c.verified).label("diaspora_xof"), func.count(distinct(rows.c.commune)).label("communes")]
+    parts = [select(literal("").label("dimension"), cast(null(), String).label("key"), *sums)]
+    parts += [select(literal(name), cast(rows.c[name], String), *sums).group_by(rows.c[name]) for name in dimensions]
+    overall, by = Figures(), {name: [] for name in dimensions}
+    for row in db.session.execute(union_all(*parts)):
+        figures = _figures(row._mapping)
+        if row.dimension:
+            key = int(row.key) if row.dimension == "call" and row.key is not None else row.key
+            by[row.dimension].append((key, figures))
+        else:
+            overall = figures
+    return overall, {name: _largest_first(groups) for name, groups in by.items()}
 
 
 def register_rows(filters: Filters | None = None, *, whole: bool = False) -> Select:
     """One row per funded project (what the register lists and its CSV holds), latest approval first.
 
-    ``whole`` (a file of every row): the money of all grants from grouped subqueries, read once; otherwise
-    (a page, one project) each row's money by correlated subqueries, computed for the rows shown only.
+    The money is each grant's running totals; the tranches are counted by ``whole`` (a file of every row)
+    in one grouped subquery, read once, otherwise (a page, one project) by correlated subqueries, for the
+    rows shown only.
     """
     if whole:
-        paid, diaspora, tranches = paid_by_grant(), diaspora_by_grant(), tranches_by_grant()
-        money = [func.coalesce(diaspora.c.verified, 0), func.coalesce(paid.c.paid, 0),
-                 func.coalesce(tranches.c.tranches, 0), func.coalesce(tranches.c.tranches_paid, 0)]
+        tranches = tranches_by_grant()
+        counts = [func.coalesce(tranches.c.tranches, 0), func.coalesce(tranches.c.tranches_paid, 0)]
     else:
-        money = [diaspora_of_grant(), paid_of_grant(), tranches_of_grant(), tranches_paid_of_grant()]
+        counts = [tranches_of_grant(), tranches_paid_of_grant()]
+    money = [verified(), paid(), *counts]
     stmt = _register_from(select(
         Project.id.label("project_id"), Project.reference, Project.title, Project.commune, Project.prefecture,
         Project.region, Project.sector, Association.name.label("association"),
@@ -331,9 +343,9 @@ def register_rows(filters: Filters | None = None, *, whole: bool = False) -> Sel
         *(column.label(name) for column, name in zip(
             money, ("diaspora_xof", "paid_xof", "tranches", "tranches_paid"), strict=True)),
     )).join(Call, Call.id == Grant.call_id)
+    stmt = with_totals(stmt)
     if whole:
-        stmt = (stmt.outerjoin(paid, paid.c.grant_id == Grant.id).outerjoin(diaspora, diaspora.c.grant_id == Grant.id)
-                .outerjoin(tranches, tranches.c.grant_id == Grant.id))
+        stmt = stmt.outerjoin(tranches, tranches.c.grant_id == Grant.id)
     return filter_register(stmt, filters or Filters()).order_by(Grant.approved_at.desc(), Grant.id.desc())
 
 

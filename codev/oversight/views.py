@@ -107,8 +107,8 @@ def register_index():
     form = _register_form()
     filters = form.filters()
     version = cache.Version()  # the figures kept for this state of the data (codev.oversight.cache)
-    figures = version.get("programme_figures", filters, lambda: queries.programme_figures(filters))
-    regions = version.get("figures_by_region", filters, lambda: queries.figures_by("region", filters))
+    figures, by = version.get("register_figures", filters, lambda: queries.figures_with(filters, ("region",)))
+    regions = by["region"]
     return render_template(
         "oversight/register.html", form=form, filters=filters, figures=figures,
         page=_register_page(filters, version),
