@@ -161,6 +161,13 @@ class Defaults:
     RETENTION_CLOSED_DAYS = 730
     RETENTION_NOTICE_DAYS = 30
 
+    # The oversight figures (dashboard, register, maps, exports' counts, the API's figures) are kept per
+    # process for one state of the data (codev/oversight/cache.py): any committed write to a table they read
+    # makes them computed again. OVERSIGHT_CACHE_SECONDS bounds how long a kept value may serve (a write made
+    # outside the app is seen after it at most; 0 turns the cache off); OVERSIGHT_CACHE_SIZE entries per process.
+    OVERSIGHT_CACHE_SECONDS = 300
+    OVERSIGHT_CACHE_SIZE = 512
+
     # The ministry's identity, printed on pages and documents.
     MINISTRY_NAME_FR = "Ministère des Affaires étrangères, de l'Intégration régionale et des Togolais de l'extérieur"
     MINISTRY_NAME_EN = "Ministry of Foreign Affairs, Regional Integration and Togolese Abroad"
