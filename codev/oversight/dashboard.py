@@ -121,17 +121,23 @@ class Stage:
 def project_counts(filters: Filters) -> tuple[dict[str, int], dict[str, dict[Any, int]]]:
     """Projects by status (the funnel) and submitted projects by each dimension, in one statement.
 
-    The projects in view are read once, from the dashboard's covering index alone, and grouped five ways:
-    by PostgreSQL's ``GROUPING SETS`` in one pass (three times faster at 50 000 projects), by SQLite from a
-    common table expression of five narrow columns grouped five times (UNION ALL). The country is the
-    association's: the projects are counted per association first, then the few associations' counts
-    summed per country. A closed project counts as ``closed/completed`` when its grant completed (a small
-    part of its own: the closed projects' grants).
+    Each grouping is a GROUP BY of its own over the projects in view (UNION ALL): the projects' indexes of
+    (dimension, status) hold them in the grouping's order, so the database counts along an index without a
+    sort (at 50 000 projects, 15 ms for the five on SQLite, against 57 ms for one pass kept in a common
+    table expression and grouped five times). The country is the association's: the projects are counted
+    per association first, then the few associations' counts summed per country. A closed project counts
+    as ``closed/completed`` when its grant completed (a small part of its own: the closed projects' grants).
     """
-    if db.engine.dialect.name == "postgresql":
-        parts = _grouping_sets(filters)
-    else:
-        parts = _groups_of_a_cte(filters)
+    by_status = _counted(Project.status, filters, submitted_only=False).subquery("by_status")
+    parts = [select(literal("status").label("dimension"), cast(by_status.c.status, String).label("key"),
+                    by_status.c.n)]
+    for name in ("region", "prefecture", "sector"):
+        counted = _counted(getattr(Project, name), filters).subquery(name)
+        parts.append(select(literal(name), cast(counted.c[name], String), counted.c.n))
+    per_association = _counted(Project.association_id, filters).subquery("per_association")
+    parts.append(select(literal("country"), cast(Association.country, String), total(per_association.c.n))
+                 .select_from(per_association).join(Association, Association.id == per_association.c.association_id)
+                 .group_by(Association.country))
     parts.append(filter_projects(
         select(literal("status"), literal("closed/completed"), func.count()).select_from(Grant)
         .join(Project, Project.id == Grant.project_id)
@@ -153,45 +159,12 @@ def project_counts(filters: Filters) -> tuple[dict[str, int], dict[str, dict[Any
     return counts, by
 
 
-_COUNTED = ("status", "region", "prefecture", "sector", "association_id")
-
-
-def _by_country(per_association: Any, n: Any) -> Select:
-    """Σ ``n`` of the rows of ``per_association`` (one per association) by the association's country."""
-    return (select(literal("country"), cast(Association.country, String), total(n)).select_from(per_association)
-            .join(Association, Association.id == per_association.c.association_id).group_by(Association.country))
-
-
-def _groups_of_a_cte(filters: Filters) -> list[Select]:
-    """(dimension, key, n) of the projects in view: a common table expression grouped five times."""
-    rows = filter_projects(select(*(getattr(Project, name) for name in _COUNTED)), filters).cte("projects_in_view")
-    submitted = rows.c.status != ProjectStatus.DRAFT.value
-    parts = [select(literal("status").label("dimension"), cast(rows.c.status, String).label("key"),
-                    func.count().label("n")).group_by(rows.c.status)]
-    parts += [select(literal(name), cast(rows.c[name], String), func.count()).where(submitted)
-              .group_by(rows.c[name]) for name in ("region", "prefecture", "sector")]
-    per_association = (select(rows.c.association_id, func.count().label("n")).where(submitted)
-                       .group_by(rows.c.association_id).subquery("per_association"))
-    return [*parts, _by_country(per_association, per_association.c.n)]
-
-
-def _grouping_sets(filters: Filters) -> list[Select]:
-    """The same rows from one pass over the projects in view, ``GROUPING SETS`` of each column alone
-    (PostgreSQL): ``GROUPING(column) = 0`` marks the rows of that column's set. A dimension counts the
-    submitted projects only, so its groups of drafts alone (0) are left out, as the other path never
-    makes them."""
-    columns = [getattr(Project, name) for name in _COUNTED]
-    sets = filter_projects(select(
-        *columns, *(func.grouping(column).label(f"in_{name}") for name, column in zip(_COUNTED, columns, strict=True)),
-        func.count().label("n"), func.count().filter(Project.status != ProjectStatus.DRAFT.value).label("submitted"),
-    ), filters).group_by(func.grouping_sets(*columns)).cte("grouping_sets")
-    parts = [select(literal("status").label("dimension"), cast(sets.c.status, String).label("key"),
-                    sets.c.n.label("n")).where(sets.c.in_status == 0)]
-    parts += [select(literal(name), cast(sets.c[name], String), sets.c.submitted)
-              .where(sets.c[f"in_{name}"] == 0, sets.c.submitted > 0) for name in ("region", "prefecture", "sector")]
-    per_association = (select(sets.c.association_id, sets.c.submitted)
-                       .where(sets.c.in_association_id == 0, sets.c.submitted > 0).subquery("per_association"))
-    return [*parts, _by_country(per_association, per_association.c.submitted)]
+def _counted(key: Any, filters: Filters, *, submitted_only: bool = True) -> Select:
+    """(key, n): the projects in view counted by ``key``, the drafts left out unless told otherwise."""
+    stmt = select(key, func.count().label("n")).select_from(Project)
+    if submitted_only:
+        stmt = stmt.where(Project.status != ProjectStatus.DRAFT.value)
+    return filter_projects(stmt, filters).group_by(key)
 
 
 def funnel(counts: dict[str, int]) -> list[Stage]:

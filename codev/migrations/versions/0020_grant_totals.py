@@ -7,7 +7,9 @@ Create Date: 2026-12-02 19:50:00.000000
 A narrow table ``grant_totals`` (paid, and the diaspora money verified, declared and waiting, per grant),
 kept by triggers on the two append-only tables that move them (``codev.grants.totals``), and computed for
 the grants already there; two indexes from which the figures read the grants in view and their projects'
-place (``codev.oversight.cache``). The downgrade drops the indexes, the triggers, then the table.
+place (``codev.oversight.cache``); the projects' indexes on the association, region and sector take the
+status as a second column, and the prefecture gets one (the dashboard's counts read them in order). The
+downgrade puts the old indexes back and drops the new ones, the triggers, then the table.
 """
 import sqlalchemy as sa
 from alembic import op
@@ -19,6 +21,9 @@ revision = '0020'
 down_revision = '0019'
 branch_labels = None
 depends_on = None
+
+BY_STATUS = {"ix_projects_association_status": "association_id", "ix_projects_region_status": "region",
+             "ix_projects_prefecture_status": "prefecture", "ix_projects_sector_status": "sector"}
 
 
 def upgrade():
@@ -40,9 +45,19 @@ def upgrade():
                     ["project_id", "call_id", "status", "approved_at", "amount_xof", "released_xof", "id"])
     op.create_index("ix_projects_oversight", "projects",
                     ["id", "region", "prefecture", "sector", "commune", "association_id"])
+    # The dashboard counts the submitted projects by each dimension from an index in that dimension's order
+    # (with the status): the single-column indexes become these.
+    for name, column in BY_STATUS.items():
+        op.create_index(name, "projects", [column, "status"])
+    for column in ("association_id", "region", "sector"):
+        op.drop_index(f"ix_projects_{column}", table_name="projects")
 
 
 def downgrade():
+    for column in ("association_id", "region", "sector"):
+        op.create_index(f"ix_projects_{column}", "projects", [column])
+    for name in BY_STATUS:
+        op.drop_index(name, table_name="projects")
     op.drop_index("ix_projects_oversight", table_name="projects")
     op.drop_index("ix_grants_oversight", table_name="grants")
     dialect = op.get_bind().dialect.name
