@@ -27,17 +27,23 @@ from tests.test_migrations import _insert_ledger_row, empty_app  # noqa: F401 (t
 
 pytestmark = pytest.mark.backends
 
-# What each grant's totals must be, by plain SQL over its own rows: a declaration of the association's
-# cash or in kind is verified when a verification refers to it and no reversal does; declared when neither
-# a rejection nor a reversal does; waiting when nothing refers to it at all.
+# What each grant's totals must be (paid; cash and in kind verified; declared; waiting), by plain SQL over
+# its own rows: a declaration of the association's cash or in kind is verified when a verification refers
+# to it and no reversal does; declared when neither a rejection nor a reversal does; waiting when nothing
+# refers to it at all.
 EXPECTED = """
 SELECT g.id,
   (SELECT COALESCE(SUM(amount_xof), 0) FROM disbursements WHERE grant_id = g.id) AS paid,
   (SELECT COALESCE(SUM(d.amount_xof), 0) FROM contribution_entries d WHERE d.grant_id = g.id AND d.kind = 'declared'
-     AND d.source IN ('association_cash', 'association_in_kind')
+     AND d.source = 'association_cash'
      AND d.id IN (SELECT refers_to_id FROM contribution_entries WHERE kind = 'verified' AND refers_to_id IS NOT NULL)
      AND d.id NOT IN (SELECT refers_to_id FROM contribution_entries WHERE kind = 'reversal'
-                      AND refers_to_id IS NOT NULL)) AS verified,
+                      AND refers_to_id IS NOT NULL)) AS cash,
+  (SELECT COALESCE(SUM(d.amount_xof), 0) FROM contribution_entries d WHERE d.grant_id = g.id AND d.kind = 'declared'
+     AND d.source = 'association_in_kind'
+     AND d.id IN (SELECT refers_to_id FROM contribution_entries WHERE kind = 'verified' AND refers_to_id IS NOT NULL)
+     AND d.id NOT IN (SELECT refers_to_id FROM contribution_entries WHERE kind = 'reversal'
+                      AND refers_to_id IS NOT NULL)) AS in_kind,
   (SELECT COALESCE(SUM(d.amount_xof), 0) FROM contribution_entries d WHERE d.grant_id = g.id AND d.kind = 'declared'
      AND d.source IN ('association_cash', 'association_in_kind')
      AND d.id NOT IN (SELECT refers_to_id FROM contribution_entries WHERE kind IN ('rejected', 'reversal')
@@ -47,7 +53,7 @@ SELECT g.id,
      AND d.id NOT IN (SELECT refers_to_id FROM contribution_entries WHERE refers_to_id IS NOT NULL)) AS pending
 FROM grants g ORDER BY g.id
 """
-KEPT = ("SELECT g.id, COALESCE(t.paid_xof, 0), COALESCE(t.diaspora_verified_xof, 0), "
+KEPT = ("SELECT g.id, COALESCE(t.paid_xof, 0), COALESCE(t.verified_cash_xof, 0), COALESCE(t.verified_in_kind_xof, 0), "
         "COALESCE(t.diaspora_declared_xof, 0), COALESCE(t.diaspora_pending_xof, 0) "
         "FROM grants g LEFT JOIN grant_totals t ON t.grant_id = g.id ORDER BY g.id")
 
@@ -61,7 +67,7 @@ def kept() -> list[tuple[int, ...]]:
     return [tuple(int(v) for v in row) for row in _db.session.execute(text(KEPT))]
 
 
-def totals_of(grant: Grant) -> tuple[int, int, int, int]:
+def totals_of(grant: Grant) -> tuple[int, int, int, int, int]:
     return next(row[1:] for row in kept() if row[0] == grant.id)
 
 
@@ -72,37 +78,37 @@ def test_a_seeded_programme_has_the_totals_of_its_ledger(db):
     # community's 400 000 is not the diaspora's; 700 000 was reversed, 500 000 rejected), 3 000 000 paid.
     first = seeded["grants"][0]
     assert SPECS[0].verified[:2] == [("association_cash", 3_000_000), ("association_in_kind", 1_000_000)]
-    assert totals_of(first) == (3_000_000, 4_000_000, 4_000_000, 0)
+    assert totals_of(first) == (3_000_000, 3_000_000, 1_000_000, 4_000_000, 0)
     # The second: 2 000 000 verified, 300 000 still waiting for an officer.
-    assert totals_of(seeded["grants"][1]) == (0, 2_000_000, 2_300_000, 300_000)
+    assert totals_of(seeded["grants"][1]) == (0, 2_000_000, 0, 2_300_000, 300_000)
 
 
 def test_each_step_of_the_services_moves_the_totals(db, users):
     member, officer = users["association"], users["officer"]
     grant = make_grant(member, amount=10_000_000)
     db.session.commit()
-    assert totals_of(grant) == (0, 0, 0, 0)
+    assert totals_of(grant) == (0, 0, 0, 0, 0)
 
     first = declare(grant, member, 2_000_000)
     db.session.commit()
-    assert totals_of(grant) == (0, 0, 2_000_000, 2_000_000)
+    assert totals_of(grant) == (0, 0, 0, 2_000_000, 2_000_000)
     contributions.verify_contribution(grant, first.id, officer)
     db.session.commit()
-    assert totals_of(grant) == (0, 2_000_000, 2_000_000, 0)
+    assert totals_of(grant) == (0, 2_000_000, 0, 2_000_000, 0)
 
     second = declare(grant, member, 500_000, source="association_in_kind")
     db.session.commit()
-    assert totals_of(grant) == (0, 2_000_000, 2_500_000, 500_000)
+    assert totals_of(grant) == (0, 2_000_000, 0, 2_500_000, 500_000)
     contributions.reject_contribution(grant, second.id, officer, "Reçu illisible")
     db.session.commit()
-    assert totals_of(grant) == (0, 2_000_000, 2_000_000, 0)
+    assert totals_of(grant) == (0, 2_000_000, 0, 2_000_000, 0)
 
     third = verified(grant, member, officer, 1_000_000)
     db.session.commit()
-    assert totals_of(grant) == (0, 3_000_000, 3_000_000, 0)
+    assert totals_of(grant) == (0, 3_000_000, 0, 3_000_000, 0)
     contributions.reverse_contribution(grant, third.id, officer, "Virement annulé par la banque")
     db.session.commit()
-    assert totals_of(grant) == (0, 2_000_000, 2_000_000, 0)
+    assert totals_of(grant) == (0, 2_000_000, 0, 2_000_000, 0)
     assert kept() == expected()
 
 
@@ -135,7 +141,7 @@ def test_rows_written_straight_into_the_tables_keep_the_totals(db, users):
         "idempotency_key, recorded_by_id, recorded_at) VALUES (:g, 1, 250000, :day, 'VIR-1', 'k-straight', :user, "
         "CURRENT_TIMESTAMP)"), {"g": grant.id, "day": day, "user": officer.id})
     db.session.commit()
-    assert totals_of(grant) == (250_000, 700_000, 700_000, 0)
+    assert totals_of(grant) == (250_000, 700_000, 0, 700_000, 0)
     assert kept() == expected()
 
 
@@ -178,18 +184,18 @@ def test_declarations_sent_at_once_are_all_counted(app, db, users):
         thread.join(timeout=120)
     assert errors == []
     everything = sum(100_000 + n for n in range(THREADS))
-    assert totals_of(grant) == (0, 0, everything, everything)
+    assert totals_of(grant) == (0, 0, 0, everything, everything)
     assert kept() == expected()
 
 
 def test_check_data_finds_totals_that_drifted_and_missing_triggers(db, users):
     grant = money_grant(db, users, 4_000_000, 1)
     assert check_grant_totals().ok
-    db.session.execute(text("UPDATE grant_totals SET diaspora_verified_xof = diaspora_verified_xof + 1 "
+    db.session.execute(text("UPDATE grant_totals SET verified_cash_xof = verified_cash_xof + 1 "
                             "WHERE grant_id = :g"), {"g": grant.id})
     result = check_grant_totals()
     assert not result.ok
-    assert result.problems == [f"grant {grant.id}: diaspora_verified_xof 4000001 instead of 4000000"]
+    assert result.problems == [f"grant {grant.id}: verified_cash_xof 4000001 instead of 4000000"]
     db.session.rollback()
     if db.engine.dialect.name == "sqlite":
         db.session.execute(text("DROP TRIGGER disbursements_grant_totals"))
@@ -213,7 +219,7 @@ def test_migration_0020_computes_the_totals_of_an_existing_ledger_and_goes_back(
         _insert_ledger_row(connection, "disbursements")
     upgrade(revision="0020")
     rows = [tuple(row) for row in _db.session.execute(text(KEPT))]
-    assert [row[1:] for row in rows] == [(0, 0, 5, 5), (5, 0, 0, 0)]
+    assert [row[1:] for row in rows] == [(0, 0, 0, 5, 5), (5, 0, 0, 0, 0)]
     assert [tuple(row) for row in _db.session.execute(text(EXPECTED))] == rows
     _db.session.rollback()
     downgrade(revision="0019")

@@ -1,7 +1,9 @@
-"""A grant's running totals, kept by the database itself: what was paid, and the diaspora money verified,
-declared and waiting. The ministry's dashboard and the public register sum these narrow rows for the grants
-in view instead of aggregating the whole ledger and every payment on each request (``codev.oversight``);
-the money rules still read the ledger itself (``codev.grants.ledger``).
+"""A grant's running totals, kept by the database itself: what was paid, and the diaspora money verified
+(cash and in kind), declared and waiting. The ministry's dashboard and the public register sum these narrow
+rows for the grants in view instead of aggregating the whole ledger and every payment on each request
+(``codev.oversight``); the list of tranches due and the lapse count read V from them
+(``codev.grants.disbursements.due``). The rules that move money still read the ledger itself, under the
+grant's lock (``codev.grants.ledger``, ``codev.grants.disbursements.payments``).
 
 - **Kept by triggers.** A row inserted into ``disbursements`` or ``contribution_entries`` (both
   append-only: no UPDATE or DELETE ever happens to them) recomputes its grant's four totals from that
@@ -34,7 +36,10 @@ from codev.projects.models import FundingSource
 TABLE = "grant_totals"
 SOURCES = ("contribution_entries", "disbursements")  # the tables whose inserts move the totals
 
-# The diaspora's own money (the association's cash and in kind), as the oversight figures count it.
+# The diaspora's own money: the association's cash and in kind (the community's, the commune's and other
+# partners' money is not the diaspora's).
+CASH = f"('{FundingSource.ASSOCIATION_CASH.value}')"
+IN_KIND = f"('{FundingSource.ASSOCIATION_IN_KIND.value}')"
 DIASPORA = f"('{FundingSource.ASSOCIATION_CASH.value}', '{FundingSource.ASSOCIATION_IN_KIND.value}')"
 
 
@@ -46,12 +51,15 @@ class GrantTotals(db.Model):
     grant_id: Mapped[int] = mapped_column(ForeignKey("grants.id", ondelete="CASCADE"), primary_key=True,
                                           autoincrement=False)
     paid_xof: Mapped[int] = mapped_column(BigInteger, default=0)  # Σ disbursements
-    diaspora_verified_xof: Mapped[int] = mapped_column(BigInteger, default=0)  # verified, never reversed
+    # The association's cash and in kind verified and never reversed (at face value: the share of in kind a
+    # grant counts is applied where V is computed, codev.core.money.eligible_money_sql).
+    verified_cash_xof: Mapped[int] = mapped_column(BigInteger, default=0)
+    verified_in_kind_xof: Mapped[int] = mapped_column(BigInteger, default=0)
     diaspora_declared_xof: Mapped[int] = mapped_column(BigInteger, default=0)  # neither rejected nor reversed
     diaspora_pending_xof: Mapped[int] = mapped_column(BigInteger, default=0)  # no officer's answer yet
 
 
-COLUMNS = ("paid_xof", "diaspora_verified_xof", "diaspora_declared_xof", "diaspora_pending_xof")
+COLUMNS = ("paid_xof", "verified_cash_xof", "verified_in_kind_xof", "diaspora_declared_xof", "diaspora_pending_xof")
 
 
 def _answered(*kinds: str) -> str:
@@ -62,13 +70,17 @@ def _answered(*kinds: str) -> str:
 
 def values(grant: str) -> dict[str, str]:
     """column → its value for the grant whose id is the SQL expression ``grant`` (subqueries over its rows)."""
-    declared = (f"SELECT COALESCE(SUM(e.amount_xof), 0) FROM contribution_entries e WHERE e.grant_id = {grant} "
-                f"AND e.kind = 'declared' AND e.source IN {DIASPORA}")
+    def declared(sources: str) -> str:
+        return (f"SELECT COALESCE(SUM(e.amount_xof), 0) FROM contribution_entries e WHERE e.grant_id = {grant} "
+                f"AND e.kind = 'declared' AND e.source IN {sources}")
+
+    standing = f"AND {_answered('verified')} AND NOT {_answered('reversal')}"
     return {
         "paid_xof": f"(SELECT COALESCE(SUM(d.amount_xof), 0) FROM disbursements d WHERE d.grant_id = {grant})",
-        "diaspora_verified_xof": f"({declared} AND {_answered('verified')} AND NOT {_answered('reversal')})",
-        "diaspora_declared_xof": f"({declared} AND NOT {_answered('rejected', 'reversal')})",
-        "diaspora_pending_xof": f"({declared} AND NOT {_answered()})",
+        "verified_cash_xof": f"({declared(CASH)} {standing})",
+        "verified_in_kind_xof": f"({declared(IN_KIND)} {standing})",
+        "diaspora_declared_xof": f"({declared(DIASPORA)} AND NOT {_answered('rejected', 'reversal')})",
+        "diaspora_pending_xof": f"({declared(DIASPORA)} AND NOT {_answered()})",
     }
 
 

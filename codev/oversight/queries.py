@@ -132,8 +132,9 @@ def paid() -> Any:
 
 
 def verified() -> Any:
-    """A grant's diaspora money verified and never reversed, from its running totals."""
-    return func.coalesce(GrantTotals.diaspora_verified_xof, 0)
+    """A grant's diaspora money verified and never reversed (cash and in kind at face value), from its
+    running totals."""
+    return func.coalesce(GrantTotals.verified_cash_xof, 0) + func.coalesce(GrantTotals.verified_in_kind_xof, 0)
 
 
 def tranches_by_grant() -> Any:

@@ -24,9 +24,7 @@ from codev.calls.models import TrancheCondition
 from codev.core.money import eligible_money_sql
 from codev.extensions import db
 from codev.grants.common import OPEN_STATUSES
-from codev.grants.ledger.entries import _standing_declarations
 from codev.grants.models import (
-    ContributionEntry,
     Disbursement,
     DisbursementRequest,
     Grant,
@@ -37,7 +35,7 @@ from codev.grants.models import (
     ReportStatus,
     RequestStatus,
 )
-from codev.projects.models import FundingSource
+from codev.grants.totals import GrantTotals
 
 BPS = 10_000
 
@@ -47,15 +45,12 @@ def _sum(column):
 
 
 def eligible_verified():
-    """V of the grant in the enclosing query (a correlated scalar subquery)."""
-    entry = ContributionEntry
-    cash = func.sum(case((entry.source == FundingSource.ASSOCIATION_CASH, entry.amount_xof), else_=0))
-    in_kind = func.sum(case((entry.source == FundingSource.ASSOCIATION_IN_KIND, entry.amount_xof), else_=0))
-    return (
-        select(eligible_money_sql(func.coalesce(cash, 0), func.coalesce(in_kind, 0), Grant.in_kind_counts_bps))
-        .where(entry.grant_id == Grant.id, _standing_declarations())
-        .correlate(Grant).scalar_subquery()
-    )
+    """V of the grant in the enclosing query: from the grant's running totals of cash and in kind verified and
+    not reversed (``codev.grants.totals``, kept by the database from the ledger), one row by its key."""
+    t = GrantTotals
+    v = (select(eligible_money_sql(t.verified_cash_xof, t.verified_in_kind_xof, Grant.in_kind_counts_bps))
+         .where(t.grant_id == Grant.id).correlate(Grant).scalar_subquery())
+    return func.coalesce(v, 0)  # no row yet: nothing declared
 
 
 def _paid(tranche):
