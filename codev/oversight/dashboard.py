@@ -121,23 +121,17 @@ class Stage:
 def project_counts(filters: Filters) -> tuple[dict[str, int], dict[str, dict[Any, int]]]:
     """Projects by status (the funnel) and submitted projects by each dimension, in one statement.
 
-    Each grouping is a GROUP BY of its own over the projects in view (UNION ALL): the projects' indexes of
-    (dimension, status) hold them in the grouping's order, so the database counts along an index without a
-    sort (at 50 000 projects, 15 ms for the five on SQLite, against 57 ms for one pass kept in a common
-    table expression and grouped five times). The country is the association's: the projects are counted
-    per association first, then the few associations' counts summed per country. A closed project counts
-    as ``closed/completed`` when its grant completed (a small part of its own: the closed projects' grants).
+    Over the whole programme (or a call), each grouping is a GROUP BY of its own (UNION ALL): the projects'
+    indexes of (dimension, status) hold them in the grouping's order, so the database counts along an index
+    without a sort (at 50 000 projects, 15 ms for the five on SQLite, against 57 ms for one pass kept in a
+    common table expression and grouped five times). Narrowed by region, sector or year, the projects in
+    view are read once and grouped five times instead: there, five statements would each look up every row
+    the filter selects. The country is the association's: the projects are counted per association first,
+    then the few associations' counts summed per country. A closed project counts as ``closed/completed``
+    when its grant completed (a small part of its own: the closed projects' grants).
     """
-    by_status = _counted(Project.status, filters, submitted_only=False).subquery("by_status")
-    parts = [select(literal("status").label("dimension"), cast(by_status.c.status, String).label("key"),
-                    by_status.c.n)]
-    for name in ("region", "prefecture", "sector"):
-        counted = _counted(getattr(Project, name), filters).subquery(name)
-        parts.append(select(literal(name), cast(counted.c[name], String), counted.c.n))
-    per_association = _counted(Project.association_id, filters).subquery("per_association")
-    parts.append(select(literal("country"), cast(Association.country, String), total(per_association.c.n))
-                 .select_from(per_association).join(Association, Association.id == per_association.c.association_id)
-                 .group_by(Association.country))
+    narrowed = bool(filters.region or filters.sector or filters.year)
+    parts = _groups_of_the_rows(filters) if narrowed else _groups_along_indexes(filters)
     parts.append(filter_projects(
         select(literal("status"), literal("closed/completed"), func.count()).select_from(Grant)
         .join(Project, Project.id == Grant.project_id)
@@ -157,6 +151,40 @@ def project_counts(filters: Filters) -> tuple[dict[str, int], dict[str, dict[Any
         if not counts["closed"]:
             del counts["closed"]
     return counts, by
+
+
+def _by_country(per_association: Any, n: Any) -> Select:
+    """Σ ``n`` of the rows of ``per_association`` (one per association) by the association's country."""
+    return (select(literal("country"), cast(Association.country, String), total(n)).select_from(per_association)
+            .join(Association, Association.id == per_association.c.association_id).group_by(Association.country))
+
+
+def _groups_along_indexes(filters: Filters) -> list[Select]:
+    """(dimension, key, n) of the projects in view, each a GROUP BY of its own along its (dimension, status)
+    index, the whole table or a call's range of it."""
+    by_status = _counted(Project.status, filters, submitted_only=False).subquery("by_status")
+    parts = [select(literal("status").label("dimension"), cast(by_status.c.status, String).label("key"),
+                    by_status.c.n)]
+    for name in ("region", "prefecture", "sector"):
+        counted = _counted(getattr(Project, name), filters).subquery(name)
+        parts.append(select(literal(name), cast(counted.c[name], String), counted.c.n))
+    per_association = _counted(Project.association_id, filters).subquery("per_association")
+    return [*parts, _by_country(per_association, per_association.c.n)]
+
+
+def _groups_of_the_rows(filters: Filters) -> list[Select]:
+    """The same from the projects the filters select, read once (a common table expression of five narrow
+    columns, which the databases materialise since it is used five times) and grouped five times."""
+    rows = filter_projects(select(Project.status, Project.region, Project.prefecture, Project.sector,
+                                  Project.association_id), filters).cte("projects_in_view")
+    submitted = rows.c.status != ProjectStatus.DRAFT.value
+    parts = [select(literal("status").label("dimension"), cast(rows.c.status, String).label("key"),
+                    func.count().label("n")).group_by(rows.c.status)]
+    parts += [select(literal(name), cast(rows.c[name], String), func.count()).where(submitted)
+              .group_by(rows.c[name]) for name in ("region", "prefecture", "sector")]
+    per_association = (select(rows.c.association_id, func.count().label("n")).where(submitted)
+                       .group_by(rows.c.association_id).subquery("per_association"))
+    return [*parts, _by_country(per_association, per_association.c.n)]
 
 
 def _counted(key: Any, filters: Filters, *, submitted_only: bool = True) -> Select:
