@@ -56,14 +56,18 @@ def check_with(*checks: Check) -> None:
         _CHECKS[f"{check.__module__}.{check.__qualname__}"] = check
 
 
+def triggers_present() -> set[str]:
+    """The names of the triggers the database holds (a later step checks its own are there)."""
+    connection = db.session.connection()
+    if connection.dialect.name == "sqlite":
+        return set(connection.scalars(text("SELECT name FROM sqlite_master WHERE type = 'trigger'")))
+    return set(connection.scalars(text("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal")))
+
+
 def append_only_problems(tables: Iterable[str]) -> list[str]:
     """The tables among ``tables`` whose append-only triggers are missing (UPDATE and DELETE must fail)."""
-    connection = db.session.connection()
-    dialect = connection.dialect.name
-    if dialect == "sqlite":
-        present = set(connection.scalars(text("SELECT name FROM sqlite_master WHERE type = 'trigger'")))
-    else:
-        present = set(connection.scalars(text("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal")))
+    dialect = db.session.connection().dialect.name
+    present = triggers_present()
     problems = []
     for table in tables:
         wanted = {m.group(1) for s in create_statements(table, dialect) if (m := re.search(r"TRIGGER (\w+)", s))}

@@ -24,7 +24,7 @@ from sqlalchemy import BigInteger, and_, case, cast, exists, func, literal, or_,
 from sqlalchemy.orm import aliased
 
 from codev.calls.models import Call
-from codev.core.invariants import CheckResult, append_only_problems
+from codev.core.invariants import CheckResult, append_only_problems, triggers_present
 from codev.core.money import eligible_money_sql
 from codev.extensions import db
 from codev.grants import totals
@@ -168,15 +168,9 @@ def check_ledgers() -> CheckResult:
 
 def check_grant_totals() -> CheckResult:
     """The totals the oversight figures sum equal the payments and the ledger, grant by grant."""
-    connection = db.session.connection()
-    dialect = connection.dialect.name
-    if dialect == "sqlite":
-        present = set(connection.scalars(text("SELECT name FROM sqlite_master WHERE type = 'trigger'")))
-    else:
-        present = set(connection.scalars(text("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal")))
     problems = [f"the trigger {name} that keeps the grants' totals is missing"
-                for name in sorted(totals.trigger_names() - present)]
-    for row in connection.execute(text(totals.stale_statement())):
+                for name in sorted(totals.trigger_names() - triggers_present())]
+    for row in db.session.connection().execute(text(totals.stale_statement())):
         values = row._mapping
         wrong = [f"{name} {values[name]} instead of {values[name + '_expected']}" for name in totals.COLUMNS
                  if values[name] != values[name + "_expected"]]
