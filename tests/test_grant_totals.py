@@ -229,3 +229,23 @@ def test_migration_0020_computes_the_totals_of_an_existing_ledger_and_goes_back(
     upgrade()
     assert [row[1] for row in _db.session.execute(text(KEPT))] == [0, 5, 5]
     _db.session.rollback()
+
+
+def test_the_migration_installs_the_triggers_create_all_installs():
+    """Revision 0020 carries its own copy of the triggers (a migration imports only core): the same statements
+    as codev.grants.totals, so a database made by the migrations keeps its totals as the tests' one does."""
+    import importlib.util
+    from pathlib import Path
+
+    from codev.grants import totals
+
+    path = Path(totals.__file__).parents[1] / "migrations" / "versions" / "0020_grant_totals.py"
+    spec = importlib.util.spec_from_file_location("revision_0020", path)
+    revision = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(revision)
+    assert revision.COLUMNS == totals.COLUMNS and revision.TABLE == totals.TABLE
+    assert revision.REFRESH_ALL == totals.REFRESH_ALL
+    for table in totals.SOURCES:
+        for dialect in ("sqlite", "postgresql"):
+            assert revision.create_statements(table, dialect) == totals.create_statements(table, dialect)
+            assert revision.drop_statements(table, dialect) == totals.drop_statements(table, dialect)

@@ -14,13 +14,69 @@ downgrade puts the old indexes back and drops the new ones, the triggers, then t
 import sqlalchemy as sa
 from alembic import op
 
-from codev.grants import totals
-
 # revision identifiers, used by Alembic.
 revision = '0020'
 down_revision = '0019'
 branch_labels = None
 depends_on = None
+
+# The triggers and the backfill as they stand at this revision: a copy of ``codev.grants.totals`` frozen here
+# (a migration imports nothing but core; tests/test_grant_totals.py checks the two give the same statements).
+TABLE = "grant_totals"
+SOURCES = ("contribution_entries", "disbursements")
+COLUMNS = ("paid_xof", "verified_cash_xof", "verified_in_kind_xof", "diaspora_declared_xof", "diaspora_pending_xof")
+CASH, IN_KIND = "('association_cash')", "('association_in_kind')"
+DIASPORA = "('association_cash', 'association_in_kind')"
+
+
+def _answered(*kinds):
+    kind = f" AND a.kind IN ({', '.join(repr(k) for k in kinds)})" if kinds else ""
+    return f"EXISTS (SELECT 1 FROM contribution_entries a WHERE a.refers_to_id = e.id{kind})"
+
+
+def _values(grant):
+    def declared(sources):
+        return (f"SELECT COALESCE(SUM(e.amount_xof), 0) FROM contribution_entries e WHERE e.grant_id = {grant} "
+                f"AND e.kind = 'declared' AND e.source IN {sources}")
+
+    standing = f"AND {_answered('verified')} AND NOT {_answered('reversal')}"
+    return {
+        "paid_xof": f"(SELECT COALESCE(SUM(d.amount_xof), 0) FROM disbursements d WHERE d.grant_id = {grant})",
+        "verified_cash_xof": f"({declared(CASH)} {standing})",
+        "verified_in_kind_xof": f"({declared(IN_KIND)} {standing})",
+        "diaspora_declared_xof": f"({declared(DIASPORA)} AND NOT {_answered('rejected', 'reversal')})",
+        "diaspora_pending_xof": f"({declared(DIASPORA)} AND NOT {_answered()})",
+    }
+
+
+def _upsert(grant, rows=""):
+    computed = _values(grant)
+    listed = ", ".join(computed[c] for c in COLUMNS)
+    source = f"SELECT {grant}, {listed} FROM {rows} WHERE true" if rows else f"VALUES ({grant}, {listed})"
+    updates = ", ".join(f"{c} = excluded.{c}" for c in COLUMNS)
+    return f"INSERT INTO {TABLE} (grant_id, {', '.join(COLUMNS)}) {source} ON CONFLICT (grant_id) DO UPDATE SET {updates}"
+
+
+REFRESH_ALL = _upsert("g.id", "grants g")
+
+
+def create_statements(table, dialect):
+    refresh = _upsert("NEW.grant_id")
+    if dialect == "sqlite":
+        return [f"CREATE TRIGGER {table}_grant_totals AFTER INSERT ON {table} BEGIN {refresh}; END"]
+    return [
+        "CREATE OR REPLACE FUNCTION codev_grant_totals() RETURNS trigger LANGUAGE plpgsql AS $$ "
+        f"BEGIN PERFORM 1 FROM grants WHERE id = NEW.grant_id FOR NO KEY UPDATE; {refresh}; RETURN NULL; END $$",
+        f"CREATE TRIGGER {table}_grant_totals AFTER INSERT ON {table} "
+        "FOR EACH ROW EXECUTE FUNCTION codev_grant_totals()",
+    ]
+
+
+def drop_statements(table, dialect):
+    if dialect == "sqlite":
+        return [f"DROP TRIGGER IF EXISTS {table}_grant_totals"]
+    return [f"DROP TRIGGER IF EXISTS {table}_grant_totals ON {table}"]
+
 
 BY_STATUS = {"ix_projects_association_status": "association_id", "ix_projects_region_status": "region",
              "ix_projects_prefecture_status": "prefecture", "ix_projects_sector_status": "sector"}
@@ -28,18 +84,18 @@ BY_STATUS = {"ix_projects_association_status": "association_id", "ix_projects_re
 
 def upgrade():
     op.create_table(
-        totals.TABLE,
+        TABLE,
         sa.Column("grant_id", sa.Integer(), nullable=False),
-        *(sa.Column(name, sa.BigInteger(), nullable=False) for name in totals.COLUMNS),
+        *(sa.Column(name, sa.BigInteger(), nullable=False) for name in COLUMNS),
         sa.ForeignKeyConstraint(["grant_id"], ["grants.id"], name=op.f("fk_grant_totals_grant_id_grants"),
                                 ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("grant_id", name=op.f("pk_grant_totals")),
     )
     dialect = op.get_bind().dialect.name
-    for table in totals.SOURCES:
-        for statement in totals.create_statements(table, dialect):
+    for table in SOURCES:
+        for statement in create_statements(table, dialect):
             op.execute(statement)
-    op.execute(totals.REFRESH_ALL)
+    op.execute(REFRESH_ALL)
     # The figures read the grants in view and their projects' place from these two indexes alone.
     op.create_index("ix_grants_oversight", "grants",
                     ["project_id", "call_id", "status", "approved_at", "amount_xof", "released_xof", "id"])
@@ -61,9 +117,9 @@ def downgrade():
     op.drop_index("ix_projects_oversight", table_name="projects")
     op.drop_index("ix_grants_oversight", table_name="grants")
     dialect = op.get_bind().dialect.name
-    for table in totals.SOURCES:
-        for statement in totals.drop_statements(table, dialect):
+    for table in SOURCES:
+        for statement in drop_statements(table, dialect):
             op.execute(statement)
     if dialect == "postgresql":
         op.execute("DROP FUNCTION IF EXISTS codev_grant_totals()")
-    op.drop_table(totals.TABLE)
+    op.drop_table(TABLE)
