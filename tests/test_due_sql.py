@@ -43,7 +43,9 @@ def test_due_tranches_in_sql_are_those_of_the_rules(db):
     assert expected, "the synthetic programme has tranches due"
     assert [tuple(r) for r in db.session.execute(due.due_query())] == expected
     assert due.count_due() == len(expected)
-    assert due.due_page(2, 3) == expected[3:6]
+    assert due.due_page(2, 3) == (expected[3:6], len(expected), 2)
+    last = -(-len(expected) // 3)
+    assert due.due_page(last + 5, 3) == (expected[(last - 1) * 3:], len(expected), last)
 
 
 @pytest.mark.backends

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import BigInteger, and_, case, cast, exists, func, literal, select
+from sqlalchemy import BigInteger, and_, case, cast, exists, func, literal, or_, select
 from sqlalchemy.orm import aliased
 
 from codev.calls.models import TrancheCondition
@@ -65,12 +65,33 @@ def _accepted(kind: ReportKind):
             .correlate(Grant).scalar_subquery())
 
 
-def due_query():
-    """(grant id, tranche number) of every tranche due now, in the list's order (grant, then tranche).
+def _tranches_at_stake():
+    """Each open grant's first tranche not paid in full, with what the rules read of it: (grant id, number,
+    condition, cumulative amount up to it, progress reports needed up to it).
 
-    A tranche due is its open grant's first tranche not paid in full (every earlier one is): the query finds
-    that one tranche per grant, then checks only it — its report condition and rule 4 up to it."""
+    The same rows in two shapes, each the faster on its database: PostgreSQL sums the payments once, grouped,
+    and reads the rest along each grant's tranches with window functions; SQLite, whose window functions are
+    slow, looks up each grant's first unpaid tranche along the unique index of (grant, number)."""
     tranche, earlier = GrantTranche, aliased(GrantTranche)
+    progress = case((tranche.condition == TrancheCondition.PROGRESS_REPORT, 1), else_=0)
+    if db.session.get_bind().dialect.name == "postgresql":
+        paid = (select(Disbursement.grant_id, Disbursement.tranche_number, _sum(Disbursement.amount_xof).label("paid"))
+                .join(Grant, Grant.id == Disbursement.grant_id).where(Grant.status.in_(OPEN_STATUSES))
+                .group_by(Disbursement.grant_id, Disbursement.tranche_number).subquery())
+        along = {"partition_by": tranche.grant_id, "order_by": tranche.number}
+        unpaid = case((func.coalesce(paid.c.paid, 0) < tranche.amount_xof, tranche.number))
+        rows = (
+            select(tranche.grant_id, tranche.number, tranche.condition,
+                   cast(func.sum(tranche.amount_xof).over(**along), BigInteger).label("cumulative"),
+                   func.sum(progress).over(**along).label("progress_needed"),
+                   func.min(unpaid).over(partition_by=tranche.grant_id).label("first_unpaid"))
+            .join(Grant, Grant.id == tranche.grant_id)
+            .outerjoin(paid, and_(paid.c.grant_id == tranche.grant_id, paid.c.tranche_number == tranche.number))
+            .where(Grant.status.in_(OPEN_STATUSES))
+            .subquery()
+        )
+        return (select(rows.c.grant_id, rows.c.number, rows.c.condition, rows.c.cumulative, rows.c.progress_needed)
+                .where(rows.c.number == rows.c.first_unpaid).subquery("at_stake"))
     first_unpaid = (select(func.min(earlier.number))
                     .where(earlier.grant_id == Grant.id, _paid(earlier) < earlier.amount_xof)
                     .correlate(Grant).scalar_subquery())
@@ -79,25 +100,50 @@ def due_query():
     progress_needed = (select(func.count(earlier.id))
                        .where(up_to, earlier.condition == TrancheCondition.PROGRESS_REPORT)
                        .correlate(tranche).scalar_subquery())
-    needed = case((cumulative < Grant.amount_xof, cumulative), else_=Grant.amount_xof)
+    return (select(tranche.grant_id, tranche.number, tranche.condition, cumulative.label("cumulative"),
+                   progress_needed.label("progress_needed"))
+            .select_from(Grant)
+            .join(tranche, and_(tranche.grant_id == Grant.id, tranche.number == first_unpaid))
+            .where(Grant.status.in_(OPEN_STATUSES))
+            .subquery("at_stake"))
+
+
+def due_query():
+    """(grant id, tranche number) of every tranche due now, in the list's order (grant, then tranche).
+
+    A tranche due is its open grant's first tranche not paid in full (every earlier one is): the query finds
+    that one tranche per grant, then checks only it — its report condition and rule 4 up to it:
+    ``ratio × V ≥ min(cumulative, G)``, written as two comparisons so that a grant whose V covers all of G
+    needs no more."""
+    t = _tranches_at_stake()
     condition_met = case(
-        (tranche.condition == TrancheCondition.PROGRESS_REPORT, _accepted(ReportKind.PROGRESS) >= progress_needed),
-        (tranche.condition == TrancheCondition.FINAL_REPORT, _accepted(ReportKind.FINAL) > 0),
+        (t.c.condition == TrancheCondition.PROGRESS_REPORT, _accepted(ReportKind.PROGRESS) >= t.c.progress_needed),
+        (t.c.condition == TrancheCondition.FINAL_REPORT, _accepted(ReportKind.FINAL) > 0),
         else_=literal(True),
     )
+    covered = eligible_verified() * Grant.ratio_num
     return (
-        select(tranche.grant_id, tranche.number)
-        .select_from(Grant)
-        .join(tranche, and_(tranche.grant_id == Grant.id, tranche.number == first_unpaid))
-        .where(Grant.status.in_(OPEN_STATUSES), condition_met,
-               eligible_verified() * Grant.ratio_num >= needed * Grant.ratio_den)
-        .order_by(tranche.grant_id, tranche.number)
+        select(t.c.grant_id, t.c.number)
+        .join(Grant, Grant.id == t.c.grant_id)
+        .where(condition_met, or_(covered >= Grant.amount_xof * Grant.ratio_den,
+                                  covered >= t.c.cumulative * Grant.ratio_den))
+        .order_by(t.c.grant_id, t.c.number)
     )
 
 
-def due_page(number: int, per_page: int) -> list[tuple[int, int]]:
-    """(grant id, tranche number) of page ``number`` of the due tranches, paged in SQL."""
-    return [tuple(row) for row in db.session.execute(due_query().limit(per_page).offset((number - 1) * per_page))]
+def due_page(number: int, per_page: int) -> tuple[list[tuple[int, int]], int, int]:
+    """(grant id, tranche number) of page ``number`` of the due tranches, how many are due and the page's
+    number, paged in SQL in one statement (the count rides on each row). A page past the end gives the last
+    one (two more statements, only then)."""
+    query = due_query().add_columns(func.count().over().label("total"))
+    rows = db.session.execute(query.limit(per_page).offset((number - 1) * per_page)).all()
+    if rows:
+        return [(row.grant_id, row.number) for row in rows], rows[0].total, number
+    total = count_due()
+    last = max(1, -(-total // per_page))
+    if number <= last:  # nothing due at all
+        return [], total, number
+    return due_page(last, per_page)
 
 
 def count_due() -> int:

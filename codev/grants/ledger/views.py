@@ -395,12 +395,11 @@ def due_rows(pairs: list[tuple[int, int]]) -> list[tuple[Grant, tranches.Tranche
 @bp.route("/grants/tranches/due")
 @roles(*MINISTRY)
 def tranches_due():
-    """Tranches whose conditions are met and that wait to be paid (counted and paged in SQL)."""
-    total, per_page = due.count_due(), current_app.config["PAGE_SIZE"]
-    pages = max(1, -(-total // per_page))
-    number = min(page_number(), pages)
-    return render_template("grants/tranches_due.html", rows=due_rows(due.due_page(number, per_page)), total=total,
-                           page_number=number, pages=pages)
+    """Tranches whose conditions are met and that wait to be paid (counted and paged in SQL, one statement)."""
+    per_page = current_app.config["PAGE_SIZE"]
+    pairs, total, number = due.due_page(page_number(), per_page)
+    return render_template("grants/tranches_due.html", rows=due_rows(pairs), total=total,
+                           page_number=number, pages=max(1, -(-total // per_page)))
 
 
 @bp.route("/grants/disbursement-requests")
