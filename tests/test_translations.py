@@ -124,10 +124,10 @@ def test_the_template_scan_finds_plain_text():
 
 
 def translation_names(tree: ast.Module) -> tuple[set[str], set[str]]:
-    """The names a module calls flask_babel's translation functions by: (eager, lazy)."""
+    """The names a module calls the translation functions by (flask_babel's, or codev.core.i18n's): (eager, lazy)."""
     eager, lazy = set(), set()
     for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom) and node.module == "flask_babel":
+        if isinstance(node, ast.ImportFrom) and node.module in ("flask_babel", "codev.core.i18n"):
             for alias in node.names:
                 if alias.name in EAGER:
                     eager.add(alias.asname or alias.name)

@@ -13,12 +13,12 @@ import secrets
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import CheckConstraint, ForeignKey, String, and_, or_, select, update
 from sqlalchemy.orm import Mapped, joinedload, mapped_column, relationship
 
 from codev.accounts.models import User
 from codev.core import audit
+from codev.core.i18n import lazy_gettext as _l
 from codev.core.timeutil import UTCDateTime, utcnow
 from codev.core.unit_of_work import DomainError
 from codev.extensions import db

@@ -17,8 +17,6 @@ from enum import StrEnum
 from typing import Any
 
 from flask import current_app, url_for
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import CheckConstraint, ForeignKey, String, select, update
 from sqlalchemy.orm import Mapped, joinedload, mapped_column, relationship
 
@@ -27,6 +25,8 @@ from codev.accounts.associations import services as associations
 from codev.accounts.models import Association, AssociationStatus, Role, User
 from codev.accounts.services import AccountError, create_user, email_taken, normalize_email
 from codev.core import audit
+from codev.core.i18n import gettext as _
+from codev.core.i18n import lazy_gettext as _l
 from codev.core.mail import queue_mail
 from codev.core.timeutil import UTCDateTime, utcnow
 from codev.core.unit_of_work import DomainError

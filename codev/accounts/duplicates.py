@@ -30,8 +30,6 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     CheckConstraint,
     ForeignKey,
@@ -54,6 +52,8 @@ from sqlalchemy.orm import Mapped, aliased, mapped_column
 from codev.accounts.models import Association, AssociationStatus, Invitation, Role, User
 from codev.accounts.workflows import ASSOCIATION
 from codev.core import audit
+from codev.core.i18n import gettext as _
+from codev.core.i18n import lazy_gettext as _l
 from codev.core.name_keys import (  # noqa: F401 (the keys, read from here by the other modules too)
     COMMON_WORDS,
     NO_NUMBER,

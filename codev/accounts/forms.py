@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from wtforms import EmailField, HiddenField, PasswordField, SelectField, StringField
 from wtforms.validators import EqualTo, Length
 
 from codev.accounts.passwords import strong_password
 from codev.core.forms import BaseForm, email_address, max_length, required
+from codev.core.i18n import lazy_gettext as _l
 
 LANGUAGE_CHOICES = [("fr", "Français"), ("en", "English")]
 

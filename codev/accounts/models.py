@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import CheckConstraint, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from codev.core.i18n import lazy_gettext as _l
 from codev.core.models import Attachment
 from codev.core.timeutil import UTCDateTime, utcnow
 from codev.extensions import db, sql_values

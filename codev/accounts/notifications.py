@@ -10,8 +10,6 @@ from __future__ import annotations
 import logging
 
 from flask import Blueprint, abort, g, redirect, render_template, url_for
-from flask_babel import gettext as _
-from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import SQLAlchemyError
@@ -19,6 +17,8 @@ from wtforms import BooleanField
 
 from codev.core import audit
 from codev.core.forms import BaseForm
+from codev.core.i18n import gettext as _
+from codev.core.i18n import ngettext
 from codev.core.notifications import Notification, NotificationPreference, kind_label, optional_groups
 from codev.core.params import paginate
 from codev.core.permissions import current_person, signed_in

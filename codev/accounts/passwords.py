@@ -6,9 +6,10 @@ import secrets
 from functools import lru_cache
 
 from flask import current_app
-from flask_babel import gettext as _
 from werkzeug.security import check_password_hash, generate_password_hash
 from wtforms import ValidationError
+
+from codev.core.i18n import gettext as _
 
 # A few passwords every attacker tries first; refused whatever their length.
 COMMON = {

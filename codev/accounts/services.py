@@ -9,13 +9,13 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app, has_request_context, url_for
-from flask_babel import gettext as _
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import delete, select
 
 from codev.accounts.models import Role, User
 from codev.accounts.passwords import hash_password, verify_password
 from codev.core import audit, throttle
+from codev.core.i18n import gettext as _
 from codev.core.mail import queue_mail
 from codev.core.models import LoginAttempt
 from codev.core.timeutil import utcnow

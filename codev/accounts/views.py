@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 from flask import current_app, flash, redirect, render_template, request, session, url_for
-from flask_babel import gettext as _
-from flask_babel import ngettext
 from flask_login import current_user, login_user, logout_user
 
 from codev.accounts import bp, services
@@ -14,6 +12,8 @@ from codev.accounts.passwords import verify_password
 from codev.accounts.two_factor import signin
 from codev.accounts.two_factor.models import has_two_factor
 from codev.core import audit, throttle
+from codev.core.i18n import gettext as _
+from codev.core.i18n import ngettext
 from codev.core.mail import queue_mail
 from codev.core.permissions import public, signed_in
 from codev.core.unit_of_work import unit_of_work

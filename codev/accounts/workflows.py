@@ -13,9 +13,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
-
 from codev.accounts.models import Association, AssociationStatus, Role
+from codev.core.i18n import lazy_gettext as _l
 from codev.core.timeutil import utcnow
 from codev.core.workflow import MESSAGE_REQUIRED, Transition, Workflow, register, row
 

@@ -11,7 +11,6 @@ import re
 from datetime import UTC, date, datetime, time
 from math import gcd
 
-from flask_babel import lazy_gettext as _l
 from wtforms import (
     BooleanField,
     DateField,
@@ -47,6 +46,7 @@ from codev.core.forms import (
     required_input,
 )
 from codev.core.geography import region_choices
+from codev.core.i18n import lazy_gettext as _l
 from codev.core.money import MoneyError, parse_rate, parse_xof, typed_xof
 from codev.core.numbers import NumberError, parse_percent, parse_whole, typed_number
 from codev.core.sectors import sector_choices

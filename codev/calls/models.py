@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import BigInteger, CheckConstraint, Date, ForeignKey, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from codev.core.i18n import lazy_gettext as _l
 from codev.core.money import Ratio
 from codev.core.templating import localized
 from codev.core.timeutil import UTCDateTime, utcnow

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask_babel import gettext as _
 from sqlalchemy import select
 
 from codev.calls.models import ExchangeRate
+from codev.core.i18n import gettext as _
 from codev.core.money import EUR_RATE_MILLIONTHS, MoneyError, convert_to_xof
 from codev.extensions import db
 

@@ -10,9 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from flask_babel import gettext as _
-from flask_babel import ngettext
-
+from codev.core.i18n import gettext as _
+from codev.core.i18n import ngettext
 from codev.core.money import (
     BPS,
     Ratio,

@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from flask import abort
-from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import selectinload
 
@@ -31,6 +30,7 @@ from codev.calls.models import (
 from codev.calls.rates import RECORDED_CURRENCIES
 from codev.core import audit
 from codev.core.geography import region_choices
+from codev.core.i18n import gettext as _
 from codev.core.sectors import SECTOR_BY_CODE
 from codev.core.timeutil import utcnow
 from codev.core.unit_of_work import DomainError

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 
 from codev.accounts.models import MINISTRY_ROLES, Role
 from codev.calls import bp, services, workflow
@@ -16,6 +14,8 @@ from codev.calls.rates import RECORDED_CURRENCIES, rate_for
 from codev.calls.rules import rules_in_words
 from codev.calls.services import get_call_or_404
 from codev.core import geography
+from codev.core.i18n import gettext as _
+from codev.core.i18n import lazy_gettext as _l
 from codev.core.money import EUR_RATE_MILLIONTHS
 from codev.core.params import paginate
 from codev.core.permissions import current_person, public, roles

@@ -11,12 +11,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import current_app, has_request_context, url_for
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from codev.accounts.models import Association, AssociationStatus, Role
 from codev.calls.models import Call, CallStatus
+from codev.core.i18n import gettext as _
+from codev.core.i18n import lazy_gettext as _l
 from codev.core.mail import queue_mail
 from codev.core.money import format_xof
 from codev.core.timeutil import utcnow

@@ -29,8 +29,12 @@ def country_name(code: str | None, locale: str | None = None) -> str:
 
 def country_choices(locale: str | None = None) -> list[tuple[str, str]]:
     """(ISO code, name) pairs sorted by the name as the reader spells it."""
-    names = _names(locale or str(get_locale() or "fr"))
-    return sorted(names.items(), key=lambda item: _sort_key(item[1]))
+    return list(_sorted_choices(locale or str(get_locale() or "fr")))
+
+
+@cache
+def _sorted_choices(locale: str) -> tuple[tuple[str, str], ...]:
+    return tuple(sorted(_names(locale).items(), key=lambda item: _sort_key(item[1])))
 
 
 def is_country(code: str) -> bool:

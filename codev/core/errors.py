@@ -5,12 +5,12 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, render_template
-from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
+from codev.core.i18n import lazy_gettext as _l
 from codev.core.storage import StorageError
 from codev.extensions import db
 

@@ -16,12 +16,14 @@ from urllib.parse import urlsplit
 
 import idna
 from email_validator import EmailNotValidError, validate_email
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import Form, HiddenField, SelectFieldBase, StringField, TextAreaField
+from markupsafe import Markup
+from wtforms import Form, HiddenField, SelectField, SelectFieldBase, StringField, TextAreaField
 from wtforms.fields import FieldList, FormField
 from wtforms.validators import DataRequired, InputRequired, Length, StopValidation
+from wtforms.widgets import Select, html_params
 
+from codev.core.i18n import lazy_gettext as _l
 from codev.core.numbers import INT32_MAX, NumberError, parse_id, parse_whole
 
 MAX_TEXT = 100_000  # no text field takes more, whatever its own limit
@@ -83,10 +85,64 @@ def _guard_fields(fields) -> None:
             field.validators = [checked_text, *field.validators]
 
 
+class OptionsOnce(Select):
+    """WTForms' select, whose options are rendered once for a list of choices and the value chosen.
+
+    The filter forms carry long lists (some 250 countries, the regions, the sectors, the calls) and WTForms
+    renders each option again on every request (a fifth of a list page's own time). The rendered options
+    are kept, for the last lists seen, by the exact choices, the value and how the field reads it; anything
+    else (groups, choices with their own attributes, labels that are not plain text) is rendered as
+    WTForms does."""
+
+    KEPT = 256
+
+    def __init__(self):
+        super().__init__()
+        self._rendered: dict = {}
+
+    def __call__(self, field, **kwargs):
+        key = self._key(field)
+        if key is None:
+            return super().__call__(field, **kwargs)
+        options = self._rendered.get(key)
+        if options is None:
+            options = "".join(self.render_option(value, label, selected, **render_kw)
+                              for value, label, selected, render_kw in field.iter_choices())
+            if len(self._rendered) >= self.KEPT:
+                self._rendered.clear()  # the lists a programme shows are few: start again rather than track use
+            self._rendered[key] = options
+        kwargs.setdefault("id", field.id)
+        flags = getattr(field, "flags", {})
+        for name in self.validation_attrs:
+            if name not in kwargs and getattr(flags, name, False):
+                kwargs[name] = getattr(flags, name)
+        # html_params escapes every attribute; the options are WTForms' own render_option, escaped.
+        return Markup(f"<select {html_params(name=field.name, **kwargs)}>{options}</select>")  # noqa: S704
+
+    @staticmethod
+    def _key(field):
+        choices = field.choices
+        if not isinstance(choices, list | tuple) or field.has_groups():
+            return None
+        if not all(isinstance(c, tuple) and len(c) == 2 and type(c[1]) is str for c in choices):
+            return None
+        key = (tuple(choices), field.data, field.coerce)
+        try:
+            hash(key)
+        except TypeError:  # a value that cannot be a key
+            return None
+        return key
+
+
+_OPTIONS_ONCE = OptionsOnce()
+
+
 def _bind_field(form, unbound_field, options):
     filters = unbound_field.kwargs.get("filters", [])
     if unbound_field.field_class.__name__ in _STRIPPED:
         filters = [_strip, *filters]
+    if unbound_field.field_class is SelectField and "widget" not in unbound_field.kwargs:
+        options = {**options, "widget": _OPTIONS_ONCE}
     return unbound_field.bind(form=form, filters=filters, **options)
 
 

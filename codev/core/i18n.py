@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from flask import Flask, current_app, has_request_context, request, session
+from flask.globals import _cv_app
+from flask_babel import Domain
 from flask_login import current_user
 
 from codev.extensions import babel
@@ -21,5 +23,44 @@ def select_locale() -> str:
     return request.accept_languages.best_match(languages) or current_app.config["BABEL_DEFAULT_LOCALE"]
 
 
+class RequestDomain(Domain):
+    """Flask-Babel's domain, whose translations are found once per request and language.
+
+    Flask-Babel finds them again for every string (the request's globals through their proxy, the locale,
+    its name, a dictionary): about 4 µs, and a list page reads some 300 strings. Here the request's
+    Flask-Babel context keeps them beside the locale they are for; a change of language in the request
+    (``force_locale`` for an email in its reader's language, ``refresh`` after a choice) puts another locale
+    object there, and the translations are found again."""
+
+    def get_translations(self):
+        app_context = _cv_app.get(None)
+        context = app_context.g.__dict__.get("_flask_babel") if app_context is not None else None
+        if context is not None:
+            kept = context.__dict__.get("codev_translations")
+            if kept is not None and kept[0] is context.__dict__.get("babel_locale"):
+                return kept[1]
+        translations = super().get_translations()
+        if context is None and app_context is not None:
+            context = app_context.g.__dict__.get("_flask_babel")
+        if context is not None and context.__dict__.get("babel_locale") is not None:
+            context.codev_translations = (context.babel_locale, translations)
+        return translations
+
+
+# The app's strings: French first (the catalogue), through the domain above. The code imports these rather
+# than Flask-Babel's own, which find the domain again through the request's globals for every string.
+DOMAIN = RequestDomain()
+gettext, ngettext, lazy_gettext = DOMAIN.gettext, DOMAIN.ngettext, DOMAIN.lazy_gettext
+
+
 def init_app(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale, default_translation_directories="translations")
+    domain = DOMAIN
+    babel.domain_instance = domain  # what flask_babel.gettext, its lazy strings and Flask-WTF's messages use
+    app.jinja_env.install_gettext_callables(  # and the templates, without going through get_domain()
+        gettext=lambda s: domain.get_translations().ugettext(s),
+        ngettext=lambda s, p, n: domain.get_translations().ungettext(s, p, n),
+        pgettext=lambda c, s: domain.get_translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: domain.get_translations().unpgettext(c, s, p, n),
+        newstyle=True,
+    )

@@ -39,10 +39,10 @@ from typing import Any
 
 from flask import Flask, current_app, has_request_context, render_template
 from flask_babel import force_locale
-from flask_babel import gettext as _
 from sqlalchemy import and_, func, literal, or_, select, update
 
 from codev.core import audit, notifications
+from codev.core.i18n import gettext as _
 from codev.core.models import MailStatus, OutboxMessage
 from codev.core.timeutil import UTCDateTime, utcnow
 from codev.core.unit_of_work import DomainError

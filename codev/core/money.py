@@ -21,10 +21,10 @@ from functools import cache
 
 from babel.numbers import format_currency, format_decimal
 from flask_babel import get_locale
-from flask_babel import gettext as _
 from num2words import num2words
 from sqlalchemy import BigInteger, cast, column, table, update
 
+from codev.core.i18n import gettext as _
 from codev.core.numbers import GROUP_SEPARATORS, NumberError, Wording, parse_number, typed_number
 
 # 1 EUR = 655.957 XOF, fixed by law (the CFA franc's peg).

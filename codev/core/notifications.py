@@ -15,10 +15,10 @@ from __future__ import annotations
 from datetime import datetime
 from urllib.parse import urlsplit
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, and_, column, select, table
 from sqlalchemy.orm import Mapped, mapped_column
 
+from codev.core.i18n import lazy_gettext as _l
 from codev.core.timeutil import UTCDateTime, utcnow
 from codev.extensions import db
 

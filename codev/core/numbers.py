@@ -27,8 +27,8 @@ import unicodedata
 from dataclasses import dataclass
 
 from flask_babel import get_locale
-from flask_babel import gettext as _
 
+from codev.core.i18n import gettext as _
 from codev.core.unit_of_work import DomainError
 
 INT32_MAX = 2**31 - 1  # an Integer column

@@ -12,11 +12,11 @@ from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
 from flask import Flask, Response, abort, current_app, request, send_file
-from flask_babel import gettext as _
 from werkzeug.datastructures import FileStorage
 from werkzeug.exceptions import RequestedRangeNotSatisfiable
 
 from codev.core.filenames import FORMATS, clean_filename
+from codev.core.i18n import gettext as _
 from codev.core.models import Attachment
 from codev.core.unit_of_work import DomainError
 from codev.extensions import db

@@ -9,12 +9,12 @@ from typing import Any
 
 from flask import Flask, current_app, request, url_for
 from flask_babel import format_date, format_datetime, get_locale
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from codev.core.countries import country_name
 from codev.core.embassies import embassy_label
 from codev.core.geography import region_name
+from codev.core.i18n import lazy_gettext as _l
 from codev.core.sectors import sector_label
 
 

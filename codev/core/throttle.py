@@ -32,10 +32,10 @@ from datetime import datetime, timedelta
 from typing import TypeVar
 
 from flask import current_app
-from flask_babel import ngettext
 from sqlalchemy import Connection, and_, case, delete, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from codev.core.i18n import ngettext
 from codev.core.models import ThrottleCounter
 from codev.core.timeutil import UTCDateTime, utcnow
 from codev.extensions import db

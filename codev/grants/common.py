@@ -15,10 +15,10 @@ from typing import Any, Generic, TypeVar
 
 from flask import current_app, has_request_context, url_for
 from flask_babel import force_locale
-from flask_babel import gettext as _
 from sqlalchemy import select, text
 
 from codev.accounts.models import Role, User
+from codev.core.i18n import gettext as _
 from codev.core.mail import queue_mail
 from codev.core.money import format_xof
 from codev.core.unit_of_work import DomainError

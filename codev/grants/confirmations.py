@@ -10,10 +10,11 @@ from __future__ import annotations
 from typing import Any
 
 from flask import url_for
-from flask_babel import format_date, ngettext
-from flask_babel import gettext as _
+from flask_babel import format_date
 
 from codev.core.confirm import Confirmation
+from codev.core.i18n import gettext as _
+from codev.core.i18n import ngettext
 from codev.core.money import format_bps, format_xof
 from codev.core.templating import localized
 from codev.grants.award import approval

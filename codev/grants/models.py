@@ -10,7 +10,6 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -28,6 +27,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from codev.accounts.models import User
 from codev.calls.models import Call
 from codev.core.appendonly import make_append_only
+from codev.core.i18n import lazy_gettext as _l
 from codev.core.models import Attachment
 from codev.core.money import Ratio
 from codev.core.timeutil import UTCDateTime, utcnow

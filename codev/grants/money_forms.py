@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import uuid
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField, MultipleFileField
 from wtforms import (
     DateField,
@@ -25,6 +24,7 @@ from wtforms.validators import InputRequired, Optional
 
 from codev.calls.forms import XofField
 from codev.core.forms import BaseForm, RowForm, WholeNumberField, choice_id, max_length, no_control_characters, required
+from codev.core.i18n import lazy_gettext as _l
 from codev.core.money import CURRENCIES, MoneyError, parse_minor, parse_xof
 from codev.core.numbers import parse_id
 from codev.grants.models import ReportKind

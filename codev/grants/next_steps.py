@@ -6,10 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 from flask import url_for
-from flask_babel import gettext as _
 from sqlalchemy import select
 
 from codev.accounts.models import Role
+from codev.core.i18n import gettext as _
 from codev.extensions import db
 from codev.grants.models import Grant
 from codev.projects.models import Project, ProjectStatus

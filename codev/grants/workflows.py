@@ -16,9 +16,8 @@ table (:mod:`codev.projects.workflow`); the services here fire both.
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
-
 from codev.accounts.models import Role
+from codev.core.i18n import lazy_gettext as _l
 from codev.core.workflow import MESSAGE_REQUIRED, SYSTEM_ROLE, Workflow, register, row
 from codev.grants.models import GrantStatus, LetterStatus, ReportStatus, RequestStatus
 

@@ -17,14 +17,14 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from flask import render_template, request
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, and_, func, or_, select, union_all
 from wtforms import BooleanField, DateField, SelectField, StringField
 from wtforms.validators import Optional, ValidationError
 
 from codev.accounts.models import Role, User
 from codev.core.forms import BaseForm, max_length
+from codev.core.i18n import gettext as _
+from codev.core.i18n import lazy_gettext as _l
 from codev.core.models import AuditEvent
 from codev.core.numbers import INT32_MAX, parse_id
 from codev.core.params import paginate

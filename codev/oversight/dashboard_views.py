@@ -13,12 +13,12 @@ from typing import Any
 from babel.numbers import format_decimal
 from flask import render_template, request
 from flask_babel import format_date, get_locale
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 
 from codev.accounts.models import MINISTRY_ROLES, Role
 from codev.core.countries import country_name
 from codev.core.geography import region_name, regions
+from codev.core.i18n import gettext as _
+from codev.core.i18n import lazy_gettext as _l
 from codev.core.money import bps_decimal, format_number, format_xof
 from codev.core.permissions import roles
 from codev.core.sectors import sector_label

@@ -16,8 +16,6 @@ from decimal import Decimal
 from typing import Any
 
 from flask_babel import get_locale
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, String, case, cast, func, select
 from sqlalchemy.orm import aliased
 
@@ -25,6 +23,8 @@ from codev.accounts.models import Association, PartnerStructure, User
 from codev.calls.models import Call
 from codev.core.countries import country_name
 from codev.core.geography import region_name
+from codev.core.i18n import gettext as _
+from codev.core.i18n import lazy_gettext as _l
 from codev.core.money import minor_text, rate_text
 from codev.core.sectors import SECTOR_BY_CODE, sector_label
 from codev.grants.models import ContributionEntry, Disbursement, EntryKind, Grant, GrantStatus

@@ -7,12 +7,12 @@ nothing, so whatever a link carries never reaches SQL unchecked.
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from wtforms import SelectField
 from wtforms.validators import Optional
 
 from codev.core.forms import BaseForm, choice_id
 from codev.core.geography import region_choices
+from codev.core.i18n import lazy_gettext as _l
 from codev.core.sectors import sector_choices
 from codev.core.templating import localized
 from codev.core.timeutil import utcnow

@@ -28,13 +28,13 @@ from typing import Any
 
 from flask import current_app
 from flask_babel import force_locale
-from flask_babel import gettext as _
 from lxml import etree as ET  # built in C: a file of 50 000 activities is written many times faster
 from sqlalchemy import select
 
 from codev.accounts.models import Association
 from codev.core.countries import country_name
 from codev.core.geography import region_name
+from codev.core.i18n import gettext as _
 from codev.core.sectors import SECTOR_BY_CODE, SECTORS
 from codev.core.timeutil import utcnow
 from codev.extensions import db

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
-
 from codev.core.countries import country_name
 from codev.core.geography import region_name
+from codev.core.i18n import lazy_gettext as _l
 from codev.core.sectors import SECTOR_BY_CODE, sector_label
 from codev.core.templating import localized
 from codev.extensions import db

@@ -6,14 +6,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import abort, current_app, render_template, request
-from flask_babel import get_locale, ngettext
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
+from flask_babel import get_locale
 from sqlalchemy import func, select
 
 from codev.accounts.models import MINISTRY_ROLES, Role
 from codev.calls.models import Call, CallStatus
 from codev.core.geography import region_name
+from codev.core.i18n import gettext as _
+from codev.core.i18n import lazy_gettext as _l
+from codev.core.i18n import ngettext
 from codev.core.params import PageLinks, page_number
 from codev.core.permissions import public, roles
 from codev.core.templating import nav_item

@@ -15,7 +15,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from flask_babel import gettext as _
 from sqlalchemy import ForeignKey, select
 from sqlalchemy.orm import Mapped, joinedload, mapped_column, relationship
 from werkzeug.datastructures import FileStorage
@@ -25,6 +24,7 @@ from codev.accounts.assisted import AssistedError, acts_for, on_handover
 from codev.accounts.models import Association, AssociationStatus, User
 from codev.calls.models import Call
 from codev.core import audit
+from codev.core.i18n import gettext as _
 from codev.core.models import Attachment
 from codev.core.storage import UploadError, discard_file, store_upload
 from codev.core.timeutil import UTCDateTime, utcnow

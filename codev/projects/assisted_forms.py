@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, EmailField, RadioField, SelectField
 
 from codev.accounts.assisted import CHANNEL_LABELS, Channel
 from codev.accounts.associations.forms import ProfileForm
 from codev.core.forms import BaseForm, email_address, max_length, required
+from codev.core.i18n import lazy_gettext as _l
 from codev.projects.forms import StartForm
 
 

@@ -6,12 +6,12 @@ from __future__ import annotations
 from typing import Any
 
 from flask import abort, current_app
-from flask_babel import gettext as _
 from werkzeug.datastructures import FileStorage
 
 from codev.accounts.models import User
 from codev.calls.models import AttachmentKind
 from codev.core import audit
+from codev.core.i18n import gettext as _
 from codev.core.models import Attachment
 from codev.core.storage import UploadError, discard_file, store_upload
 from codev.extensions import db

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from flask import url_for
-from flask_babel import gettext as _
 
 from codev.core.confirm import Confirmation
+from codev.core.i18n import gettext as _
 from codev.core.money import format_xof
 from codev.core.templating import localized
 from codev.projects.models import Project

@@ -12,12 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from flask_babel import gettext as _
-from flask_babel import ngettext
 from sqlalchemy import func, select, update
 
 from codev.accounts.duplicates import STOP_WORDS, merge_check, merge_preview, merge_step, similarity, words
 from codev.accounts.models import Association, User
+from codev.core.i18n import gettext as _
+from codev.core.i18n import ngettext
 from codev.extensions import db
 from codev.projects.models import Project, ProjectStatus
 

@@ -8,8 +8,6 @@ JavaScript ("Add lines" only shows more empty rows).
 
 from __future__ import annotations
 
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
@@ -36,6 +34,8 @@ from codev.core.forms import (
     required,
     required_input,
 )
+from codev.core.i18n import gettext as _
+from codev.core.i18n import lazy_gettext as _l
 from codev.core.money import CURRENCIES, MAX_XOF, MoneyError, parse_minor, parse_xof, typed_minor, typed_xof
 from codev.core.timeutil import utcnow
 from codev.projects.models import (

@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import BigInteger, CheckConstraint, Date, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from codev.accounts.models import Association, User
 from codev.calls.models import Call
+from codev.core.i18n import lazy_gettext as _l
 from codev.core.models import Attachment
 from codev.core.timeutil import UTCDateTime, utcnow
 from codev.extensions import db, sql_values

@@ -17,9 +17,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
-
 from codev.accounts.models import Role
+from codev.core.i18n import lazy_gettext as _l
 from codev.projects.models import Project, ProjectStatus
 from codev.projects.workflow import PROJECT
 

@@ -7,14 +7,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from codev.accounts.models import Association
 from codev.calls.models import Call
 from codev.calls.rules import check_plan, eligible_association_money, max_grant_allowed
+from codev.core.i18n import gettext as _
+from codev.core.i18n import lazy_gettext as _l
 from codev.core.money import share_bps
 from codev.extensions import db
 from codev.projects.attachments import missing_kinds

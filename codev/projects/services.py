@@ -15,7 +15,6 @@ from datetime import date
 from typing import Any
 
 from flask import abort, current_app, has_request_context, url_for
-from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.exc import StaleDataError
@@ -26,6 +25,7 @@ from codev.calls.models import Call
 from codev.calls.rules import RuleCheck, check_plan
 from codev.core import audit
 from codev.core.geography import commune_by_name
+from codev.core.i18n import gettext as _
 from codev.core.mail import queue_mail
 from codev.core.money import MAX_XOF
 from codev.core.sectors import SECTORS

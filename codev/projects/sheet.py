@@ -7,10 +7,10 @@ in the sheet's language), so the template never touches the ORM; Jinja escapes e
 from __future__ import annotations
 
 from flask_babel import force_locale, format_date, format_datetime
-from flask_babel import gettext as _
 
 from codev.core.countries import country_name
 from codev.core.geography import region_name
+from codev.core.i18n import gettext as _
 from codev.core.money import format_bps, format_minor, format_number, format_xof
 from codev.core.pdf import render_pdf
 from codev.core.sectors import sector_label

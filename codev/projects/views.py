@@ -6,8 +6,6 @@ The steps of the application form are in :mod:`codev.projects.views_steps`.
 from __future__ import annotations
 
 from flask import abort, current_app, flash, make_response, redirect, render_template, request, url_for
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -18,6 +16,8 @@ from codev.calls.services import accepting_calls, get_call_or_404
 from codev.core.confirm import ask, confirmed
 from codev.core.countries import country_choices
 from codev.core.geography import region_choices
+from codev.core.i18n import gettext as _
+from codev.core.i18n import lazy_gettext as _l
 from codev.core.params import paginate
 from codev.core.permissions import current_person, roles
 from codev.core.sectors import sector_choices

@@ -10,8 +10,6 @@ page of the emailed link lets the association's contact choose a password and ta
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, session, url_for
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user
 from sqlalchemy import and_, or_, select
 
@@ -21,6 +19,8 @@ from codev.accounts.associations.services import get_association_or_404
 from codev.accounts.models import MINISTRY_ROLES, AssociationStatus, Role
 from codev.calls.models import Call
 from codev.calls.services import accepting_calls
+from codev.core.i18n import gettext as _
+from codev.core.i18n import lazy_gettext as _l
 from codev.core.models import AuditEvent
 from codev.core.params import paginate
 from codev.core.permissions import current_person, public, roles

@@ -8,11 +8,11 @@ another member's save says so (the version counter) instead of overwriting it.
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
 
 from codev.accounts.models import Role
 from codev.calls.rates import RECORDED_CURRENCIES, rate_for
 from codev.core.geography import commune_by_name, commune_choices
+from codev.core.i18n import gettext as _
 from codev.core.money import EUR_RATE_MILLIONTHS
 from codev.core.permissions import current_person, roles
 from codev.core.sectors import sector_label

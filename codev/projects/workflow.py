@@ -16,13 +16,13 @@ from enum import StrEnum
 from typing import Any
 
 from flask_babel import format_datetime
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 
 from codev.accounts.assisted import acts_for
 from codev.accounts.models import AssociationStatus, Role
 from codev.calls.models import ATTACHMENT_KIND_LABELS, AttachmentKind
 from codev.calls.rules import PlanFigures, check_plan
+from codev.core.i18n import gettext as _
+from codev.core.i18n import lazy_gettext as _l
 from codev.core.timeutil import utcnow
 from codev.core.unit_of_work import DomainError
 from codev.core.workflow import (

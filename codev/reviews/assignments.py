@@ -20,13 +20,13 @@ from typing import Any
 
 from flask import abort, url_for
 from flask_babel import format_date
-from flask_babel import gettext as _
 from sqlalchemy import case, exists, func, select, update
 from sqlalchemy.orm import joinedload
 
 from codev.accounts.models import PartnerStructure, Role, User
 from codev.calls.models import Call
 from codev.core import audit
+from codev.core.i18n import gettext as _
 from codev.core.mail import queue_mail
 from codev.core.timeutil import utcnow
 from codev.core.unit_of_work import DomainError

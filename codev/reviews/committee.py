@@ -15,13 +15,13 @@ from datetime import date
 from typing import Any
 
 from flask import abort
-from flask_babel import gettext as _
 from sqlalchemy import Index, func, or_, select
 from sqlalchemy.orm import joinedload
 
 from codev.accounts.models import Association, Role, User
 from codev.calls.models import Call, CallStatus
 from codev.core import audit
+from codev.core.i18n import gettext as _
 from codev.core.mail import queue_mail
 from codev.core.money import format_xof
 from codev.core.timeutil import utcnow

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from wtforms import DateField, SelectField, StringField, TextAreaField, ValidationError
 from wtforms.validators import Optional
 
 from codev.calls.forms import MultiCheckboxField, XofField
 from codev.core.forms import BaseForm, choice_id, max_length, no_control_characters, required
+from codev.core.i18n import lazy_gettext as _l
 from codev.reviews.models import DECISION_OUTCOME_LABELS, DecisionOutcome
 from codev.reviews.ranking import TIE_BREAK_LABELS, TIE_BREAKS
 

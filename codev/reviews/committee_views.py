@@ -11,14 +11,14 @@ from collections.abc import Callable
 
 from flask import Blueprint, current_app, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import get_locale
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from codev.accounts.models import MINISTRY_ROLES, Role
 from codev.calls.models import Call
 from codev.core.confirm import ask, confirmed
+from codev.core.i18n import gettext as _
+from codev.core.i18n import lazy_gettext as _l
 from codev.core.money import format_number
 from codev.core.params import int_arg, paginate, slice_page
 from codev.core.permissions import current_person, roles

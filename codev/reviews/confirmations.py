@@ -7,10 +7,11 @@ ineligible at screening, an assignment withdrawn from an evaluator, an evaluator
 from __future__ import annotations
 
 from flask import url_for
-from flask_babel import format_date, ngettext
-from flask_babel import gettext as _
+from flask_babel import format_date
 
 from codev.core.confirm import Confirmation
+from codev.core.i18n import gettext as _
+from codev.core.i18n import ngettext
 from codev.core.money import format_xof
 from codev.core.templating import localized
 from codev.projects.models import Project

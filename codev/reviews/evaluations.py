@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask_babel import format_datetime
-from flask_babel import gettext as _
 from sqlalchemy import select
 
 from codev.accounts.models import Role, User
 from codev.core import audit
+from codev.core.i18n import gettext as _
 from codev.core.mail import queue_mail
 from codev.core.timeutil import utcnow
 from codev.extensions import db

@@ -7,12 +7,12 @@ scale of 10 get a clear message beside the field rather than a generic one. The 
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, DateField, RadioField, SelectField, StringField, TextAreaField, ValidationError
 from wtforms.validators import InputRequired, Optional
 
 from codev.calls.models import Criterion
 from codev.core.forms import BaseForm, WholeNumberField, max_length, no_control_characters, required
+from codev.core.i18n import lazy_gettext as _l
 from codev.core.numbers import parse_id
 from codev.core.timeutil import utcnow
 from codev.reviews.evaluations import EvaluationData

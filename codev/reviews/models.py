@@ -10,12 +10,12 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import JSON, BigInteger, CheckConstraint, Date, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from codev.accounts.models import User
 from codev.calls.models import Call, Criterion
+from codev.core.i18n import lazy_gettext as _l
 from codev.core.timeutil import UTCDateTime, utcnow
 from codev.extensions import db, sql_values
 from codev.projects.models import Project

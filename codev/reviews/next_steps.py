@@ -9,11 +9,12 @@ from datetime import date
 from typing import Any
 
 from flask import url_for
-from flask_babel import format_date, ngettext
-from flask_babel import gettext as _
+from flask_babel import format_date
 from sqlalchemy import case, func, select
 
 from codev.accounts.models import Role
+from codev.core.i18n import gettext as _
+from codev.core.i18n import ngettext
 from codev.core.templating import localized
 from codev.extensions import db
 from codev.projects.models import Project, ProjectStatus

@@ -13,11 +13,11 @@ from typing import Any
 
 from flask import url_for
 from flask_babel import format_date
-from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
+from codev.core.i18n import gettext as _
 from codev.core.money import format_xof
 from codev.extensions import db
 from codev.projects.models import Project, ProjectEvent, ProjectStatus

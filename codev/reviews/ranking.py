@@ -19,8 +19,8 @@ from decimal import Decimal
 from functools import cache
 
 from babel.numbers import format_decimal
-from flask_babel import lazy_gettext as _l
 
+from codev.core.i18n import lazy_gettext as _l
 from codev.core.money import format_xof
 
 LED_BY_WOMEN = "led_by_women"

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
 from codev.accounts.models import Role
 from codev.core.confirm import ask, confirmed
+from codev.core.i18n import gettext as _
+from codev.core.i18n import lazy_gettext as _l
 from codev.core.permissions import roles
 from codev.core.storage import download
 from codev.core.templating import home_panel, nav_item

@@ -7,13 +7,13 @@ a project's review page. Associations and evaluators never reach these pages (40
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
-from flask_babel import ngettext
 
 from codev.accounts.models import Role, User
 from codev.calls.services import get_call_or_404
 from codev.core.confirm import ask, confirmed
+from codev.core.i18n import gettext as _
+from codev.core.i18n import lazy_gettext as _l
+from codev.core.i18n import ngettext
 from codev.core.permissions import roles
 from codev.core.templating import home_panel, nav_item
 from codev.core.unit_of_work import unit_of_work

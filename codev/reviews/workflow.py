@@ -7,9 +7,8 @@ them by hand without the result.
 
 from __future__ import annotations
 
-from flask_babel import gettext as _
-from flask_babel import ngettext
-
+from codev.core.i18n import gettext as _
+from codev.core.i18n import ngettext
 from codev.projects.models import Project
 from codev.projects.workflow import PROJECT
 from codev.reviews.scoring import project_result

@@ -17,10 +17,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
-
 from codev.accounts.models import Role
+from codev.core.i18n import gettext as _
+from codev.core.i18n import lazy_gettext as _l
 from codev.core.timeutil import utcnow
 from codev.core.workflow import Workflow, register, row
 from codev.reviews.models import Assignment, AssignmentStatus, CommitteeSession, SessionStatus

@@ -5,8 +5,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import abort, redirect, render_template, url_for
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from wtforms import DateField, StringField
 from wtforms.validators import InputRequired
 
@@ -16,6 +14,8 @@ from codev.accounts.api_tokens import ApiToken, Scope, issue_token, revoke_token
 from codev.accounts.models import Role
 from codev.core.confirm import Confirmation, ask, confirmed
 from codev.core.forms import BaseForm, max_length, no_control_characters, required
+from codev.core.i18n import gettext as _
+from codev.core.i18n import lazy_gettext as _l
 from codev.core.params import paginate
 from codev.core.permissions import current_person, roles
 from codev.core.templating import nav_item

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from wtforms import (
     BooleanField,
     EmailField,
@@ -21,6 +20,7 @@ from codev.accounts.models import Role, StructureKind
 from codev.accounts.services import email_taken
 from codev.core.forms import BaseForm, choice_id, email_address, max_length, no_control_characters, required
 from codev.core.geography import region_choices
+from codev.core.i18n import lazy_gettext as _l
 from codev.core.sectors import sector_choices
 
 

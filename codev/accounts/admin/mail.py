@@ -4,12 +4,12 @@ error), and a button that sends one again. Bodies are never shown: they hold pas
 from __future__ import annotations
 
 from flask import redirect, render_template, url_for
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 
 from codev.accounts.admin import bp
 from codev.accounts.models import Role
 from codev.core import mail
+from codev.core.i18n import gettext as _
+from codev.core.i18n import lazy_gettext as _l
 from codev.core.models import MailStatus, OutboxMessage
 from codev.core.params import paginate
 from codev.core.permissions import current_person, roles

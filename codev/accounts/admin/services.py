@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from flask import current_app, url_for
-from flask_babel import gettext as _
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import joinedload
 
@@ -27,6 +26,7 @@ from codev.accounts.models import (
 )
 from codev.core import audit
 from codev.core.geography import regions
+from codev.core.i18n import gettext as _
 from codev.core.mail import queue_mail
 from codev.core.sectors import SECTOR_BY_CODE
 from codev.extensions import db

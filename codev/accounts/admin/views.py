@@ -6,8 +6,6 @@ Structures are managed by admins and read by officers and approvers (who assign 
 from __future__ import annotations
 
 from flask import current_app, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from werkzeug.routing import BuildError
 
@@ -24,6 +22,8 @@ from codev.accounts.two_factor import services as two_factor
 from codev.accounts.two_factor import step_up
 from codev.accounts.two_factor.models import factor_of
 from codev.core.confirm import Confirmation, ask, confirmed
+from codev.core.i18n import gettext as _
+from codev.core.i18n import lazy_gettext as _l
 from codev.core.mail import queue_mail
 from codev.core.params import int_arg, paginate
 from codev.core.permissions import access_rule, roles

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from flask import url_for
-from flask_babel import gettext as _
 
 from codev.accounts.models import Association
 from codev.core.confirm import Confirmation
+from codev.core.i18n import gettext as _
 
 
 def reject(association: Association, reason: str) -> Confirmation:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
@@ -34,6 +33,7 @@ from codev.core.forms import (
     web_address,
 )
 from codev.core.geography import region_choices
+from codev.core.i18n import lazy_gettext as _l
 from codev.core.numbers import digits_message, has_foreign_digits
 from codev.core.sectors import sector_choices
 

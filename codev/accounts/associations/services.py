@@ -14,7 +14,6 @@ from datetime import timedelta
 from typing import Any
 
 from flask import abort, current_app, url_for
-from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import joinedload, selectinload
 from werkzeug.datastructures import FileStorage
@@ -32,6 +31,7 @@ from codev.accounts.services import AccountError, create_user, email_taken, norm
 from codev.accounts.workflows import ASSOCIATION
 from codev.core import audit
 from codev.core.embassies import embassy_for_country
+from codev.core.i18n import gettext as _
 from codev.core.mail import queue_mail
 from codev.core.models import Attachment
 from codev.core.storage import UploadError, discard_file, store_upload

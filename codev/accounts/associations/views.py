@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, session, url_for
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user
 from sqlalchemy import or_, select
 from sqlalchemy.orm import selectinload
@@ -25,6 +23,8 @@ from codev.accounts.models import MINISTRY_ROLES, Association, AssociationDomain
 from codev.accounts.services import claim_signup
 from codev.core import throttle
 from codev.core.confirm import ask, confirmed
+from codev.core.i18n import gettext as _
+from codev.core.i18n import lazy_gettext as _l
 from codev.core.params import paginate
 from codev.core.permissions import current_person, public, roles
 from codev.core.storage import download

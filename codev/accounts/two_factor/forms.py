@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from wtforms import StringField, ValidationError
 
 from codev.core.forms import BaseForm, max_length, required
+from codev.core.i18n import lazy_gettext as _l
 from codev.core.numbers import digits_message, has_foreign_digits
 
 # The sign-in and step-up fields take a recovery code too (letters and digits): a text keyboard. Enrolment takes

@@ -24,14 +24,14 @@ import pyotp
 import segno
 from cryptography.fernet import Fernet, InvalidToken
 from flask import current_app
-from flask_babel import gettext as _
-from flask_babel import ngettext
 from sqlalchemy import delete, func, or_, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from codev.accounts.models import User
 from codev.accounts.two_factor.models import RecoveryCode, SecondFactor, factor_of, requires_two_factor
 from codev.core import audit, throttle
+from codev.core.i18n import gettext as _
+from codev.core.i18n import ngettext
 from codev.core.timeutil import utcnow
 from codev.core.unit_of_work import DomainError
 from codev.extensions import db

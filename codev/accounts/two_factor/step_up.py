@@ -4,13 +4,13 @@ disbursement a second time, or before changing someone's role — for each actio
 from __future__ import annotations
 
 from flask import request
-from flask_babel import gettext as _
 
 from codev.accounts.models import User
 from codev.accounts.two_factor import services
 from codev.accounts.two_factor.forms import StepUpForm
 from codev.accounts.two_factor.models import has_two_factor
 from codev.core import audit
+from codev.core.i18n import gettext as _
 from codev.core.unit_of_work import unit_of_work
 
 FIELD = "step_up_code"

@@ -5,8 +5,6 @@ until they have one."""
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, session, url_for
-from flask_babel import gettext as _
-from flask_babel import ngettext
 from flask_login import current_user, login_user
 
 from codev.accounts import bp
@@ -15,6 +13,8 @@ from codev.accounts.two_factor import services, signin
 from codev.accounts.two_factor.forms import CodeForm, EnrolForm
 from codev.accounts.two_factor.models import factor_of, has_two_factor, requires_two_factor
 from codev.core import audit, throttle
+from codev.core.i18n import gettext as _
+from codev.core.i18n import ngettext
 from codev.core.mail import queue_mail
 from codev.core.permissions import public, signed_in
 from codev.core.unit_of_work import unit_of_work

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import defer, joinedload
 
@@ -23,6 +22,7 @@ from codev.accounts.models import Role, User
 from codev.calls.models import Call, TrancheCondition
 from codev.calls.rules import PlanFigures, check_plan, max_grant_allowed
 from codev.core import audit
+from codev.core.i18n import gettext as _
 from codev.core.money import BPS, Ratio, commit_envelope, format_xof, split
 from codev.core.timeutil import utcnow
 from codev.core.unit_of_work import DomainError

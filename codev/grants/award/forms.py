@@ -9,13 +9,13 @@ from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, SelectField, StringField, TextAreaField
 from wtforms.validators import Optional
 
 from codev.calls.forms import XofField
 from codev.core.forms import BaseForm, max_length, no_control_characters, required
+from codev.core.i18n import lazy_gettext as _l
 from codev.core.unit_of_work import DomainError
 from codev.grants.models import GRANT_STATUS_LABELS
 

@@ -24,7 +24,6 @@ from typing import Any
 import segno
 from flask import current_app, has_request_context, url_for
 from flask_babel import force_locale, format_date
-from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import defer, joinedload
 
@@ -33,6 +32,7 @@ from codev.calls.models import TrancheCondition
 from codev.core import audit
 from codev.core.countries import country_name
 from codev.core.geography import region_name
+from codev.core.i18n import gettext as _
 from codev.core.money import format_bps, format_xof, share_bps, xof_in_words
 from codev.core.pdf import render_pdf
 from codev.core.templating import ministry_name

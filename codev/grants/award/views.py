@@ -8,8 +8,6 @@ grant page includes their partial ``grants/_money.html`` when it exists.
 from __future__ import annotations
 
 from flask import abort, flash, make_response, redirect, render_template, request, url_for
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, lazyload
@@ -19,6 +17,8 @@ from codev.accounts.two_factor import step_up
 from codev.calls.models import Call
 from codev.core import throttle
 from codev.core.confirm import ask, confirmed
+from codev.core.i18n import gettext as _
+from codev.core.i18n import lazy_gettext as _l
 from codev.core.money import format_xof
 from codev.core.params import paginate
 from codev.core.permissions import current_person, public, roles

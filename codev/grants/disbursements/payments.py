@@ -16,12 +16,12 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from flask_babel import gettext as _
-from flask_babel import ngettext
 from sqlalchemy import BigInteger, case, cast, func, or_, select, union_all
 
 from codev.accounts.models import Role, User
 from codev.core import audit
+from codev.core.i18n import gettext as _
+from codev.core.i18n import ngettext
 from codev.core.mail import queue_mail
 from codev.core.money import format_xof
 from codev.core.timeutil import utcnow

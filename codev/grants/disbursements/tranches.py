@@ -19,11 +19,11 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import BigInteger, cast, func, select
 
 from codev.calls.models import TrancheCondition
+from codev.core.i18n import gettext as _
+from codev.core.i18n import lazy_gettext as _l
 from codev.core.money import Ratio, disbursable, format_xof
 from codev.core.timeutil import utcnow
 from codev.extensions import db

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from flask import abort, redirect, request, url_for
 from flask_babel import format_datetime
-from flask_babel import gettext as _
 
 from codev.accounts.models import Role
 from codev.accounts.two_factor import step_up
 from codev.core.confirm import ask, confirmed
+from codev.core.i18n import gettext as _
 from codev.core.money import format_xof
 from codev.core.permissions import current_person, roles
 from codev.core.unit_of_work import unit_of_work

@@ -9,12 +9,12 @@ from datetime import date
 from typing import Any
 
 from flask import current_app
-from flask_babel import gettext as _
 from werkzeug.datastructures import FileStorage
 
 from codev.accounts.models import User
 from codev.calls.rates import to_xof
 from codev.core import audit
+from codev.core.i18n import gettext as _
 from codev.core.money import CURRENCIES, MAX_XOF, MoneyError, disbursable, eligible_money, format_xof
 from codev.core.storage import discard_file, store_upload
 from codev.core.timeutil import utcnow

@@ -18,11 +18,11 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import BigInteger, and_, cast, exists, func, select
 from sqlalchemy.orm import aliased
 
 from codev.accounts.models import Role
+from codev.core.i18n import lazy_gettext as _l
 from codev.core.money import eligible_money
 from codev.extensions import db
 from codev.grants.common import OPEN_STATUSES

@@ -17,14 +17,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
-from flask_babel import format_date, format_datetime, ngettext
-from flask_babel import gettext as _
+from flask_babel import format_date, format_datetime
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from codev.accounts.models import MINISTRY_ROLES, Role, User
 from codev.core.confirm import ask, confirmed
+from codev.core.i18n import gettext as _
+from codev.core.i18n import ngettext
 from codev.core.money import format_bps, format_minor, format_rate, format_xof
 from codev.core.params import page_number, paginate
 from codev.core.permissions import current_person, roles

@@ -24,12 +24,12 @@ from types import SimpleNamespace
 from typing import Any
 
 from flask_babel import format_date
-from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from codev.accounts.models import Role, User
 from codev.calls.rules import PlanFigures, max_grant_allowed
 from codev.core import audit
+from codev.core.i18n import gettext as _
 from codev.core.money import commit_envelope, format_xof, release_envelope
 from codev.core.timeutil import utcnow
 from codev.core.unit_of_work import DomainError

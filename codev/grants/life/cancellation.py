@@ -20,11 +20,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from flask_babel import gettext as _
-from flask_babel import ngettext
 from sqlalchemy import select
 
 from codev.accounts.models import Role, User
+from codev.core.i18n import gettext as _
+from codev.core.i18n import ngettext
 from codev.core.money import format_xof, release_envelope
 from codev.core.timeutil import utcnow
 from codev.extensions import db

@@ -3,11 +3,11 @@ its project's file (an officer or an approver, with an optional message)."""
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from wtforms import TextAreaField
 from wtforms.validators import Optional
 
 from codev.core.forms import BaseForm, max_length, no_control_characters, required
+from codev.core.i18n import lazy_gettext as _l
 
 REASON_MAX = 2000
 

@@ -7,10 +7,10 @@ from __future__ import annotations
 from typing import Any
 
 from flask import redirect, render_template, request, url_for
-from flask_babel import gettext as _
 
 from codev.accounts.models import Role, User
 from codev.core.confirm import ask, confirmed
+from codev.core.i18n import gettext as _
 from codev.core.money import format_xof
 from codev.core.permissions import current_person, roles
 from codev.core.unit_of_work import unit_of_work

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_babel import gettext as _
-
 from codev.accounts.models import Role
+from codev.core.i18n import gettext as _
 from codev.grants.common import LedgerError
 from codev.grants.models import Grant, GrantStatus
 from codev.projects.models import ProjectEvent, ProjectStatus

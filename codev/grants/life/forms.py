@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from wtforms import DateField, TextAreaField
 from wtforms.validators import InputRequired
 
 from codev.calls.forms import XofField
 from codev.core.forms import BaseForm, max_length, no_control_characters, required
+from codev.core.i18n import lazy_gettext as _l
 
 REASON_MAX = 2000
 

@@ -17,9 +17,9 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from flask_babel import gettext as _
 from sqlalchemy import select
 
+from codev.core.i18n import gettext as _
 from codev.core.money import format_xof, release_envelope
 from codev.core.timeutil import utcnow
 from codev.core.workflow import SYSTEM

@@ -23,13 +23,13 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from flask import current_app, has_request_context, url_for
-from flask_babel import gettext as _
 from sqlalchemy import and_, case, false, func, or_, select
 from sqlalchemy.orm import aliased, joinedload, load_only
 
 from codev.accounts.models import Role, User
 from codev.calls.models import Call
 from codev.core import audit
+from codev.core.i18n import gettext as _
 from codev.core.mail import queue_mail
 from codev.core.money import format_xof
 from codev.core.params import ListPage

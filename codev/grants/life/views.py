@@ -10,9 +10,9 @@
 from __future__ import annotations
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
 
 from codev.accounts.models import MINISTRY_ROLES, Role
+from codev.core.i18n import gettext as _
 from codev.core.money import format_xof
 from codev.core.params import paginate, slice_page
 from codev.core.permissions import current_person, roles

@@ -13,8 +13,6 @@ from datetime import date
 from typing import Any
 
 from flask import current_app
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 from werkzeug.datastructures import FileStorage
@@ -22,6 +20,8 @@ from werkzeug.datastructures import FileStorage
 from codev.accounts.models import Role, User
 from codev.calls.models import TrancheCondition
 from codev.core import audit
+from codev.core.i18n import gettext as _
+from codev.core.i18n import lazy_gettext as _l
 from codev.core.mail import queue_mail
 from codev.core.money import MAX_XOF
 from codev.core.storage import discard_file, store_upload

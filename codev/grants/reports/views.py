@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from flask import abort, redirect, render_template, request, url_for
 from flask_babel import format_date, format_datetime
-from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
 
 from codev.accounts.models import Role
+from codev.core.i18n import gettext as _
 from codev.core.money import format_xof
 from codev.core.numbers import parse_id
 from codev.core.params import paginate
