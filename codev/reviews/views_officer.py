@@ -218,7 +218,7 @@ def in_review():
     form.call.choices = call_choices(_("All"))
     form.validate()
     page = page_of(assignments.in_review_query(form.call_id(), form.need_value()))
-    by_project = assignments.assignments_of([p.id for p in page.items])
+    by_project = assignments.evaluators_of([p.id for p in page.items])
     return render_template("reviews/in_review.html", form=form, page=page, by_project=by_project,
                            call_id=form.call_id(), open_statuses=assignments.OPEN, today=_today(),
                            steps=next_steps(page.items, user()))
