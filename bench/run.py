@@ -13,7 +13,6 @@ average beside each section (the machine may be shared).
 from __future__ import annotations
 
 import argparse
-import gc
 import json
 import os
 import platform
@@ -97,12 +96,12 @@ def _say(m) -> None:
 
 def measure(url: str) -> tuple[list, dict]:
     from codev import create_app
+    from codev.core import collector
     from codev.extensions import db
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": SECRET, "ENV_NAME": "development",
                       "PAGE_SIZE": 50, "WTF_CSRF_ENABLED": True})
-    gc.collect()
-    gc.freeze()  # as wsgi.py does in each worker: the app's own objects out of the collector's way
+    collector.settle()  # as wsgi.py does in each worker (codev.core.collector)
     started_load = loadavg()
     facts: dict = {}
     results = measure_pages(app, db, facts=facts, progress=_say)
@@ -111,8 +110,7 @@ def measure(url: str) -> tuple[list, dict]:
     # The oversight figures once more, computed on every request (the first request after a write).
     cold = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": SECRET, "ENV_NAME": "development",
                        "PAGE_SIZE": 50, "WTF_CSRF_ENABLED": True, "OVERSIGHT_CACHE_SECONDS": 0})
-    gc.collect()
-    gc.freeze()
+    collector.settle()
     results += measure_pages(cold, db, only=figures_page, suffix=" (cold)", progress=_say)
     with cold.app_context():
         db.engine.dispose()

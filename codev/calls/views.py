@@ -4,7 +4,6 @@ exchange rates, and the commune chooser."""
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
-from flask_babel import get_locale
 
 from codev.accounts.models import MINISTRY_ROLES, Role
 from codev.calls import bp, services, workflow
@@ -16,6 +15,7 @@ from codev.calls.services import get_call_or_404
 from codev.core import geography
 from codev.core.i18n import gettext as _
 from codev.core.i18n import lazy_gettext as _l
+from codev.core.i18n import locale_name
 from codev.core.money import EUR_RATE_MILLIONTHS
 from codev.core.params import paginate
 from codev.core.permissions import current_person, public, roles
@@ -30,11 +30,6 @@ nav_item("calls.public_list", _l("Calls for projects"), *EVERYONE, order=10, gro
 nav_item("calls.manage", _l("Manage calls"), *MINISTRY, order=40, group="programme")
 
 
-
-def _locale() -> str:
-    return str(get_locale() or "fr")
-
-
 @bp.route("/")
 @public
 def public_list():
@@ -42,7 +37,7 @@ def public_list():
     calls = services.accepting_calls(limit=100)
     words = {call.id: rules_in_words(call) for call in calls}
     return render_template("calls/public_list.html", calls=calls, words=words,
-                           past=services.past_calls(), locale=_locale())
+                           past=services.past_calls(), locale=locale_name())
 
 
 @bp.route("/<int:call_id>")
@@ -51,7 +46,7 @@ def public_detail(call_id: int):
     """One call as associations read it (drafts exist only for the ministry)."""
     call = get_call_or_404(call_id, current_person())
     return render_template("calls/public_detail.html", call=call, words=rules_in_words(call),
-                           locale=_locale(), now=utcnow())
+                           locale=locale_name(), now=utcnow())
 
 
 @bp.route("/manage")
@@ -62,7 +57,7 @@ def manage():
     page = paginate(services.manage_query(status), per_page=25)
     projects = services.project_counts([c.id for c in page.items])
     return render_template("calls/manage.html", page=page, status=status, counts=services.status_counts(),
-                           projects=projects, statuses=list(CallStatus), locale=_locale())
+                           projects=projects, statuses=list(CallStatus), locale=locale_name())
 
 
 @bp.route("/<int:call_id>/manage")
@@ -74,7 +69,7 @@ def detail(call_id: int):
              for step in workflow.transitions_from(call.status)]
     return render_template("calls/detail.html", call=call, steps=steps, words=rules_in_words(call),
                            problems=workflow.missing_pieces(call) if call.status == CallStatus.DRAFT else [],
-                           locale=_locale())
+                           locale=locale_name())
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -171,7 +166,7 @@ def communes():
 @home_panel(Role.ASSOCIATION)
 def member_calls_panel():
     """Open calls and their closing dates."""
-    return "calls/_panel_member.html", {"calls": services.accepting_calls(limit=5), "locale": _locale()}
+    return "calls/_panel_member.html", {"calls": services.accepting_calls(limit=5), "locale": locale_name()}
 
 
 @home_panel(Role.OFFICER)

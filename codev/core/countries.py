@@ -5,7 +5,8 @@ from __future__ import annotations
 from functools import cache
 
 from babel import Locale
-from flask_babel import get_locale
+
+from codev.core.i18n import locale_name
 
 # CLDR territories that are not countries one lives in.
 _NOT_COUNTRIES = {"EU", "EZ", "UN", "QO", "XA", "XB", "ZZ", "AQ", "BV", "HM", "CP", "DG", "IC", "EA", "TA"}
@@ -24,12 +25,12 @@ def _names(locale: str) -> dict[str, str]:
 def country_name(code: str | None, locale: str | None = None) -> str:
     if not code:
         return ""
-    return _names(locale or str(get_locale() or "fr")).get(code, code)
+    return _names(locale or locale_name()).get(code, code)
 
 
 def country_choices(locale: str | None = None) -> list[tuple[str, str]]:
     """(ISO code, name) pairs sorted by the name as the reader spells it."""
-    return list(_sorted_choices(locale or str(get_locale() or "fr")))
+    return list(_sorted_choices(locale or locale_name()))
 
 
 @cache

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from functools import cache
 from importlib.resources import files
 
-from flask_babel import get_locale
+from codev.core.i18n import locale_name
 
 
 @dataclass(frozen=True)
@@ -21,7 +21,7 @@ class Embassy:
     countries: tuple[str, ...]
 
     def label(self, locale: str | None = None) -> str:
-        loc = locale or str(get_locale() or "fr")
+        loc = locale or locale_name()
         return self.city_en if loc == "en" else self.city_fr
 
 

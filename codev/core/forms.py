@@ -12,18 +12,22 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import cache
 from urllib.parse import urlsplit
 
 import idna
+from babel.support import Translations
 from email_validator import EmailNotValidError, validate_email
 from flask_wtf import FlaskForm
 from markupsafe import Markup
 from wtforms import Form, HiddenField, SelectField, SelectFieldBase, StringField, TextAreaField
 from wtforms.fields import FieldList, FormField
+from wtforms.i18n import messages_path
 from wtforms.validators import DataRequired, InputRequired, Length, StopValidation
 from wtforms.widgets import Select, html_params
 
 from codev.core.i18n import lazy_gettext as _l
+from codev.core.i18n import locale_name
 from codev.core.numbers import INT32_MAX, NumberError, parse_id, parse_whole
 
 MAX_TEXT = 100_000  # no text field takes more, whatever its own limit
@@ -146,12 +150,34 @@ def _bind_field(form, unbound_field, options):
     return unbound_field.bind(form=form, filters=filters, **options)
 
 
+@cache
+def _wtforms_catalogue(locale: str) -> Translations:
+    return Translations.load(messages_path(), [locale], domain="wtforms")
+
+
+class WTFormsMessages:
+    """WTForms' own messages ("Not a valid choice.") in the language being rendered, each language's catalogue
+    read once per process: Flask-WTF reads it from disk again in every request that builds a form."""
+
+    def gettext(self, string: str) -> str:
+        return _wtforms_catalogue(locale_name()).ugettext(string)
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str:
+        return _wtforms_catalogue(locale_name()).ungettext(singular, plural, n)
+
+
+_WTFORMS_MESSAGES = WTFormsMessages()
+
+
 class BaseForm(FlaskForm):
     """Strips surrounding spaces from every text field and checks every text field (see above)."""
 
     class Meta:
         def bind_field(self, form, unbound_field, options):
             return _bind_field(form, unbound_field, options)
+
+        def get_translations(self, form):
+            return _WTFORMS_MESSAGES
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -184,6 +210,9 @@ class RowForm(Form):
     class Meta:
         def bind_field(self, form, unbound_field, options):
             return _bind_field(form, unbound_field, options)
+
+        def get_translations(self, form):
+            return _WTFORMS_MESSAGES
 
 
 def _strip(value):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask, current_app, has_request_context, request, session
 from flask.globals import _cv_app
-from flask_babel import Domain
+from flask_babel import Domain, get_locale
 from flask_login import current_user
 
 from codev.extensions import babel
@@ -45,6 +45,31 @@ class RequestDomain(Domain):
         if context is not None and context.__dict__.get("babel_locale") is not None:
             context.codev_translations = (context.babel_locale, translations)
         return translations
+
+
+def locale_name() -> str:
+    """The language being rendered, "fr" or "en": the request's, or the one ``force_locale`` set for an email
+    or a PDF; French outside any app context.
+
+    Amounts, dates, countries and bilingual fields ask for it once per value (a list page: some 300 times).
+    Flask-Babel's ``get_locale()`` finds its context through the request's globals each time and ``str()``
+    then rebuilds the locale's identifier; here the name is kept beside the locale object it was read from,
+    as :class:`RequestDomain` keeps the translations."""
+    app_context = _cv_app.get(None)
+    context = app_context.g.__dict__.get("_flask_babel") if app_context is not None else None
+    if context is not None:
+        locale = context.__dict__.get("babel_locale")
+        kept = context.__dict__.get("codev_locale_name")
+        if kept is not None and locale is not None and kept[0] is locale:
+            return kept[1]
+    locale = get_locale()
+    if locale is None:
+        return "fr"
+    name = str(locale)
+    context = app_context.g.__dict__.get("_flask_babel") if app_context is not None else None
+    if context is not None:
+        context.codev_locale_name = (locale, name)
+    return name
 
 
 # The app's strings: French first (the catalogue), through the domain above. The code imports these rather

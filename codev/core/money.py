@@ -20,11 +20,11 @@ from dataclasses import dataclass
 from functools import cache
 
 from babel.numbers import format_currency, format_decimal
-from flask_babel import get_locale
 from num2words import num2words
 from sqlalchemy import BigInteger, cast, column, table, update
 
 from codev.core.i18n import gettext as _
+from codev.core.i18n import locale_name
 from codev.core.numbers import GROUP_SEPARATORS, NumberError, Wording, parse_number, typed_number
 
 # 1 EUR = 655.957 XOF, fixed by law (the CFA franc's peg).
@@ -120,7 +120,7 @@ def minor_text(amount_minor: int) -> str:
 
 
 def _locale(locale: str | None) -> str:
-    return locale or str(get_locale() or "fr")
+    return locale or locale_name()
 
 
 XOF_PATTERN = "#,##0\u00a0¤"  # the symbol after the number in both languages (CLDR's English glues it in front)

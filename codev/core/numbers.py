@@ -26,9 +26,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from flask_babel import get_locale
-
 from codev.core.i18n import gettext as _
+from codev.core.i18n import locale_name
 from codev.core.unit_of_work import DomainError
 
 INT32_MAX = 2**31 - 1  # an Integer column
@@ -77,7 +76,7 @@ def reader_language(locale: str | None = None) -> str:
     """"en" or "fr": the language whose way of writing numbers decides an ambiguous figure."""
     if locale is None:
         try:
-            locale = str(get_locale() or "fr")
+            locale = locale_name()
         except (RuntimeError, AttributeError):  # outside a request: the programme's working language
             locale = "fr"
     return "en" if str(locale).lower().startswith("en") else "fr"

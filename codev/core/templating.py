@@ -4,17 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
+from functools import lru_cache
 from typing import Any
 
+from babel.dates import format_date as babel_format_date
 from flask import Flask, current_app, request, url_for
-from flask_babel import format_date, format_datetime, get_locale
+from flask_babel import format_datetime, to_user_timezone
 from flask_login import current_user
 
 from codev.core.countries import country_name
 from codev.core.embassies import embassy_label
 from codev.core.geography import region_name
 from codev.core.i18n import lazy_gettext as _l
+from codev.core.i18n import locale_name
 from codev.core.sectors import sector_label
 
 
@@ -112,7 +115,7 @@ def nav_entries(items: list[NavItem], endpoint: str | None) -> list[NavItem | Na
 
 
 def _context() -> dict:
-    locale = str(get_locale() or "fr")
+    locale = locale_name()
     items = _nav_for_user()
     return {
         "nav_items": items,
@@ -136,7 +139,7 @@ def localized(obj: Any, field: str, locale: str | None = None) -> str:
     def read(name: str) -> Any:
         return obj.get(name) if isinstance(obj, Mapping) else getattr(obj, name, None)
 
-    locale = locale or str(get_locale() or "fr")
+    locale = locale or locale_name()
     french = read(f"{field}_fr") if has(f"{field}_fr") else read(field)
     english = read(f"{field}_en") if locale == "en" else None
     return english or french or ""
@@ -148,8 +151,20 @@ def ministry_name(locale: str | None = None) -> str:
     return localized({"name": config["MINISTRY_NAME_FR"], "name_en": config["MINISTRY_NAME_EN"]}, "name", locale)
 
 
-def _date(value: datetime | None, fmt: str = "medium") -> str:
-    return format_date(value, fmt) if value else ""
+def _date(value: date | datetime | None, fmt: str = "medium") -> str:
+    """The day as the reader writes it ("3 déc. 2026", "Dec 3, 2026"); a moment is read in the programme's
+    time zone first, as Flask-Babel's ``format_date`` does."""
+    if not value:
+        return ""
+    day = to_user_timezone(value).date() if isinstance(value, datetime) else value
+    return _day_text(day, fmt, locale_name())
+
+
+@lru_cache(maxsize=4096)
+def _day_text(day: date, fmt: str, locale: str) -> str:
+    """Babel's text of a day, kept: a list page shows fifty of them, the same ones from one request to the next,
+    and Babel reads its pattern and the locale's names again for each."""
+    return babel_format_date(day, fmt, locale=locale)
 
 
 def _datetime(value: datetime | None, fmt: str = "medium") -> str:

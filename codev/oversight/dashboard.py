@@ -1,5 +1,5 @@
 """The ministry's dashboard, aggregated by the database: the funnel, the envelopes, the money mobilised,
-the breakdowns, the months, what is overdue.
+the breakdowns, the months (what is overdue is :mod:`codev.oversight.overdue`'s).
 
 Every figure comes from SQL (GROUP BY, SUM, COUNT), in a number of statements that does not grow with the
 programme: the projects in view are read once and grouped five ways (the funnel, and region, prefecture,
@@ -23,7 +23,7 @@ What the filters narrow (call, region, sector, year):
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -32,22 +32,19 @@ from sqlalchemy import (
     case,
     cast,
     distinct,
-    exists,
     func,
     literal,
     null,
     select,
-    true,
     union_all,
 )
-from sqlalchemy.orm import aliased
 
 from codev.accounts.models import Association, AssociationStatus
 from codev.calls.models import Call, CallStatus
-from codev.core.money import eligible_money_sql, share_bps
+from codev.core.money import share_bps
 from codev.core.timeutil import utcnow
 from codev.extensions import db
-from codev.grants.models import ContributionEntry, Disbursement, EntryKind, Grant, GrantStatus, Report, ReportStatus
+from codev.grants.models import Disbursement, Grant, GrantStatus
 from codev.grants.totals import GrantTotals
 from codev.oversight.queries import (
     Figures,
@@ -60,10 +57,7 @@ from codev.oversight.queries import (
     with_totals,
     year_bounds,
 )
-from codev.projects.models import FundingSource, Project, ProjectStatus
-
-# A declaration or a report waiting longer than this for an officer is overdue.
-OVERDUE_DAYS = 14
+from codev.projects.models import Project, ProjectStatus
 
 # The funnel: each stage counts the projects whose status shows they reached it.
 _PAST_SCREENING = ("in_review", "qualified", "not_qualified", "approved", "rejected", "deferred", "funded",
@@ -438,71 +432,3 @@ def by_month(filters: Filters, today: date | None = None) -> list[Month]:
     a = {m: (int(n), int(s)) for m, n, s in db.session.execute(filter_register(approvals, place))}
     p = {m: (int(n), int(s)) for m, n, s in db.session.execute(filter_register(payments, place))}
     return [Month(m, *a.get(m, (0, 0)), *p.get(m, (0, 0))) for m in months]
-
-
-# --- overdue --------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Overdue:
-    declarations: int  # waiting for an officer
-    declarations_late: int  # of which for more than OVERDUE_DAYS
-    reports: int  # waiting to be read
-    reports_late: int
-    grants_past_deadline: int  # awarded, deadline passed, the match not all verified (they lapse)
-    missing_xof: int  # the association money those grants still wait for
-
-
-# The ledger's aliases of the overdue counts, made once: building an alias of a wide table again for each
-# page costs more than the statement it serves (SQLAlchemy adapts every column on first use).
-_WAITING = aliased(ContributionEntry, name="waiting")
-_VERIFIED = aliased(ContributionEntry, name="verified_entry")
-_ANSWER = aliased(ContributionEntry, name="answer")
-_REVERSAL = aliased(ContributionEntry, name="reversal")
-
-
-def _eligible_verified(grant_ids: Select) -> Any:
-    """Subquery: grant_id, cash and in-kind verified and not reversed, for the grants ``grant_ids`` selects
-    (eligible money V is computed from it). Each declaration of those grants is looked up in the ledger
-    by its index on ``refers_to_id`` (the few late grants' entries, not the whole ledger)."""
-    declared = _VERIFIED
-    cash = case((declared.source == FundingSource.ASSOCIATION_CASH.value, declared.amount_xof), else_=0)
-    in_kind = case((declared.source == FundingSource.ASSOCIATION_IN_KIND.value, declared.amount_xof), else_=0)
-    return (select(declared.grant_id, total(cash).label("cash"), total(in_kind).label("in_kind"))
-            .where(declared.kind == EntryKind.DECLARED, declared.grant_id.in_(grant_ids),
-                   exists().where(_ANSWER.refers_to_id == declared.id, _ANSWER.kind == EntryKind.VERIFIED),
-                   ~exists().where(_REVERSAL.refers_to_id == declared.id, _REVERSAL.kind == EntryKind.REVERSAL))
-            .group_by(declared.grant_id).subquery("eligible_verified"))
-
-
-def overdue(filters: Filters, today: date | None = None) -> Overdue:
-    """What waits too long, in one statement of scalar subqueries."""
-    today = today or utcnow().date()
-    late = utcnow() - timedelta(days=OVERDUE_DAYS)
-    place = Filters(call_id=filters.call_id, region=filters.region, sector=filters.sector)
-
-    def grants_in_view(stmt: Select) -> Select:
-        if place.region or place.sector:  # the project is joined only when a filter reads it
-            stmt = stmt.join(Project, Project.id == Grant.project_id)
-        return filter_register(stmt, place)
-
-    # A declaration waits while no entry of the ledger answers it (verified, rejected, reversed).
-    entry = _WAITING
-    declarations = (select(func.count(entry.id), total(case((entry.created_at < late, 1), else_=0)))
-                    .select_from(entry).join(Grant, Grant.id == entry.grant_id)
-                    .where(entry.kind == EntryKind.DECLARED, ~exists().where(_ANSWER.refers_to_id == entry.id)))
-    reports = (select(func.count(Report.id), total(case((Report.submitted_at < late, 1), else_=0)))
-               .join(Grant, Grant.id == Report.grant_id).where(Report.status == ReportStatus.SUBMITTED))
-    late_grants = select(Grant.id).where(Grant.status == GrantStatus.AWARDED, Grant.contribution_deadline < today)
-    v = _eligible_verified(late_grants)
-    # V = cash + ⌊in kind × the share that counts⌋ (codev.core.money.eligible_money), in SQL.
-    eligible = eligible_money_sql(func.coalesce(v.c.cash, 0), func.coalesce(v.c.in_kind, 0), Grant.in_kind_counts_bps)
-    missing = Grant.required_association_xof - eligible
-    past = (select(func.count(Grant.id), total(missing)).select_from(Grant).outerjoin(v, v.c.grant_id == Grant.id)
-            .where(Grant.status == GrantStatus.AWARDED, Grant.contribution_deadline < today, missing > 0))
-    d = grants_in_view(declarations).subquery("d")
-    r = grants_in_view(reports).subquery("r")
-    g = grants_in_view(past).subquery("g")
-    # Three one-row subqueries side by side: one statement.
-    row = db.session.execute(select(*d.c, *r.c, *g.c).select_from(d).join(r, true()).join(g, true())).one()
-    return Overdue(*(int(x or 0) for x in row))

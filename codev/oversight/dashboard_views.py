@@ -12,19 +12,20 @@ from typing import Any
 
 from babel.numbers import format_decimal
 from flask import render_template, request
-from flask_babel import format_date, get_locale
+from flask_babel import format_date
 
 from codev.accounts.models import MINISTRY_ROLES, Role
 from codev.core.countries import country_name
 from codev.core.geography import region_name, regions
 from codev.core.i18n import gettext as _
 from codev.core.i18n import lazy_gettext as _l
+from codev.core.i18n import locale_name
 from codev.core.money import bps_decimal, format_number, format_xof
 from codev.core.permissions import roles
 from codev.core.sectors import sector_label
 from codev.core.templating import home_panel
 from codev.core.timeutil import utcnow
-from codev.oversight import bp, cache, dashboard, maps, queries
+from codev.oversight import bp, cache, dashboard, maps, overdue, queries
 from codev.oversight.charts import Bar, Series, bar_chart, column_chart, funnel_chart
 from codev.oversight.forms import FilterForm
 from codev.oversight.queries import Filters
@@ -50,15 +51,11 @@ DIMENSION_TITLES = {
 }
 
 
-def _locale() -> str:
-    return str(get_locale() or "fr")
-
-
 def ratio_text(bps: int | None) -> str:
     """A leverage in basis points as "1,25" (fr) or "1.25" (en); a dash when there is nothing to divide by."""
     if bps is None:
         return "—"
-    return format_decimal(bps_decimal(bps), format="#,##0.00", locale=_locale())
+    return format_decimal(bps_decimal(bps), format="#,##0.00", locale=locale_name())
 
 
 def group_name(dimension: str, key: Any) -> str:
@@ -76,7 +73,7 @@ def group_name(dimension: str, key: Any) -> str:
 def filter_form() -> FilterForm:
     """The register's filter form (call, region, sector, year); the dashboard shows no status."""
     form = FilterForm(formdata=request.args, calls=queries.calls_not_drafts(), statuses=(),
-                      first_year=queries.first_year_of_the_programme(), locale=_locale(),
+                      first_year=queries.first_year_of_the_programme(), locale=locale_name(),
                       year_help=_l("Projects: year of submission; money: year of the grant's approval."))
     form.validate()
     return form
@@ -143,8 +140,8 @@ def dashboard_page():
         stage_labels=STAGE_LABELS, statuses=dashboard.by_status(counts), status_labels=PROJECT_STATUS_LABELS,
         calls=calls, totals=totals, money=money, groups=groups, months=months,
         month_names=_month_names([m.month for m in months], "LLLL y"), dimension_titles=DIMENSION_TITLES,
-        overdue=dashboard.overdue(filters), overdue_days=dashboard.OVERDUE_DAYS, ratio_text=ratio_text,
-        group_name=group_name, charts=_charts(counts, stages, totals, money, groups, months), locale=_locale(),
+        overdue=overdue.counts(filters), overdue_days=overdue.OVERDUE_DAYS, ratio_text=ratio_text,
+        group_name=group_name, charts=_charts(counts, stages, totals, money, groups, months), locale=locale_name(),
     )
 
 

@@ -15,7 +15,6 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from flask_babel import get_locale
 from sqlalchemy import Select, String, case, cast, func, select
 from sqlalchemy.orm import aliased
 
@@ -25,6 +24,7 @@ from codev.core.countries import country_name
 from codev.core.geography import region_name
 from codev.core.i18n import gettext as _
 from codev.core.i18n import lazy_gettext as _l
+from codev.core.i18n import locale_name
 from codev.core.money import minor_text, rate_text
 from codev.core.sectors import SECTOR_BY_CODE, sector_label
 from codev.grants.models import ContributionEntry, Disbursement, EntryKind, Grant, GrantStatus
@@ -110,7 +110,7 @@ def _project_columns() -> list[Column]:
 
 def _call_title() -> Any:
     """The call's title in the file's language, in SQL: the rule of ``codev.core.templating.localized``."""
-    if str(get_locale()) != "en":
+    if locale_name() != "en":
         return Call.title
     return func.coalesce(func.nullif(Call.title_en, ""), Call.title)
 

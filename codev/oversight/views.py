@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import abort, current_app, render_template, request
-from flask_babel import get_locale
 from sqlalchemy import func, select
 
 from codev.accounts.models import MINISTRY_ROLES, Role
@@ -14,7 +13,7 @@ from codev.calls.models import Call, CallStatus
 from codev.core.geography import region_name
 from codev.core.i18n import gettext as _
 from codev.core.i18n import lazy_gettext as _l
-from codev.core.i18n import ngettext
+from codev.core.i18n import locale_name, ngettext
 from codev.core.params import PageLinks, page_number
 from codev.core.permissions import public, roles
 from codev.core.templating import nav_item
@@ -33,10 +32,6 @@ nav_item("oversight.register", _l("Funded projects"), *Role, order=12, group="pr
 nav_item("oversight.exports", _l("Exports"), *MINISTRY, order=90, group="programme")
 
 
-def _locale() -> str:
-    return str(get_locale() or "fr")
-
-
 @bp.context_processor
 def _helpers() -> dict:
     """Numbers in the reader's language, and the labels the oversight pages show."""
@@ -49,7 +44,7 @@ def _helpers() -> dict:
     from codev.projects.models import FundingSource
 
     def decimal(value: Decimal) -> str:
-        return format_decimal(value, format="#,##0.00", locale=_locale())
+        return format_decimal(value, format="#,##0.00", locale=locale_name())
 
     def tranche_words(paid: int, tranches: int) -> str:
         return ngettext("%(paid)d of %(num)d tranche paid", "%(paid)d of %(num)d tranches paid", tranches, paid=paid)
@@ -88,7 +83,7 @@ def _register_page(filters: queries.Filters, version: cache.Version) -> RowPage:
 
 def _register_form() -> FilterForm:
     form = FilterForm(formdata=request.args, calls=queries.funded_calls(), statuses=register.status_choices(),
-                      first_year=queries.first_year(), locale=_locale(),
+                      first_year=queries.first_year(), locale=locale_name(),
                       year_help=_l("The year the grant was approved."))
     form.validate()
     return form
@@ -114,7 +109,7 @@ def register_index():
         "oversight/register.html", form=form, filters=filters, figures=figures,
         page=_register_page(filters, version),
         by_region=[(region_name(code) if code else _("Not given"), figures) for code, figures in regions],
-        open_calls=_open_calls(), status_label=register.status_label, locale=_locale(),
+        open_calls=_open_calls(), status_label=register.status_label, locale=locale_name(),
     )
 
 
@@ -128,7 +123,7 @@ def register_project(project_id: int):
     return render_template(
         "oversight/project.html", row=row, tranches=queries.tranche_rows(row.grant_id),
         payments=queries.disbursement_rows(row.grant_id), verified=queries.verified_by_source(row.grant_id),
-        budget=queries.budget_total(project_id), status_label=register.status_label, locale=_locale(),
+        budget=queries.budget_total(project_id), status_label=register.status_label, locale=locale_name(),
     )
 
 
@@ -138,7 +133,7 @@ def register_csv():
     """The register as open data (CSV, the same filters), streamed."""
     filters = _register_form().filters()
     name = f"codev-register-{utcnow():%Y-%m-%d}.csv"
-    return csv_response(name, register.csv_headers(_locale()), register.csv_rows(filters, _locale()))
+    return csv_response(name, register.csv_headers(locale_name()), register.csv_rows(filters, locale_name()))
 
 
 @bp.route("/open-data/iati.xml")
@@ -154,7 +149,7 @@ def iati():
 def _export_form() -> FilterForm:
     calls = list(db.session.execute(select(Call.id, Call.title, Call.title_en).order_by(Call.id.desc())))
     form = FilterForm(formdata=request.args, calls=calls, statuses=list(PROJECT_STATUS_LABELS.items()),
-                      first_year=queries.first_year(), locale=_locale(),
+                      first_year=queries.first_year(), locale=locale_name(),
                       year_help=_l("Of submission (projects, evaluations), approval (grants), value date (ledger, "
                                    "disbursements)."))
     form.validate()

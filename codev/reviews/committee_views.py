@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from flask import Blueprint, current_app, flash, make_response, redirect, render_template, request, url_for
-from flask_babel import get_locale
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
@@ -19,6 +18,7 @@ from codev.calls.models import Call
 from codev.core.confirm import ask, confirmed
 from codev.core.i18n import gettext as _
 from codev.core.i18n import lazy_gettext as _l
+from codev.core.i18n import locale_name
 from codev.core.money import format_number
 from codev.core.params import int_arg, paginate, slice_page
 from codev.core.permissions import current_person, roles
@@ -52,15 +52,11 @@ def session_section(fn: Callable[[CommitteeSession], tuple[str, dict] | None]) -
     return fn
 
 
-def _locale() -> str:
-    return str(get_locale() or "fr")
-
-
 @bp.context_processor
 def _helpers() -> dict:
     from codev.core.money import format_xof
 
-    return {"xof": format_xof, "score": lambda centi: format_score(centi, _locale()),
+    return {"xof": format_xof, "score": lambda centi: format_score(centi, locale_name()),
             "outcome_label": lambda value: DecisionOutcome(value).label,
             "label_of_status": {s.value: s.label for s in ProjectStatus}.__getitem__,  # once, not per ranking row
             "rule_labels": lambda text: [TIE_BREAK_LABELS[r] for r in parse_tie_breaks(text)]}
@@ -101,7 +97,7 @@ def _session_data(form: SessionForm, call_id: int) -> SessionData:
 def new():
     """Convene a session of the committee for a call."""
     form = SessionForm(call=int_arg("call_id"), held_on=utcnow().date())
-    form.call.choices = [(c.id, c.title_for(_locale())) for c in services.decidable_calls()]
+    form.call.choices = [(c.id, c.title_for(locale_name())) for c in services.decidable_calls()]
     if form.validate_on_submit():
         created = _("The session is created. The ranking of the call is ready for the committee.")
         with unit_of_work(form, success=created) as work:
@@ -144,7 +140,7 @@ def render_session(session: CommitteeSession, status: int = 200, minutes_form: M
                        holding=ranking.index_of(int_arg("project")))
     return render_template(
         "reviews/committee_session.html", session=session, ranking=ranking, decisions=decisions, shown=shown,
-        rows=table(ranking, _locale(), labels, shown.start, shown.stop),
+        rows=table(ranking, locale_name(), labels, shown.start, shown.stop),
         figure=format_number,
         can_decide=services.can_decide(current_person(), session),
         can_edit=services.can_edit(current_person(), session), frozen=services.is_frozen(session),
@@ -218,9 +214,9 @@ def _pdf(content: bytes, name: str):
     return response
 
 
-def _pdf_locale() -> str:
+def _pdflocale_name() -> str:
     chosen = request.args.get("lang")
-    return chosen if chosen in current_app.config["LANGUAGES"] else _locale()
+    return chosen if chosen in current_app.config["LANGUAGES"] else locale_name()
 
 
 @bp.route("/<int:session_id>/ranking.pdf")
@@ -228,7 +224,7 @@ def _pdf_locale() -> str:
 def ranking_pdf(session_id: int):
     """The ranking of the session as a PDF, in the reader's language (or ``?lang=``)."""
     session = get_session_or_404(session_id)
-    return _pdf(committee_documents.ranking_document(session, _pdf_locale()), f"classement-{session.id}")
+    return _pdf(committee_documents.ranking_document(session, _pdflocale_name()), f"classement-{session.id}")
 
 
 @bp.route("/<int:session_id>/minutes.pdf")
@@ -236,7 +232,7 @@ def ranking_pdf(session_id: int):
 def minutes_pdf(session_id: int):
     """The minutes of the session as a PDF, in the reader's language (or ``?lang=``)."""
     session = get_session_or_404(session_id)
-    return _pdf(committee_documents.minutes_document(session, _pdf_locale()), f"proces-verbal-{session.id}")
+    return _pdf(committee_documents.minutes_document(session, _pdflocale_name()), f"proces-verbal-{session.id}")
 
 
 def awaiting_panel():

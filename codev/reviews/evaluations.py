@@ -19,6 +19,7 @@ from sqlalchemy import select
 from codev.accounts.models import Role, User
 from codev.core import audit
 from codev.core.i18n import gettext as _
+from codev.core.i18n import locale_name
 from codev.core.mail import queue_mail
 from codev.core.timeutil import utcnow
 from codev.extensions import db
@@ -94,21 +95,15 @@ def _problems(assignment: Assignment, data: EvaluationData, complete: bool) -> l
         score = data.scores.get(criterion.id)
         if score is None:
             if complete:
-                problems.append(_("Give a score for “%(criterion)s”.", criterion=criterion.label(_locale())))
+                problems.append(_("Give a score for “%(criterion)s”.", criterion=criterion.label(locale_name())))
         elif not 0 <= score <= criterion.max_score:
             problems.append(_("The score of “%(criterion)s” must be a whole number from 0 to %(max)s.",
-                              criterion=criterion.label(_locale()), max=criterion.max_score))
+                              criterion=criterion.label(locale_name()), max=criterion.max_score))
     if data.recommendation is not None and data.recommendation not in {r.value for r in Recommendation}:
         problems.append(_("Choose a recommendation from the list."))
     elif complete and data.recommendation is None:
         problems.append(_("Choose your recommendation."))
     return problems
-
-
-def _locale() -> str:
-    from flask_babel import get_locale
-
-    return str(get_locale() or "fr")
 
 
 def save_evaluation(assignment: Assignment, user: User, data: EvaluationData) -> Evaluation:

@@ -5,12 +5,12 @@ from __future__ import annotations
 from decimal import Decimal
 
 from babel.numbers import format_decimal
-from flask_babel import get_locale
 from flask_login import current_user
 from sqlalchemy import select
 
 from codev.accounts.models import MINISTRY_ROLES
 from codev.calls.models import Call
+from codev.core.i18n import locale_name
 from codev.core.params import paginate
 from codev.core.templating import localized
 from codev.extensions import db
@@ -35,7 +35,7 @@ def score_text(centi: int | None) -> str:
     """Hundredths of a point as the reader writes them: 7350 → "73,50" (fr) / "73.50" (en)."""
     if centi is None:
         return "—"
-    return format_decimal(Decimal(centi) / 100, format="0.00", locale=str(get_locale() or "fr"))
+    return format_decimal(Decimal(centi) / 100, format="0.00", locale=locale_name())
 
 
 def points_text(numerator: int, denominator: int) -> str:
@@ -47,7 +47,7 @@ def points_text(numerator: int, denominator: int) -> str:
 
 def criterion_label(call, code: str | None) -> str:
     """The label of the criterion ``code`` of ``call`` in the reader's language."""
-    locale = str(get_locale() or "fr")
+    locale = locale_name()
     return next((c.label(locale) for c in call.criteria if c.code == code), code or "")
 
 

@@ -7,7 +7,6 @@ not the person's, or from which they recused themselves or were withdrawn, answe
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
-from flask_babel import get_locale
 from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
@@ -15,6 +14,7 @@ from codev.accounts.models import Role
 from codev.core.confirm import ask, confirmed
 from codev.core.i18n import gettext as _
 from codev.core.i18n import lazy_gettext as _l
+from codev.core.i18n import locale_name
 from codev.core.permissions import roles
 from codev.core.storage import download
 from codev.core.templating import home_panel, nav_item
@@ -44,10 +44,6 @@ def my_assignments():
     return render_template("reviews/my_assignments.html", form=form, page=page, today=utcnow().date())
 
 
-def _locale() -> str:
-    return str(get_locale() or "fr")
-
-
 def _render_declaration(assignment: Assignment, form: DeclarationForm, status: int = 200):
     return render_template("reviews/declare.html", assignment=assignment, project=assignment.project,
                            form=form), status
@@ -61,7 +57,7 @@ def _render_grid(assignment: Assignment, form=None, status: int = 200):
     )
     criteria = project.call.criteria
     if form is None:
-        form = evaluation_form(criteria, _locale(), assignment.evaluation)
+        form = evaluation_form(criteria, locale_name(), assignment.evaluation)
         saved = assignment.evaluation.scores if assignment.evaluation else []
         typed = {s.criterion_id: s.score for s in saved if s.score is not None}
     else:
@@ -82,7 +78,7 @@ def evaluate(assignment_id: int):
         return _render_declaration(assignment, DeclarationForm(formdata=None))
     if request.method == "GET":
         return _render_grid(assignment)
-    form = evaluation_form(assignment.project.call.criteria, _locale(), assignment.evaluation)
+    form = evaluation_form(assignment.project.call.criteria, locale_name(), assignment.evaluation)
     if assignment.status == AssignmentStatus.ACCEPTED and not form.validate():
         return _render_grid(assignment, form, 400)
     submit = request.form.get("action") == "submit"
