@@ -191,7 +191,7 @@ def reserves_of(sessions: list[CommitteeSession], preview: int | None = None) ->
     elif preview:
         first = {sid: c[2] for sid, c in counts.items() if c[2] is not None}
         lines = _lines(or_(false(), *(and_(ReserveEntry.session_id == sid, ReserveEntry.rank >= rank)
-                                      for sid, rank in first.items())), 0, preview, available, offers)
+                                      for sid, rank in first.items())), 0, preview, available, offers, len(first))
     else:
         lines = {}
     offered = dict(_offer_lines(offers, available))  # queried even when none: statements stay the same
@@ -230,21 +230,27 @@ def _offer_lines(offers: dict[int, int], available: dict[int, int]) -> list[tupl
 
 
 def _lines(where, offset: int, limit: int | None, available: dict[int, int],
-           offers: dict[int, int | None]) -> dict[int, list[ReserveLine]]:
-    """The lines matching ``where`` by session, in rank order (``limit`` lines from ``offset`` of each session
-    when given, counted by the database), each with its state."""
+           offers: dict[int, int | None], sessions: int = 1) -> dict[int, list[ReserveLine]]:
+    """The lines matching ``where`` by session, in rank order (``limit`` lines from ``offset`` of each of the
+    ``sessions`` when given, counted by the database), each with its state.
+
+    The lines picked are bounded in SQL too (``LIMIT limit × sessions``): PostgreSQL cannot tell how few rows
+    the row numbers keep, expected thousands and joined every line of the sessions to its project before
+    keeping fifty (10 of the reserve list's 40 ms at 10 000 projects)."""
     number = func.row_number().over(partition_by=ReserveEntry.session_id,
                                     order_by=ReserveEntry.rank).label("number")
-    window = select(ReserveEntry.id, number).where(where).subquery()
+    ranked = select(ReserveEntry.id, number).where(where).subquery()
+    picked = select(ranked.c.id)
+    if offset:
+        picked = picked.where(ranked.c.number > offset)
+    if limit is not None:
+        picked = picked.where(ranked.c.number <= offset + limit).limit(limit * max(1, sessions))
+    picked = picked.subquery()
     query = (select(ReserveEntry, Project, Grant.id)
-             .join(window, window.c.id == ReserveEntry.id)
+             .join(picked, picked.c.id == ReserveEntry.id)
              .join(Project, Project.id == ReserveEntry.project_id)
              .outerjoin(Grant, Grant.project_id == Project.id)
              .options(*LINE_PROJECT).order_by(ReserveEntry.session_id, ReserveEntry.rank))
-    if offset:
-        query = query.where(window.c.number > offset)
-    if limit is not None:
-        query = query.where(window.c.number <= offset + limit)
     found: dict[int, list[ReserveLine]] = {}
     for entry, project, grant_id in db.session.execute(query).all():
         found.setdefault(entry.session_id, []).append(
