@@ -8,7 +8,7 @@
   the template's strings); with Python's default thresholds (700, 10, 10) the youngest generation is
   collected every 700 allocations, each of those objects is walked again and again as it is promoted, and
   once promoted past the few unfrozen old objects they trigger full collections. Measured on the ranking
-  of 3 000 projects at 50 000: 43 collections and about 8 ms per request with the defaults, 2 and about
+  of 3 000 projects at 50 000: 42 collections and about 8 ms per request with the defaults, 2 and about
   3 ms with (10 000, 10, 10). Memory is not at stake: what a collection frees is cycles, and a worker is
   replaced after ``max_requests`` (deploy/gunicorn.conf.py).
 """
