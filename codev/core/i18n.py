@@ -23,28 +23,37 @@ def select_locale() -> str:
     return request.accept_languages.best_match(languages) or current_app.config["BABEL_DEFAULT_LOCALE"]
 
 
+def _babel_context():
+    """Flask-Babel's per-request namespace (where it keeps ``babel_locale``), or None before its first use."""
+    app_context = _cv_app.get(None)
+    return app_context.g.__dict__.get("_flask_babel") if app_context is not None else None
+
+
+def _per_locale(key: str, compute):
+    """``compute()``, kept in the request's Flask-Babel context beside the locale object it was made for: a
+    change of language within the request (``force_locale`` for an email in its reader's language,
+    ``refresh`` after a choice) puts another locale object there, and it is computed again."""
+    context = _babel_context()
+    if context is not None:
+        kept = context.__dict__.get(key)
+        if kept is not None and kept[0] is context.__dict__.get("babel_locale"):
+            return kept[1]
+    value = compute()
+    context = _babel_context()  # computing may have made it (the first string of a request)
+    locale = context.__dict__.get("babel_locale") if context is not None else None
+    if locale is not None:
+        setattr(context, key, (locale, value))
+    return value
+
+
 class RequestDomain(Domain):
     """Flask-Babel's domain, whose translations are found once per request and language.
 
     Flask-Babel finds them again for every string (the request's globals through their proxy, the locale,
-    its name, a dictionary): about 4 µs, and a list page reads some 300 strings. Here the request's
-    Flask-Babel context keeps them beside the locale they are for; a change of language in the request
-    (``force_locale`` for an email in its reader's language, ``refresh`` after a choice) puts another locale
-    object there, and the translations are found again."""
+    its name, a dictionary): about 4 µs, and a list page reads some 300 strings."""
 
     def get_translations(self):
-        app_context = _cv_app.get(None)
-        context = app_context.g.__dict__.get("_flask_babel") if app_context is not None else None
-        if context is not None:
-            kept = context.__dict__.get("codev_translations")
-            if kept is not None and kept[0] is context.__dict__.get("babel_locale"):
-                return kept[1]
-        translations = super().get_translations()
-        if context is None and app_context is not None:
-            context = app_context.g.__dict__.get("_flask_babel")
-        if context is not None and context.__dict__.get("babel_locale") is not None:
-            context.codev_translations = (context.babel_locale, translations)
-        return translations
+        return _per_locale("codev_translations", super().get_translations)
 
 
 def locale_name() -> str:
@@ -53,23 +62,8 @@ def locale_name() -> str:
 
     Amounts, dates, countries and bilingual fields ask for it once per value (a list page: some 300 times).
     Flask-Babel's ``get_locale()`` finds its context through the request's globals each time and ``str()``
-    then rebuilds the locale's identifier; here the name is kept beside the locale object it was read from,
-    as :class:`RequestDomain` keeps the translations."""
-    app_context = _cv_app.get(None)
-    context = app_context.g.__dict__.get("_flask_babel") if app_context is not None else None
-    if context is not None:
-        locale = context.__dict__.get("babel_locale")
-        kept = context.__dict__.get("codev_locale_name")
-        if kept is not None and locale is not None and kept[0] is locale:
-            return kept[1]
-    locale = get_locale()
-    if locale is None:
-        return "fr"
-    name = str(locale)
-    context = app_context.g.__dict__.get("_flask_babel") if app_context is not None else None
-    if context is not None:
-        context.codev_locale_name = (locale, name)
-    return name
+    then rebuilds the locale's identifier; here the name is kept per request and language."""
+    return _per_locale("codev_locale_name", lambda: str(get_locale() or "fr"))
 
 
 # The app's strings: French first (the catalogue), through the domain above. The code imports these rather

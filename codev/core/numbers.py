@@ -75,10 +75,7 @@ class Wording:
 def reader_language(locale: str | None = None) -> str:
     """"en" or "fr": the language whose way of writing numbers decides an ambiguous figure."""
     if locale is None:
-        try:
-            locale = locale_name()
-        except (RuntimeError, AttributeError):  # outside a request: the programme's working language
-            locale = "fr"
+        locale = locale_name()  # outside a request: the programme's working language, French
     return "en" if str(locale).lower().startswith("en") else "fr"
 
 

@@ -214,7 +214,7 @@ def _pdf(content: bytes, name: str):
     return response
 
 
-def _pdflocale_name() -> str:
+def _pdf_locale() -> str:
     chosen = request.args.get("lang")
     return chosen if chosen in current_app.config["LANGUAGES"] else locale_name()
 
@@ -224,7 +224,7 @@ def _pdflocale_name() -> str:
 def ranking_pdf(session_id: int):
     """The ranking of the session as a PDF, in the reader's language (or ``?lang=``)."""
     session = get_session_or_404(session_id)
-    return _pdf(committee_documents.ranking_document(session, _pdflocale_name()), f"classement-{session.id}")
+    return _pdf(committee_documents.ranking_document(session, _pdf_locale()), f"classement-{session.id}")
 
 
 @bp.route("/<int:session_id>/minutes.pdf")
@@ -232,7 +232,7 @@ def ranking_pdf(session_id: int):
 def minutes_pdf(session_id: int):
     """The minutes of the session as a PDF, in the reader's language (or ``?lang=``)."""
     session = get_session_or_404(session_id)
-    return _pdf(committee_documents.minutes_document(session, _pdflocale_name()), f"proces-verbal-{session.id}")
+    return _pdf(committee_documents.minutes_document(session, _pdf_locale()), f"proces-verbal-{session.id}")
 
 
 def awaiting_panel():
