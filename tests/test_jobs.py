@@ -5,6 +5,7 @@ time, the others say "already running"; reminders are sent once even with the lo
 from __future__ import annotations
 
 import threading
+import time
 from contextlib import contextmanager
 from datetime import timedelta
 
@@ -113,16 +114,29 @@ def test_a_killed_runs_lock_row_is_taken_over_once_expired(app, db, runner, thre
     assert db.session.scalar(select(func.count()).select_from(JobLock)) == 0
 
 
+def _wait_for_backend_to_end(db, pid, tries=200):
+    """Poll pg_stat_activity (every 50 ms, ten seconds at most) until backend ``pid`` has gone."""
+    for _ in range(tries):
+        with db.engine.connect() as probe:
+            alive = probe.execute(text("SELECT count(*) FROM pg_stat_activity WHERE pid = :pid"), {"pid": pid}).scalar()
+        if not alive:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"PostgreSQL backend {pid} still runs ten seconds after its connection closed")
+
+
 def test_a_postgres_lock_ends_with_its_connection(app, db, backend):
     if backend != "postgres":  # SQLite's rows expire instead (the test above)
         assert db.engine.dialect.name == "sqlite"
         return
     connection = db.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
     assert connection.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": jobs.lock_key("close-lapsed")}).scalar()
+    backend_pid = connection.execute(text("SELECT pg_backend_pid()")).scalar()
     with jobs.job_lock("close-lapsed") as held:
         assert held is False
     connection.invalidate()  # the process holding it is killed: its connection closes
     connection.close()
+    _wait_for_backend_to_end(db, backend_pid)  # the server ends that backend after the socket closes, not at once
     with jobs.job_lock("close-lapsed") as held:
         assert held is True
 
