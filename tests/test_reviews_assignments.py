@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -121,6 +122,14 @@ def test_bulk_assignment_prefers_competent_structures_then_balances_the_load(cli
     login_as(english(users["officer"]))
     page = client.get(f"/reviews/calls/{call.id}/assign").get_data(as_text=True)
     assert "Hydraulique Plateaux" in page and "Make these assignments" in page
+    # Each proposal says what its structure covers, with the structure's acronym (or its name).
+    structure = health.partner_structure
+    shown = structure.acronym or structure.name
+    health_row = page[page.index("Case de santé"):].split("</tr>")[0]
+    assert re.search(rf"Santé Kara <small class=\"muted\">{re.escape(shown)}\s*· covers the sector · covers the region",
+                     health_row)
+    assert re.search(r"Hydraulique nationale <small class=\"muted\">[^<]*?\s*· covers the region</small>", health_row)
+    assert "Généraliste" not in page  # neither sector nor region, and enough better evaluators
     response = client.post(f"/reviews/calls/{call.id}/assign", data={"due_on": due(14)})
     assert response.status_code == 302
     for project in water_p:

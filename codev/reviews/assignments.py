@@ -22,9 +22,9 @@ from typing import Any
 from flask import abort, url_for
 from flask_babel import format_date
 from sqlalchemy import case, exists, func, select, update
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, load_only
 
-from codev.accounts.models import PartnerStructure, Role, User
+from codev.accounts.models import PartnerRegion, PartnerSector, PartnerStructure, Role, User
 from codev.calls.models import Call
 from codev.core import audit
 from codev.core.i18n import gettext as _
@@ -161,58 +161,101 @@ def counted_assignments(project_ids: list[int]) -> dict[int, int]:
     return dict(rows.all())
 
 
+@dataclass(frozen=True)
+class Proposal:
+    """An evaluator the bulk plan proposes for a project: what its preview shows, and the evaluator's id."""
+
+    evaluator_id: int
+    name: str
+    structure: str  # the structure's acronym, or its name
+    load: int
+    covers_sector: bool
+    covers_region: bool
+
+
 @dataclass
 class BulkLine:
     project: Project
     have: int
-    proposed: list[Candidate]
+    proposed: list[Proposal]
+    minimum: int
 
     @property
     def missing(self) -> int:
-        return max(self.project.call.min_evaluators - self.have - len(self.proposed), 0)
+        return max(self.minimum - self.have - len(self.proposed), 0)
+
+
+def _pool() -> list[tuple[int, str, str, frozenset[str], frozenset[str]]]:
+    """The active evaluators as (id, name, structure, its sectors, its regions), by id: plain rows in three
+    statements, not whole accounts and structures (the plan reads nothing else of them)."""
+    active = (select(User.id, User.name, User.partner_structure_id, PartnerStructure.acronym, PartnerStructure.name)
+              .join(PartnerStructure, User.partner_structure_id == PartnerStructure.id)
+              .where(User.role == Role.EVALUATOR, User.active.is_(True), PartnerStructure.active.is_(True))
+              .order_by(User.id))
+    evaluators = db.session.execute(active).all()
+    structures = {row.partner_structure_id for row in evaluators}
+    sectors: dict[int, set[str]] = {sid: set() for sid in structures}
+    regions: dict[int, set[str]] = {sid: set() for sid in structures}
+    if structures:
+        for sid, code in db.session.execute(select(PartnerSector.structure_id, PartnerSector.sector)
+                                            .where(PartnerSector.structure_id.in_(structures))):
+            sectors[sid].add(code)
+        for sid, code in db.session.execute(select(PartnerRegion.structure_id, PartnerRegion.region)
+                                            .where(PartnerRegion.structure_id.in_(structures))):
+            regions[sid].add(code)
+    kept = {sid: (frozenset(sectors[sid]), frozenset(regions[sid])) for sid in structures}
+    return [(eid, name, acronym or structure, *kept[sid]) for eid, name, sid, acronym, structure in evaluators]
 
 
 def bulk_plan(call: Call) -> list[BulkLine]:
     """For each project of ``call`` under review without enough evaluators, whom to add (load kept up to date).
 
-    Each evaluator's competence is read once; for each project only the few best candidates are kept
-    (``heapq.nsmallest`` over the same key as :func:`candidates`), not the whole pool sorted."""
+    Each evaluator's competence is read once per (sector, region) met; for each project only the few best
+    candidates are kept (``heapq.nsmallest`` over the same key as :func:`candidates`), not the whole pool
+    sorted. The projects short of evaluators are found from two indexes (the call's projects by status, the
+    assignments by project and status); only the columns the plan shows are then read of them."""
     counted = (select(func.count()).where(Assignment.project_id == Project.id, Assignment.status.in_(COUNTED))
                .correlate(Project).scalar_subquery())
-    rows = db.session.execute(  # only the projects still short of evaluators, found by the database
-        select(Project, counted).where(Project.call_id == call.id, Project.status == ProjectStatus.IN_REVIEW,
-                                       counted < call.min_evaluators)
-        .options(joinedload(Project.association), joinedload(Project.call))
+    short = db.session.execute(  # only the projects still short of evaluators, found by the database
+        select(Project.id, counted).where(Project.call_id == call.id, Project.status == ProjectStatus.IN_REVIEW,
+                                          counted < call.min_evaluators)
         .order_by(Project.submitted_at, Project.id)
     ).all()
-    projects = [project for project, _count in rows]
-    have = {project.id: count for project, count in rows}
-    taken = _assigned_ids([p.id for p in projects])
-    pool = [(e.id, e, frozenset(e.partner_structure.sector_codes if e.partner_structure else ()),
-             frozenset(e.partner_structure.region_codes if e.partner_structure else ())) for e in active_evaluators()]
-    tiers: dict[tuple[str | None, str | None], list[list[tuple[int, User]]]] = {}
+    have = dict(short)
+    projects: list[Project] = []
+    if have:
+        found = {project.id: project for project in db.session.scalars(
+            select(Project).where(Project.id.in_(have))
+            .options(load_only(Project.id, Project.reference, Project.title, Project.commune, Project.sector,
+                               Project.region, Project.status, Project.call_id)))}
+        projects = [found[pid] for pid in have]
+    taken = _assigned_ids(list(have))
+    pool = _pool()
+    tiers: dict[tuple[str | None, str | None], list[list[tuple[int, str, str]]]] = {}
     loads = open_loads()
     plan = []
     for project in projects:
-        need = call.min_evaluators - have.get(project.id, 0)
+        need = call.min_evaluators - have[project.id]
         if need <= 0:
             continue
         excluded, sector, region = taken[project.id], project.sector, project.region
         if (sector, region) not in tiers:  # the evaluators by competence for this sector and region, best first
-            ranked: list[list[tuple[int, User]]] = [[], [], [], []]
-            for eid, e, sectors, regions in pool:
-                ranked[3 - 2 * (sector in sectors) - (region in regions)].append((eid, e))
+            ranked: list[list[tuple[int, str, str]]] = [[], [], [], []]
+            for eid, name, structure, sectors, regions in pool:
+                ranked[3 - 2 * (sector in sectors) - (region in regions)].append((eid, name, structure))
             tiers[(sector, region)] = ranked
-        best: list[tuple[int, int, User]] = []
-        for tier in tiers[(sector, region)]:  # the least loaded of the best tier, then of the next
-            best += heapq.nsmallest(need - len(best), ((loads.get(eid, 0), eid, e) for eid, e in tier
-                                                       if eid not in excluded), key=lambda row: row[:2])
-            if len(best) == need:
+        chosen: list[Proposal] = []
+        for level, tier in enumerate(tiers[(sector, region)]):  # the least loaded of the best tier, then the next
+            best = heapq.nsmallest(need - len(chosen), ((loads.get(eid, 0), eid, name, structure)
+                                                        for eid, name, structure in tier if eid not in excluded),
+                                   key=lambda row: row[:2])
+            chosen += [Proposal(eid, name, structure, load, covers_sector=level < 2, covers_region=level % 2 == 0)
+                       for load, eid, name, structure in best]
+            if len(chosen) == need:
                 break
-        chosen = [_candidate(project, e, load) for load, _id, e in best]
-        for candidate in chosen:
-            loads[candidate.evaluator.id] = loads.get(candidate.evaluator.id, 0) + 1
-        plan.append(BulkLine(project, have.get(project.id, 0), chosen))
+        for proposal in chosen:
+            loads[proposal.evaluator_id] = loads.get(proposal.evaluator_id, 0) + 1
+        plan.append(BulkLine(project, have[project.id], chosen, call.min_evaluators))
     return plan
 
 
@@ -256,9 +299,12 @@ def assign(project: Project, evaluator: User, officer: User, due_on: date | None
 def assign_bulk(call: Call, officer: User, due_on: date | None = None) -> list[Assignment]:
     """Give every project of ``call`` under review evaluators up to the call's minimum, as suggested."""
     made = []
-    for line in bulk_plan(call):
-        for candidate in line.proposed:
-            made.append(assign(line.project, candidate.evaluator, officer, due_on))
+    plan = bulk_plan(call)
+    chosen = {proposal.evaluator_id for line in plan for proposal in line.proposed}
+    evaluators = {user.id: user for user in db.session.scalars(select(User).where(User.id.in_(chosen)))}
+    for line in plan:
+        for proposal in line.proposed:
+            made.append(assign(line.project, evaluators[proposal.evaluator_id], officer, due_on))
     if made:
         audit.record("review.assigned_bulk", call, actor=officer, after={"assignments": len(made)})
         db.session.flush()

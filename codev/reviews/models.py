@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, BigInteger, CheckConstraint, Date, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, CheckConstraint, Date, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from codev.accounts.models import User
@@ -99,7 +99,7 @@ class Assignment(db.Model):
     assigned_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     assigned_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     due_on: Mapped[date | None] = mapped_column(Date)
-    status: Mapped[AssignmentStatus] = mapped_column(String(20), default=AssignmentStatus.ASSIGNED, index=True)
+    status: Mapped[AssignmentStatus] = mapped_column(String(20), default=AssignmentStatus.ASSIGNED)
     conflict_declared: Mapped[bool | None] = mapped_column()  # None until the evaluator answers
     conflict_note: Mapped[str | None] = mapped_column(Text)
     declared_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -110,6 +110,10 @@ class Assignment(db.Model):
 
     __table_args__ = (
         UniqueConstraint("project_id", "evaluator_id", name="uq_assignments_project_evaluator"),
+        # A project's assignments counted by status (the bulk plan, the in-review list) and the open ones
+        # counted per evaluator (their loads), each read from its index alone (migration 0021).
+        Index("ix_assignments_project_status", "project_id", "status"),
+        Index("ix_assignments_status_evaluator", "status", "evaluator_id"),
         CheckConstraint(f"status IN ({sql_values(AssignmentStatus)})", name="status_valid"),
         CheckConstraint("status <> 'recused' OR conflict_declared", name="recused_has_conflict"),
     )
