@@ -140,9 +140,10 @@ class Defaults:
     SERVER_NAME: str | None = None
     PUBLIC_BASE_URL = "http://127.0.0.1:5000"
 
-    # Pagination (a committee's ranking, one row per project, in pages of its own size).
+    # Pagination (a committee's ranking, one row per project, in pages of its own size: fifty rows, each a card
+    # on a phone; a closed session's page shows a page of its frozen ranking and the same page of its reserve).
     PAGE_SIZE = 25
-    RANKING_PAGE_SIZE = 100
+    RANKING_PAGE_SIZE = 50
 
     # Grants' money, four eyes: a disbursement needs an approver's second signature when it brings the
     # amount paid on its tranche, or on the grant within the last FOUR_EYES_PERIOD_DAYS days (counted by

@@ -20,6 +20,7 @@ from codev.grants.disbursements import due
 from codev.grants.disbursements.tranches import TrancheState, money_facts, tranche_views
 from codev.grants.life.lapse import count_lapsable, should_lapse
 from codev.grants.models import Grant
+from tests.sql_count import statements_of
 
 
 def due_in_python() -> list[tuple[int, int]]:
@@ -45,7 +46,12 @@ def test_due_tranches_in_sql_are_those_of_the_rules(db):
     assert due.count_due() == len(expected)
     assert due.due_page(2, 3) == (expected[3:6], len(expected), 2)
     last = -(-len(expected) // 3)
-    assert due.due_page(last + 5, 3) == (expected[(last - 1) * 3:], len(expected), last)
+    with statements_of(db.engine) as seen:  # a page past the end: the last one, in the same one statement
+        assert due.due_page(last + 5, 3) == (expected[(last - 1) * 3:], len(expected), last)
+    assert len(seen) == 1
+    with statements_of(db.engine) as seen:
+        assert due.due_page(1, 3) == (expected[:3], len(expected), 1)
+    assert len(seen) == 1
 
 
 @pytest.mark.backends

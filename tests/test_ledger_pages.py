@@ -6,7 +6,6 @@ import io
 import uuid
 
 import pytest
-from sqlalchemy import event
 
 from codev.core.timeutil import utcnow
 from codev.grants.disbursements.payments import record_disbursement
@@ -17,6 +16,7 @@ from tests.confirm_support import confirmed
 from tests.factories import UserFactory
 from tests.factories_ledger import declare, make_grant, member_of_grant, page_text, verified
 from tests.factories_projects import EXE_BYTES, PDF_BYTES
+from tests.sql_count import page_statements
 
 # The navigation's menus close by themselves with it; a page's own charts need no script.
 MENU_SCRIPT = '<script src="/static/js/menu.js" defer></script>'
@@ -145,22 +145,6 @@ def test_officer_home_cards_and_lists(client, db, users, login_as):
     assert f"/grants/{grant.id}#money" in client.get("/").get_data(as_text=True)
 
 
-def count_queries(db, client, url) -> int:
-    statements = []
-
-    def listen(conn, cursor, statement, *args):
-        statements.append(statement)
-
-    db.session.expire_all()
-    db.session.close()
-    event.listen(db.engine, "before_cursor_execute", listen)
-    try:
-        assert client.get(url).status_code == 200
-    finally:
-        event.remove(db.engine, "before_cursor_execute", listen)
-    return len(statements)
-
-
 def grow(grant, member, officer, approver, n):
     """``n`` verified declarations, ``n`` small disbursements, ``n`` reports with a file each."""
     today = utcnow().date()
@@ -186,6 +170,6 @@ def test_money_pages_issue_a_bounded_number_of_queries(client, db, users, login_
     for page in ("/grants/{id}", "/grants/{id}/ledger", "/grants/{id}/disbursements/new"):
         if role == "association" and page.endswith("/new"):
             continue
-        few = count_queries(db, client, page.format(id=ids["small"]))
-        many = count_queries(db, client, page.format(id=ids["large"]))
+        few = page_statements(db, client, page.format(id=ids["small"]))
+        many = page_statements(db, client, page.format(id=ids["large"]))
         assert few == many, page

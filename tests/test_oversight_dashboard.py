@@ -9,11 +9,12 @@ from decimal import Decimal
 
 import pytest
 from babel.numbers import format_decimal
-from sqlalchemy import event, text
+from sqlalchemy import text
 
 from codev.core.money import format_xof, share_bps
 from tests.factories_dashboard import OTHERS, seed_dashboard
 from tests.factories_oversight import SPECS
+from tests.sql_count import page_statements
 
 # The navigation's menus close by themselves with it; a page's own charts need no script.
 MENU_SCRIPT = '<script src="/static/js/menu.js" defer></script>'
@@ -265,24 +266,6 @@ def test_the_home_of_the_ministry_links_to_the_dashboard(client, users, login_as
     assert 'href="/oversight/dashboard"' in page and 'href="/oversight/maps"' in page
 
 
-def count_statements(db, client, url) -> int:
-    statements = []
-
-    def listen(conn, cursor, statement, *args):
-        statements.append(statement)
-
-    db.session.expire_all()
-    db.session.close()
-    event.listen(db.engine, "before_cursor_execute", listen)
-    try:
-        response = client.get(url)
-        assert response.status_code == 200, url
-        assert response.data
-    finally:
-        event.remove(db.engine, "before_cursor_execute", listen)
-    return len(statements)
-
-
 URLS = ["/oversight/dashboard", "/oversight/dashboard?region=TG-P&year=2026&sector=water",
         "/oversight/maps", "/oversight/maps?world=diaspora&togo=committed&call={call}",
         "/oversight/audit", "/oversight/audit?object_type=projects&object_id={project}&related=y",
@@ -295,8 +278,8 @@ def test_pages_issue_a_bounded_number_of_statements(client, db, users, login_as,
     login_as(users["officer"])
     small = seed_dashboard(SPECS[:1], OTHERS[:1])
     values = {"call": small["calls"]["A"].id, "project": small["grants"][0].project_id}
-    few = {url: count_statements(db, client, url.format(**values)) for url in URLS}
+    few = {url: page_statements(db, client, url.format(**values)) for url in URLS}
     seed_dashboard(SPECS * 3, OTHERS * 3)
-    many = {url: count_statements(db, client, url.format(**values)) for url in URLS}
+    many = {url: page_statements(db, client, url.format(**values)) for url in URLS}
     assert few == many
     assert max(many.values()) <= 12, many

@@ -9,10 +9,11 @@ import io
 import re
 
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import text
 
 from codev.core.money import format_xof
 from tests.factories_oversight import PEOPLE, SPECS, seed_programme
+from tests.sql_count import page_statements
 
 STATUS_SQL = {
     "funded": "g.status NOT IN ('lapsed', 'cancelled') AND p.status NOT IN ('completed', 'closed')",
@@ -233,33 +234,15 @@ def test_no_personal_data_in_the_register_its_pages_and_files(client, db, progra
             assert leaked == [], f"{url} ({lang}) shows {leaked}"
 
 
-def count_statements(db, client, url) -> int:
-    statements = []
-
-    def listen(conn, cursor, statement, *args):
-        statements.append(statement)
-
-    db.session.expire_all()
-    db.session.close()
-    event.listen(db.engine, "before_cursor_execute", listen)
-    try:
-        response = client.get(url)
-        assert response.status_code == 200, url
-        assert response.data  # a streamed file is read here
-    finally:
-        event.remove(db.engine, "before_cursor_execute", listen)
-    return len(statements)
-
-
 @pytest.mark.backends
 def test_register_pages_issue_a_bounded_number_of_statements(client, db, backend):
     """One funded project, then eight more with their ledgers and payments: the same count of statements."""
     urls = ["/register", "/register?region=TG-P&year=2025", "/register.csv", "/open-data/iati.xml",
             "/register/{id}"]
     small = seed_programme(SPECS[:1])["grants"][0].project_id
-    few = {url: count_statements(db, client, url.format(id=small)) for url in urls}
+    few = {url: page_statements(db, client, url.format(id=small)) for url in urls}
     large = seed_programme(SPECS * 3)["grants"][0].project_id
-    many = {url: count_statements(db, client, url.format(id=large)) for url in urls}
+    many = {url: page_statements(db, client, url.format(id=large)) for url in urls}
     assert few == many
     assert max(many.values()) <= 12, many
 

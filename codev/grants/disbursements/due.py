@@ -133,17 +133,25 @@ def due_query():
 
 def due_page(number: int, per_page: int) -> tuple[list[tuple[int, int]], int, int]:
     """(grant id, tranche number) of page ``number`` of the due tranches, how many are due and the page's
-    number, paged in SQL in one statement (the count rides on each row). A page past the end gives the last
-    one (two more statements, only then)."""
-    query = due_query().add_columns(func.count().over().label("total"))
-    rows = db.session.execute(query.limit(per_page).offset((number - 1) * per_page)).all()
-    if rows:
-        return [(row.grant_id, row.number) for row in rows], rows[0].total, number
-    total = count_due()
-    last = max(1, -(-total // per_page))
-    if number <= last:  # nothing due at all
-        return [], total, number
-    return due_page(last, per_page)
+    number, paged in SQL in one statement whatever the page asked: the count rides on each row, and a page
+    past the end gives the last one (the rows are numbered in the list's order and the window of the page
+    is moved back to the last one's start by the database, so the tranches due are worked out once)."""
+    due = due_query()
+    listed = due.order_by(None).add_columns(
+        func.count().over().label("total"),
+        func.row_number().over(order_by=list(due._order_by_clauses)).label("position"),
+    ).subquery()
+    last_start = (listed.c.total - 1) // per_page * per_page  # floor division, as SQLAlchemy writes it for each
+    asked = (number - 1) * per_page
+    start = case((last_start < asked, last_start), else_=asked)
+    rows = db.session.execute(
+        select(listed.c.grant_id, listed.c.number, listed.c.total, listed.c.position)
+        .where(listed.c.position > start, listed.c.position <= start + per_page)
+        .order_by(listed.c.position)
+    ).all()
+    if not rows:  # nothing due at all
+        return [], 0, number
+    return [(row.grant_id, row.number) for row in rows], rows[0].total, (rows[0].position - 1) // per_page + 1
 
 
 def count_due() -> int:
