@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from codev.reviews.committee import DecisionData, decide
+from codev.reviews.committee import DecisionData, close_session, decide
 from tests.factories import CallFactory
 from tests.factories_committee import committee_session, decision_form, qualified_project
 
@@ -98,3 +98,21 @@ def test_an_asked_page_wins_over_the_project_to_show(client, login_as, users, ra
     assert ranks_shown(page) == [1, 2, 3, 4, 5]
     assert ranks_shown(client.get(f"/reviews/committee/{session.id}?project=424242").get_data(as_text=True)) == [
         1, 2, 3, 4, 5]
+
+
+def test_a_closed_sessions_frozen_ranking_is_read_and_paged_the_same_way(client, db, login_as, users, ranked):
+    """Closed, the ranking is frozen; its page reads whole only the rows it shows, and shows the same."""
+    session, projects = ranked
+    close_session(session, "Le comité a siégé.", users["officer"])
+    db.session.commit()
+    login_as(users["officer"])
+    page = client.get(f"/reviews/committee/{session.id}?page=2").get_data(as_text=True)
+    ranking = page[page.index('id="ranking-title"'):page.index('id="reserve"')]
+    assert ranks_shown(ranking) == [6, 7, 8, 9, 10]
+    assert ranking.index("Projet n° 7") < ranking.index('id="envelope-line"') < ranking.index("Projet n° 8")
+    assert "Projet n° 5<" not in ranking and "Projet n° 11" not in ranking
+    assert "7\u202f000\u202f000" in ranking and "10\u202f000\u202f000" in ranking  # running totals, ranks 7 and 10
+    assert "12\u202f000\u202f000" in page  # needed by the whole ranking
+    assert "tiennent dans l'enveloppe restante : 7 sur 12." in page
+    held = client.get(f"/reviews/committee/{session.id}?project={projects[10].id}").get_data(as_text=True)
+    assert ranks_shown(held[held.index('id="ranking-title"'):held.index('id="reserve"')]) == [11, 12]

@@ -10,12 +10,13 @@ belongs beside, when there is one). Project statuses change only through
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from flask import abort
-from sqlalchemy import Index, func, or_, select
+from sqlalchemy import Index, and_, func, or_, select
 from sqlalchemy.orm import joinedload
 
 from codev.accounts.models import Association, Role, User
@@ -276,16 +277,17 @@ def session_remaining(session: CommitteeSession) -> int:
 
 
 def session_ranking(session: CommitteeSession, *, remaining: int | None = None,
-                    decisions: dict[int, Any] | None = None) -> Ranking:
+                    decisions: dict[int, Any] | None = None,
+                    window: Callable[[list[int]], tuple[int, int]] | None = None) -> Ranking:
     """The projects before the session, ranked; a closed session keeps its ranking as it was at closing.
 
     An open session ranks the call's qualified and deferred projects with those it has already
     decided (at the score they had then). Three queries whatever the number of projects. A closed session
-    reads its frozen ranking (:func:`frozen_ranking`); one closed before rankings were kept, the order of
-    its decisions.
+    reads its frozen ranking (:func:`frozen_ranking`, whole only in the ``window`` a page shows when one is
+    given); one closed before rankings were kept, the order of its decisions.
     """
     if is_frozen(session):
-        return frozen_ranking(session)
+        return frozen_ranking(session, window)
     decisions = decision_rows(session) if decisions is None else decisions
     closed = session.status == SessionStatus.CLOSED
     # Only the columns a ranking row shows (not the projects' long texts), in one query.
@@ -320,21 +322,46 @@ def decision_rows(session: CommitteeSession) -> dict[int, Any]:
     return {row.project_id: row for row in rows}
 
 
-def frozen_ranking(session: CommitteeSession) -> Ranking:
+def frozen_ranking(session: CommitteeSession, window: Callable[[list[int]], tuple[int, int]] | None = None) -> Ranking:
     """A closed session's ranking as it was frozen: its ranks, scores, amounts and envelope left (two queries).
 
     The amount of each line is what funding it takes (the committee's amount, else the request); the status
     is the project's today, so the page shows what became of each one.
+
+    With ``window`` (given the lines' project ids in rank order, it answers the (start, stop) of the rows a
+    page shows), only those rows are read whole; the others carry their project, score and amount alone —
+    what the running totals, the envelope line and the counts need — and no text (a page never shows them).
     """
+    rules, remaining = parse_tie_breaks(session.tie_breaks), session.remaining_at_close_xof or 0
+    if window is None:
+        return in_given_order(_frozen_candidates(ReserveEntry.session_id == session.id), rules, remaining)
+    lines = db.session.execute(
+        select(ReserveEntry.project_id, ReserveEntry.score_centi, ReserveEntry.amount_xof)
+        .where(ReserveEntry.session_id == session.id).order_by(ReserveEntry.rank)
+    ).all()
+    start, stop = window([project_id for project_id, _score, _amount in lines])
+    shown = {c.project_id: c for c in _frozen_candidates(
+        and_(ReserveEntry.session_id == session.id,
+             ReserveEntry.project_id.in_([line[0] for line in lines[start:stop]] or [-1])))}
+    candidates = [
+        shown.get(project_id) or Candidate(project_id=project_id, reference="", title="", association="",
+                                           commune="", score_centi=score_centi, requested_grant_xof=amount_xof)
+        for project_id, score_centi, amount_xof in lines
+    ]
+    return in_given_order(candidates, rules, remaining)
+
+
+def _frozen_candidates(where) -> list[Candidate]:
+    """The frozen lines matching ``where`` as whole candidates, in rank order (one query)."""
     rows = db.session.execute(
         select(*CANDIDATE_COLUMNS, ReserveEntry.score_centi, ReserveEntry.amount_xof, ReviewResult.spread_flagged)
         .join(Project, Project.id == ReserveEntry.project_id)
         .join(Association, Association.id == Project.association_id)
         .outerjoin(ReviewResult, ReviewResult.project_id == Project.id)
-        .where(ReserveEntry.session_id == session.id)
+        .where(where)
         .order_by(ReserveEntry.rank)
     ).all()
-    candidates = [  # the rows unpacked as tuples: by name, a ranking's thousands of rows cost five times as much
+    return [  # the rows unpacked as tuples: by name, a ranking's thousands of rows cost five times as much
         Candidate(
             project_id=project_id, reference=reference or "", title=title,
             association=_display_name(association_name, association_acronym), commune=commune or "",
@@ -344,7 +371,6 @@ def frozen_ranking(session: CommitteeSession) -> Ranking:
         for (project_id, reference, title, commune, _requested, led_by_women, submitted_at, status,
              association_name, association_acronym, score_centi, amount_xof, spread_flagged) in rows
     ]
-    return in_given_order(candidates, parse_tie_breaks(session.tie_breaks), session.remaining_at_close_xof or 0)
 
 
 # What a ranking row shows of a project and its association (never the long texts).

@@ -131,13 +131,20 @@ def edit(session_id: int):
 def render_session(session: CommitteeSession, status: int = 200, minutes_form: MinutesForm | None = None):
     """The session page, with a refused minutes form shown where it was typed."""
     decisions = services.decision_rows(session)
-    ranking = services.session_ranking(session, decisions=decisions)
+    # The ranking in pages: ?page=, else the page holding ?project= (a decision just recorded, a link). A
+    # frozen ranking is read whole only for the page shown (the window), once its lines are counted.
+    size, asked, pages = current_app.config["RANKING_PAGE_SIZE"], int_arg("project"), []
+
+    def window(project_ids: list[int]) -> tuple[int, int]:
+        pages.append(slice_page(len(project_ids), size,
+                                holding=project_ids.index(asked) if asked in project_ids else None))
+        return pages[0].start, pages[0].stop
+
+    ranking = services.session_ranking(session, decisions=decisions, window=window)
+    shown = pages[0] if pages else slice_page(len(ranking.rows), size, holding=ranking.index_of(asked))
     named = {outcome.value: str(outcome.label) for outcome in DecisionOutcome}  # translated once, not per row
     labels = {pid: named[d.outcome] for pid, d in decisions.items()}
     sections = [section for section in (fn(session) for fn in SESSION_SECTIONS) if section is not None]
-    # The ranking in pages: ?page=, else the page holding ?project= (a decision just recorded, a link).
-    shown = slice_page(len(ranking.rows), current_app.config["RANKING_PAGE_SIZE"],
-                       holding=ranking.index_of(int_arg("project")))
     return render_template(
         "reviews/committee_session.html", session=session, ranking=ranking, decisions=decisions, shown=shown,
         rows=table(ranking, locale_name(), labels, shown.start, shown.stop),
