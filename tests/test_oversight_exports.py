@@ -13,7 +13,7 @@ from openpyxl import load_workbook
 from sqlalchemy import text
 
 from tests.factories_oversight import seed_programme
-from tests.test_oversight_register import count_statements
+from tests.sql_count import page_statements
 
 DATASETS = ("projects", "evaluations", "grants", "ledger", "disbursements")
 
@@ -153,7 +153,7 @@ def test_exports_issue_a_bounded_number_of_statements(client, db, users, login_a
     seed_programme(SPECS[:1])
     login_as(users["officer"])
     urls = ["/oversight/exports", *(f"/oversight/exports/{d}.{f}" for d in DATASETS for f in ("csv", "xlsx"))]
-    few = {url: count_statements(db, client, url) for url in urls}
+    few = {url: page_statements(db, client, url) for url in urls}
     seed_programme(SPECS * 3)
-    many = {url: count_statements(db, client, url) for url in urls}
+    many = {url: page_statements(db, client, url) for url in urls}
     assert few == many
