@@ -16,9 +16,11 @@ run: setup translations
 	CODEV_ENV_NAME=development $(FLASK) seed-demo --if-empty
 	CODEV_ENV_NAME=development $(FLASK) run --host $(HOST) --port $(PORT)
 
+# One pytest process per core (pytest-xdist), a test file at a time in each; TEST_WORKERS=0 runs in one process.
+TEST_WORKERS ?= auto
 test: dev-setup translations system-deps
 	$(BIN)/ruff check codev tests
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 setup: $(VENV)/.installed
 

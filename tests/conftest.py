@@ -12,14 +12,31 @@ import os
 import re
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, make_url, text
 
 from codev import create_app
 from codev.extensions import db as _db
 from tests import factories
 from tests.s3_support import moto_endpoint, s3_bucket, s3_settings  # noqa: F401 (fixtures for every test)
 
-POSTGRES_URL = os.environ.get("CODEV_TEST_POSTGRES_URL")
+
+def _worker_database(url: str | None) -> str | None:
+    """Under pytest-xdist each worker has its own PostgreSQL database, ``<name>_gw0``, ``<name>_gw1``…,
+    created (by the test role, which may create databases) the first time; one process alone uses ``url``."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not url or not worker:
+        return url
+    base = make_url(_psycopg(url))
+    name = f"{base.database}_{worker}"
+    engine = create_engine(base, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            if conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}) is None:
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        engine.dispose()
+    return make_url(url).set(database=name).render_as_string(hide_password=False)
+
 # CODEV_TEST_STORAGE=s3: every app fixture keeps its files in a bucket of moto's S3 server (tests/s3_support.py).
 TEST_STORAGE = os.environ.get("CODEV_TEST_STORAGE", "local")
 assert TEST_STORAGE in ("local", "s3"), f"CODEV_TEST_STORAGE is 'local' or 's3', not {TEST_STORAGE!r}"
@@ -103,6 +120,9 @@ def _end_other_clients(conn) -> None:
 
 def _psycopg(url: str) -> str:
     return re.sub(r"^postgres(ql)?://", "postgresql+psycopg://", url)
+
+
+POSTGRES_URL = _worker_database(os.environ.get("CODEV_TEST_POSTGRES_URL"))
 
 
 @pytest.fixture

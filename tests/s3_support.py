@@ -14,7 +14,9 @@ from collections.abc import Iterator
 
 import pytest
 
-MOTO_PORT = int(os.environ.get("CODEV_TEST_MOTO_PORT", "9100"))
+# One moto server per pytest-xdist worker: gw0 on the base port, gw1 on the next, and so on.
+MOTO_PORT = int(os.environ.get("CODEV_TEST_MOTO_PORT", "9100")) + int(
+    os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
 CREDENTIALS = {"aws_access_key_id": "codev-test", "aws_secret_access_key": "codev-test-secret"}  # noqa: S105
 REGION = "us-east-1"
 
