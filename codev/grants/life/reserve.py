@@ -19,6 +19,7 @@ emails the approvers in their language. Nothing here commits.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -152,20 +153,17 @@ LINE_PROJECT = (joinedload(Project.association).lazyload("*"),
                           Project.call_id, Project.requested_grant_xof))
 
 
-def reserve_of(session: CommitteeSession, shown: ListPage | None = None) -> Reserve:
-    """The reserve list of a frozen ``session``; its lines are the page ``shown`` of its frozen ranking (every
-    line when None). A bounded number of queries, whatever its length."""
-    reserve = reserves_of([session], preview=None if shown is None else 0)[0]
-    if shown is None:
+def reserve_of(session: CommitteeSession, window: Callable[[int], ListPage] | None = None) -> Reserve:
+    """The reserve list of a frozen ``session``; with ``window`` (given the number of lines, it returns the page
+    to show), its lines are that page of its frozen ranking, else every line. A bounded number of queries,
+    whatever its length; the lines are counted once, with the reserve's other counts."""
+    reserve = reserves_of([session], preview=None if window is None else 0)[0]
+    if window is None:
         return reserve
+    shown = window(reserve.total)
     lines = _lines(and_(ReserveEntry.session_id == session.id), shown.start, shown.stop - shown.start,
                    {session.id: reserve.available_xof}, {session.id: reserve.offer.rank if reserve.offer else None})
     return replace(reserve, lines=lines.get(session.id, []), shown=shown)
-
-
-def reserve_size(session: CommitteeSession) -> int:
-    """The lines of ``session``'s frozen ranking (to page them)."""
-    return db.session.scalar(select(func.count()).where(ReserveEntry.session_id == session.id)) or 0
 
 
 def reserves_of(sessions: list[CommitteeSession], preview: int | None = None) -> list[Reserve]:

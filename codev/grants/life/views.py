@@ -151,8 +151,9 @@ def reserve_section(session: CommitteeSession):
     current = reserve.reserve_session(session.call_id)
     if current is None or current.id != session.id:
         return "grants/reserve_section.html", {"reserve": None, "latest": current}
-    shown = slice_page(reserve.reserve_size(session), current_app.config["RANKING_PAGE_SIZE"])
-    return "grants/reserve_section.html", {"reserve": reserve.reserve_of(session, shown), "latest": current,
+    per_page = current_app.config["RANKING_PAGE_SIZE"]
+    found = reserve.reserve_of(session, lambda total: slice_page(total, per_page))
+    return "grants/reserve_section.html", {"reserve": found, "latest": current,
                                            "can_decide": reserve.can_decide(current_person())}
 
 
