@@ -143,7 +143,8 @@ def render_session(session: CommitteeSession, status: int = 200, minutes_form: M
     ranking = services.session_ranking(session, decisions=decisions, window=window)
     shown = pages[0] if pages else slice_page(len(ranking.rows), size, holding=ranking.index_of(asked))
     named = {outcome.value: str(outcome.label) for outcome in DecisionOutcome}  # translated once, not per row
-    labels = {pid: named[d.outcome] for pid, d in decisions.items()}
+    labels = {pid: named[decisions[pid].outcome]  # the shown rows' decisions only, not the session's
+              for pid in (row.candidate.project_id for row in ranking.rows[shown.start:shown.stop]) if pid in decisions}
     sections = [section for section in (fn(session) for fn in SESSION_SECTIONS) if section is not None]
     return render_template(
         "reviews/committee_session.html", session=session, ranking=ranking, decisions=decisions, shown=shown,
