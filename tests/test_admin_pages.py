@@ -4,11 +4,11 @@ home cards and navigation, the audit log."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import event
 
 from codev.accounts.models import Role
 from tests import factories
 from tests.factories_admin import english
+from tests.sql_count import statements_of
 
 USER_MANAGEMENT = [
     ("GET", "/admin/users"),
@@ -121,18 +121,10 @@ def make_rows(db, actor, n):
 
 
 def count_queries(app, db, client, url):
-    statements = []
-
-    def listener(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
-
     client.get(url)  # warm up (first-request work is not what we measure)
     db.session.expunge_all()  # the test's session outlives requests: nothing may come from it
-    event.listen(db.engine, "before_cursor_execute", listener)
-    try:
+    with statements_of(db.engine) as statements:
         response = client.get(url)
-    finally:
-        event.remove(db.engine, "before_cursor_execute", listener)
     assert response.status_code == 200
     return len(statements)
 

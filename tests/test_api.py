@@ -9,11 +9,12 @@ import re
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import text
 
 from codev.accounts.api_tokens import ApiToken, Scope, issue_token
 from codev.core.timeutil import utcnow
 from tests.factories_oversight import PEOPLE, SPECS, seed_programme
+from tests.sql_count import statements_of
 
 ALL = [s.value for s in Scope]
 NOT_PERSONAL = [Scope.PUBLIC_READ.value, Scope.GRANTS_READ.value]
@@ -263,13 +264,8 @@ def test_the_stored_token_is_only_its_hash(app, db, users):
 
 def _statements(app, db, client, token, url) -> int:
     db.session.expunge_all()
-    found = []
-    listener = lambda *args: found.append(args[2])  # noqa: E731
-    event.listen(db.engine, "before_cursor_execute", listener)
-    try:
+    with statements_of(db.engine) as found:
         response = get(client, url, token)
-    finally:
-        event.remove(db.engine, "before_cursor_execute", listener)
     assert response.status_code == 200, url
     return len(found)
 

@@ -10,13 +10,14 @@ import re
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from codev.accounts.api_tokens import ApiToken, Scope, issue_token
 from codev.core.models import AuditEvent
 from codev.core.timeutil import utcnow
 from tests.confirm_support import confirmed
 from tests.factories_admin import english
+from tests.sql_count import statements_of
 
 TOKEN_RE = re.compile(r"codev_[0-9a-f]{8}_[A-Za-z0-9_-]{20,}")
 
@@ -122,15 +123,10 @@ def test_other_roles_get_403(client, db, users, login_as, role):
 
 
 def _statements(db, client, url) -> int:
-    found = []
     client.get(url)
     db.session.expunge_all()
-    listener = lambda *args: found.append(args[2])  # noqa: E731
-    event.listen(db.engine, "before_cursor_execute", listener)
-    try:
+    with statements_of(db.engine) as found:
         assert client.get(url).status_code == 200
-    finally:
-        event.remove(db.engine, "before_cursor_execute", listener)
     return len(found)
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 
 import pytest
-from sqlalchemy import event
 
 from tests import factories
+from tests.sql_count import statements_of
 
 
 def names_in(page: str) -> set[str]:
@@ -110,16 +110,8 @@ def test_bad_filter_values_do_not_fail(client, users, directory, login_as):
 
 
 def count_queries(client, db, url) -> int:
-    statements = []
-
-    def record(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", record)
-    try:
+    with statements_of(db.engine) as statements:
         response = client.get(url)
-    finally:
-        event.remove(db.engine, "before_cursor_execute", record)
     assert response.status_code == 200
     return len(statements)
 

@@ -8,6 +8,7 @@ from codev.accounts.models import AssociationStatus
 from codev.core.models import AuditEvent
 from tests import factories
 from tests.factories_associations import FAKE_PDF, PDF_BYTES, invitation_with_token, member_of, upload
+from tests.sql_count import statements_of
 
 
 def english(user):
@@ -234,8 +235,6 @@ def test_pending_list_shows_only_pending_associations(client, db, users, login_a
 
 
 def test_detail_page_query_count_does_not_grow_with_members(client, db, users, login_as):
-    from sqlalchemy import event
-
     association = factories.AssociationFactory(domains=["water"])
     login_as(users["officer"])
 
@@ -247,13 +246,8 @@ def test_detail_page_query_count_does_not_grow_with_members(client, db, users, l
         db.session.commit()
 
     def queries():
-        statements = []
-        listener = lambda *args: statements.append(args[2])  # noqa: E731
-        event.listen(db.engine, "before_cursor_execute", listener)
-        try:
+        with statements_of(db.engine) as statements:
             assert client.get(f"/associations/{association.id}").status_code == 200
-        finally:
-            event.remove(db.engine, "before_cursor_execute", listener)
         return len(statements)
 
     add(2)

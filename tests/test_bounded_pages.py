@@ -9,10 +9,10 @@ times larger. A page whose count grows with the data loads rows one by one somew
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import event
 
 from bench.pages import exists, pages, world
 from codev.demo.synthetic import seed_synthetic
+from tests.sql_count import statements_of
 
 
 def statements_per_page(app, db) -> dict[tuple[str, str, bool], int]:
@@ -33,13 +33,8 @@ def statements_per_page(app, db) -> dict[tuple[str, str, bool], int]:
                 session["_fresh"] = True
         assert client.get(page.url).status_code == 200, page.url  # warm-up
         db.session.expunge_all()
-        found = []
-        listener = lambda *args, found=found: found.append(args[2])  # noqa: E731
-        event.listen(db.engine, "before_cursor_execute", listener)
-        try:
+        with statements_of(db.engine) as found:
             response = client.get(page.url)
-        finally:
-            event.remove(db.engine, "before_cursor_execute", listener)
         assert response.status_code == 200, page.url
         counts[(page.role, page.name.split(" (")[0], "page=" in page.url)] = len(found)
     return counts

@@ -3,15 +3,14 @@ the association's home card, and the demo calls."""
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event
 
 from codev.calls.models import Call, CallStatus, ExchangeRate
 from codev.core.timeutil import utcnow
 from tests import factories
+from tests.sql_count import statements_of
 
 
 @pytest.fixture
@@ -101,20 +100,6 @@ def test_manage_filters_by_status_with_counts(client, db, english, login_as):
         assert client.get("/calls/manage").status_code == 403
 
 
-@contextmanager
-def count_queries(engine):
-    statements = []
-
-    def count(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
-
-
 @pytest.mark.parametrize("url", ["/calls/manage", "/calls/", "/"])
 def test_pages_run_the_same_number_of_queries_for_3_or_30_calls(client, db, users, login_as, url):
     login_as(users["officer"] if url != "/" else users["association"])
@@ -124,7 +109,7 @@ def test_pages_run_the_same_number_of_queries_for_3_or_30_calls(client, db, user
             factories.CallFactory(open=True)
         db.session.commit()
         db.session.expunge_all()
-        with count_queries(db.engine) as statements:
+        with statements_of(db.engine) as statements:
             assert client.get(url).status_code == 200
         return len(statements)
 

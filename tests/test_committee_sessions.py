@@ -6,7 +6,7 @@ import re
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from codev.calls.models import CallStatus
 from codev.projects.models import ProjectStatus
@@ -15,6 +15,7 @@ from codev.reviews.models import CommitteeSession, SessionStatus
 from tests.confirm_support import confirmed
 from tests.factories import CallFactory
 from tests.factories_committee import committee_session, qualified_project
+from tests.sql_count import statements_of
 
 SESSION_FORM = {"held_on": "2026-05-12", "place": "Lomé", "chair": "Essi Lawson",
                 "members": "Essi Lawson, présidente\n\n  Kodjo Agbeko  \n", "tie_breaks": ["led_by_women"]}
@@ -94,16 +95,8 @@ def test_session_page_queries_do_not_grow_with_the_projects(client, db, login_as
         decide(session, projects[0], DecisionData("approved", "Oui."), users["officer"])
         db.session.commit()
         db.session.expire_all()
-        statements = []
-
-        def record(*args):
-            statements.append(args[2])
-
-        event.listen(db.engine, "before_cursor_execute", record)
-        try:
+        with statements_of(db.engine) as statements:
             assert client.get(f"/reviews/committee/{session.id}").status_code == 200
-        finally:
-            event.remove(db.engine, "before_cursor_execute", record)
         return len(statements)
 
     login_as(users["officer"])

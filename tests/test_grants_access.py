@@ -4,13 +4,14 @@ that it exists. The verification page is public. Pages issue a bounded number of
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from codev.grants.access import can_view_grant
 from codev.grants.models import AwardLetter
 from tests.confirm_support import confirmed
 from tests.factories import UserFactory
 from tests.factories_grants import approved_project, approver, awarded_grant
+from tests.sql_count import statements_of
 
 
 @pytest.fixture
@@ -93,19 +94,10 @@ def test_home_cards_show_the_association_its_letters_and_the_approver_what_waits
 
 
 def _queries(db, fn) -> int:
-    count = 0
-
-    def before(*args, **kwargs):
-        nonlocal count
-        count += 1
-
     db.session.expire_all()
-    event.listen(db.engine, "before_cursor_execute", before)
-    try:
+    with statements_of(db.engine) as found:
         assert fn().status_code == 200
-    finally:
-        event.remove(db.engine, "before_cursor_execute", before)
-    return count
+    return len(found)
 
 
 def test_the_grant_page_issues_as_many_queries_with_one_letter_version_as_with_many(client, db, login_as, grant,

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from codev.calls.models import Call
 from codev.core.models import AuditEvent
@@ -18,6 +18,7 @@ from codev.projects.models import ProjectEvent, ProjectStatus
 from tests.confirm_support import confirmed
 from tests.factories import CallFactory, UserFactory
 from tests.factories_grants import approved_project, approver, awarded_grant
+from tests.sql_count import statements_of
 from tests.two_factor_support import step_up
 
 
@@ -174,19 +175,10 @@ def test_the_approval_page_refuses_beyond_the_envelope_with_a_message(client, db
 
 
 def _count_queries(db, fn) -> int:
-    count = 0
-
-    def before(*args, **kwargs):
-        nonlocal count
-        count += 1
-
     db.session.expire_all()
-    event.listen(db.engine, "before_cursor_execute", before)
-    try:
+    with statements_of(db.engine) as found:
         fn()
-    finally:
-        event.remove(db.engine, "before_cursor_execute", before)
-    return count
+    return len(found)
 
 
 def test_the_grant_list_issues_as_many_queries_for_one_grant_as_for_many(client, db, login_as):

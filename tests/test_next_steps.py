@@ -9,7 +9,6 @@ import itertools
 import re
 
 import pytest
-from sqlalchemy import event
 
 from codev.extensions import db as _db
 from codev.projects.models import ProjectStatus
@@ -20,6 +19,7 @@ from tests.factories_committee import committee_session
 from tests.factories_grants import approved_project, approver, awarded_grant
 from tests.factories_projects import ready_project, submitted_project
 from tests.factories_reviews import assign, evaluator, in_review_project, submitted
+from tests.sql_count import statements_of
 
 S = ProjectStatus
 CALL_FR, CALL_EN = "Appel à projets de coréalisation 2026", "2026 call for co-development projects"
@@ -256,13 +256,8 @@ def test_the_list_reads_the_next_steps_in_a_bounded_number_of_statements(client,
         login_as(_db.session.get(User, ids["officer"]))
         client.get("/projects/")
         _db.session.expunge_all()
-        found = []
-        listener = lambda *args: found.append(args[2])  # noqa: E731
-        event.listen(_db.engine, "before_cursor_execute", listener)
-        try:
+        with statements_of(_db.engine) as found:
             assert client.get("/projects/").status_code == 200
-        finally:
-            event.remove(_db.engine, "before_cursor_execute", listener)
         return len(found)
 
     def more():

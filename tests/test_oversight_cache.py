@@ -9,12 +9,13 @@ import html
 import re
 
 import pytest
-from sqlalchemy import create_engine, event, text
+from sqlalchemy import create_engine, text
 
 from codev.oversight import cache, dashboard, queries
 from codev.oversight.queries import Filters
 from tests.factories_dashboard import seed_dashboard
 from tests.factories_oversight import seed_programme
+from tests.sql_count import statements_of
 
 
 def token(db) -> str | None:
@@ -155,10 +156,7 @@ def test_every_kept_figure_reads_only_the_watched_tables(app, db, client, users,
     run names only watched tables (and its own common table expressions and subqueries)."""
     seed_dashboard()
     db.session.commit()
-    statements = []
-    listener = lambda *args: statements.append(args[2])  # noqa: E731
-    event.listen(db.engine, "before_cursor_execute", listener)
-    try:
+    with statements_of(db.engine) as statements:
         for filters in (Filters(), Filters(region="TG-P", sector="water", year=2026, call_id=1, country="FR",
                                            status="funded")):
             dashboard.overview(filters)
@@ -171,8 +169,6 @@ def test_every_kept_figure_reads_only_the_watched_tables(app, db, client, users,
             from codev.oversight.views import _export_counts
 
             _export_counts(filters)
-    finally:
-        event.remove(db.engine, "before_cursor_execute", listener)
     read = set()
     for statement in statements:
         ctes = {name.lower() for name in CTE_NAMES.findall(statement) + SUBQUERY_NAMES.findall(statement)}

@@ -6,11 +6,11 @@ Also the lists (filters, pages, a constant number of queries) and the home cards
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import event
 
 from codev.extensions import db as _db
 from tests import factories
 from tests.factories_projects import member_of, ready_project, submitted_project
+from tests.sql_count import statements_of
 
 
 def english(user):
@@ -92,17 +92,8 @@ def test_return_is_for_officers_only(client, users, login_as, project):
 
 
 def count_queries(client, url) -> int:
-    statements = []
-
-    def count(*args, **kwargs):
-        statements.append(args[2])
-
-    engine = _db.engine
-    event.listen(engine, "before_cursor_execute", count)
-    try:
+    with statements_of(_db.engine) as statements:
         assert client.get(url).status_code == 200
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
     return len(statements)
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event
 
 from codev.core.timeutil import utcnow
 from codev.extensions import db as _db
@@ -14,6 +13,7 @@ from codev.reviews.models import Assignment, AssignmentStatus, Evaluation, Revie
 from tests import factories
 from tests.confirm_support import confirmed
 from tests.factories_reviews import assign, draft, english, evaluator, in_review_project, submitted
+from tests.sql_count import statements_of
 
 
 def grid(project, values, recommendation="qualify", action="submit", **extra) -> dict:
@@ -211,17 +211,9 @@ def test_the_list_and_the_home_card(client, db, login_as):
 
 
 def count_queries(client, url) -> int:
-    statements = []
-
-    def count(*args, **kwargs):
-        statements.append(args[2])
-
     _db.session.expire_all()
-    event.listen(_db.engine, "before_cursor_execute", count)
-    try:
+    with statements_of(_db.engine) as statements:
         assert client.get(url).status_code == 200
-    finally:
-        event.remove(_db.engine, "before_cursor_execute", count)
     return len(statements)
 
 

@@ -6,7 +6,6 @@ import re
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event
 
 from codev.accounts.models import AssociationStatus
 from codev.extensions import db as _db
@@ -16,6 +15,7 @@ from tests import factories
 from tests.confirm_support import confirmed
 from tests.factories_projects import ready_project, submitted_project
 from tests.factories_reviews import english, in_review_project
+from tests.sql_count import statements_of
 
 ALL_CONFIRMED = {f"confirm_{code}": "y" for code in
                  ("association_verified", "call_open", "place_and_sector", "attachments", "plan")}
@@ -173,17 +173,9 @@ def test_the_list_filters_by_call_and_the_home_card_counts(client, db, users, lo
 
 
 def count_queries(client, url) -> int:
-    statements = []
-
-    def count(*args, **kwargs):
-        statements.append(args[2])
-
     _db.session.expire_all()
-    event.listen(_db.engine, "before_cursor_execute", count)
-    try:
+    with statements_of(_db.engine) as statements:
         assert client.get(url).status_code == 200
-    finally:
-        event.remove(_db.engine, "before_cursor_execute", count)
     return len(statements)
 
 

@@ -9,12 +9,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event
 
 from codev.core.timeutil import utcnow
 from codev.extensions import db as _db
 from codev.reviews import assignments
 from tests.factories_reviews import assign, english, evaluator, in_review_project, submitted
+from tests.sql_count import statements_of
 
 
 @pytest.mark.backends
@@ -33,13 +33,8 @@ def test_open_loads_count_only_open_assignments(db, users):
 
 
 def _statements(client, url: str) -> tuple[int, str]:
-    found = []
-    listener = lambda *args: found.append(args[2])  # noqa: E731
-    event.listen(_db.engine, "before_cursor_execute", listener)
-    try:
+    with statements_of(_db.engine) as found:
         response = client.get(url)
-    finally:
-        event.remove(_db.engine, "before_cursor_execute", listener)
     assert response.status_code == 200
     return len(found), response.get_data(as_text=True)
 
