@@ -127,3 +127,21 @@ def test_report_pages_only_for_the_association_and_the_ministry(client, db, user
     login_as(users["officer"])
     page = client.get("/grants/reports/to-read").get_data(as_text=True)
     assert url in page
+
+
+def test_the_grant_page_issues_as_many_statements_with_reports_and_their_files_as_without(client, db, users,
+                                                                                         login_as):
+    from tests.sql_count import page_statements
+
+    member = users["association"]
+    grant = make_grant(member)
+    login_as(member)
+    data = report_form(grant, files=[(io.BytesIO(PNG), "chantier.png"), (io.BytesIO(PDF_BYTES), "factures.pdf")])
+    url = f"/grants/{grant.id}"
+    without = page_statements(db, client, url)
+    assert client.post(f"{url}/reports/new", data=data, content_type="multipart/form-data").status_code == 302
+    report = db.session.scalar(db.select(Report))
+    assert len(report.attachments) == 2  # the files are there, and the grant page does not read them
+    report_url = f"{url}/reports/{report.id}"
+    assert page_statements(db, client, url) == without
+    assert report_url in client.get(url).text  # the page lists the report

@@ -398,7 +398,8 @@ class Report(db.Model):
     review_comment: Mapped[str | None] = mapped_column(Text)
     idempotency_key: Mapped[str | None] = mapped_column(String(64))  # the form's: a report is filed once per key
 
-    attachments: Mapped[list[ReportAttachment]] = relationship(cascade="all, delete-orphan", lazy="selectin")
+    # Loaded where shown (selectinload): a page that lists reports without their files reads none of them.
+    attachments: Mapped[list[ReportAttachment]] = relationship(cascade="all, delete-orphan")
 
     __table_args__ = (
         CheckConstraint(f"kind IN ({sql_values(ReportKind)})", name="kind_valid"),

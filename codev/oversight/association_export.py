@@ -112,7 +112,8 @@ def gather(association_id: int) -> tuple[dict[str, Any], list[tuple[str, Attachm
     entries = _by_grant(select(ContributionEntry).where(ContributionEntry.grant_id.in_(grant_ids))
                         .options(selectinload(ContributionEntry.proof)).order_by(ContributionEntry.id))
     payments = _by_grant(select(Disbursement).where(Disbursement.grant_id.in_(grant_ids)).order_by(Disbursement.id))
-    reports = _by_grant(select(Report).where(Report.grant_id.in_(grant_ids)).order_by(Report.id))
+    reports = _by_grant(select(Report).where(Report.grant_id.in_(grant_ids))
+                        .options(selectinload(Report.attachments)).order_by(Report.id))
     project_docs = []
     for project in projects:
         doc = _columns(project, PROJECT_FIELDS)

@@ -14,7 +14,6 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import func, select
-from sqlalchemy.orm import selectinload
 from werkzeug.datastructures import FileStorage
 
 from codev.accounts.models import Role, User
@@ -59,11 +58,9 @@ def status_label(status: str) -> str:
 
 
 def grant_reports(grant_id: int) -> list[Report]:
-    """The grant's reports, newest first, with their files (two queries)."""
+    """The grant's reports, newest first, one statement (their files are read where shown: the report's page)."""
     return list(db.session.scalars(
-        select(Report).where(Report.grant_id == grant_id)
-        .options(selectinload(Report.attachments)).order_by(Report.submitted_at.desc(), Report.id.desc())
-    ))
+        select(Report).where(Report.grant_id == grant_id).order_by(Report.submitted_at.desc(), Report.id.desc())))
 
 
 def to_read_query():
