@@ -199,3 +199,31 @@ def test_a_long_reserve_is_read_in_pages_and_previewed_on_the_list(app, client, 
     assert "la liste entière (16 lignes) est sur la page de la séance" in listed
     assert all(f"Réserve {i}" in listed for i in range(1, 11)) and "Réserve 11" not in listed
     assert "Proposé maintenant" in listed and waiting[1].reference in listed
+
+
+@pytest.mark.backends
+def test_what_is_promised_is_summed_per_call_by_the_database(db):
+    from codev.reviews.committee import DecisionData, decide
+    from tests.factories_committee import committee_session
+    from tests.sql_count import statements_of
+
+    officer, by = UserFactory(officer=True), approver()
+    one, other, empty = (CallFactory(open=True, envelope_xof=50 * M, committed_xof=0) for _ in range(3))
+    proposed = ranked_project(one, 9000, 3 * M)  # approved for less than it asked: the proposal counts
+    asked = ranked_project(one, 8800, 2 * M)  # approved as asked: its request counts
+    funded = ranked_project(one, 8600, 1 * M)  # approved, then its grant holds the money: not promised
+    ranked_project(one, 8400, 4 * M)  # not approved
+    elsewhere = ranked_project(other, 9000, 4 * M)
+    first, second = committee_session(one, officer), committee_session(other, officer)
+    decide(first, proposed, DecisionData("approved", "Prêt.", amount_xof=2_500_000), officer)
+    decide(first, asked, DecisionData("approved", "Prêt."), officer)
+    decide(first, funded, DecisionData("approved", "Prêt."), officer)
+    decide(second, elsewhere, DecisionData("approved", "Prêt.", amount_xof=1 * M), officer)
+    approve_grant(funded, by, 1 * M, by.name, by.title)
+    db.session.commit()
+    ids = [one.id, other.id, empty.id]
+    with statements_of(db.engine) as seen:
+        promised = reserve.promised_by_call(ids)
+    assert promised == dict(zip(ids, [4_500_000, 1 * M, 0], strict=True))
+    assert len(seen) == 1
+    assert reserve.promised_xof(ids[0]) == 4_500_000

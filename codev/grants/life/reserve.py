@@ -24,7 +24,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from flask import current_app, has_request_context, url_for
-from sqlalchemy import and_, case, false, func, or_, select
+from sqlalchemy import BigInteger, and_, case, cast, false, func, or_, select
 from sqlalchemy.orm import aliased, joinedload, load_only
 
 from codev.accounts.models import Role, User
@@ -119,26 +119,19 @@ def promised_xof(call_id: int) -> int:
 
 
 def promised_by_call(call_ids: list[int]) -> dict[int, int]:
-    """:func:`promised_xof` of several calls, in two queries."""
-    waiting: dict[int, tuple[int, int]] = {
-        project_id: (call_id, requested) for project_id, call_id, requested in db.session.execute(
-            select(Project.id, Project.call_id, Project.requested_grant_xof)
-            .where(Project.call_id.in_(call_ids or [-1]), Project.status == ProjectStatus.APPROVED,
-                   ~select(Grant.id).where(Grant.project_id == Project.id).exists())
-        )
-    }
+    """:func:`promised_xof` of several calls, summed by the database in one statement: each approved project
+    without a grant counts the amount its latest committee decision proposed, else (none, or nought) its
+    request."""
+    latest = (select(CommitteeDecision.amount_proposed_xof).where(CommitteeDecision.project_id == Project.id)
+              .order_by(CommitteeDecision.decided_at.desc(), CommitteeDecision.id.desc()).limit(1)
+              .correlate(Project).scalar_subquery())
+    amount = func.coalesce(func.nullif(latest, 0), Project.requested_grant_xof)
     totals = dict.fromkeys(call_ids, 0)
-    if not waiting:
-        return totals
-    proposed: dict[int, int | None] = {}
-    for project_id, amount in db.session.execute(
-        select(CommitteeDecision.project_id, CommitteeDecision.amount_proposed_xof)
-        .where(CommitteeDecision.project_id.in_(list(waiting)))
-        .order_by(CommitteeDecision.decided_at, CommitteeDecision.id)
-    ):
-        proposed[project_id] = amount  # the latest decision wins
-    for project_id, (call_id, requested) in waiting.items():
-        totals[call_id] += proposed.get(project_id) or requested
+    totals.update({call_id: int(total or 0) for call_id, total in db.session.execute(
+        select(Project.call_id, cast(func.sum(amount), BigInteger))
+        .where(Project.call_id.in_(call_ids or [-1]), Project.status == ProjectStatus.APPROVED,
+               ~select(Grant.id).where(Grant.project_id == Project.id).exists())
+        .group_by(Project.call_id))})
     return totals
 
 
