@@ -95,7 +95,7 @@ http {{
 
 def raw_request(port: int, request: bytes) -> tuple[int, dict[str, list[str]]]:
     """Send ``request`` as it is and read the status and headers (names lower-cased, every copy kept)."""
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+    with socket.create_connection(("127.0.0.1", port), timeout=60) as sock:  # a loaded CI host is slow
         sock.sendall(request)
         data = b""
         while b"\r\n\r\n" not in data:
