@@ -100,21 +100,23 @@ def _locust(url: str, cookie: str | None, seconds: int, clients: int) -> tuple[f
         return float(row["Requests/s"]), int(row["Failure Count"])
 
 
-def throughput(db_url: str, cookie: str, pages: list[tuple[str, str, str]], secret: str,
-               seconds: int = 10) -> list[dict]:
-    """For each (name, codev path, minimal path): both rates and their ratio, measured one after the other."""
+def throughput(db_url: str, cookie: str, pages: list[tuple], secret: str, seconds: int = 10) -> list[dict]:
+    """For each (name, codev path, minimal path[, codev's extra environment]): both rates and their ratio,
+    measured one after the other. The pages with extra settings (the kept pages off) have a codev of their own,
+    served while they are measured."""
     app_env = {"CODEV_DATABASE_URL": db_url, "CODEV_SECRET_KEY": secret, "CODEV_ENV_NAME": "production",
                "CODEV_PAGE_SIZE": "50"}
     minimal_env = {"CODEV_BENCH_DB": db_url}
     results = []
-    with served("wsgi:app", 18071, app_env) as app_url, served("bench.minimal_app:app", 18072, minimal_env) as base:
-        for name, app_path, minimal_path in pages:
-            signed_in(app_url + app_path, cookie)
-            signed_in(base + minimal_path, None)
-            rate(app_url + app_path, cookie, 2)  # warm both (first requests, caches)
-            rate(base + minimal_path, None, 2)
-            app_rate, app_errors = rate(app_url + app_path, cookie, seconds)
-            minimal_rate, minimal_errors = rate(base + minimal_path, None, seconds)
+    with served("bench.minimal_app:app", 18072, minimal_env) as base:
+        for name, app_path, minimal_path, *extra in pages:
+            with served("wsgi:app", 18071, {**app_env, **(extra[0] if extra else {})}) as app_url:
+                signed_in(app_url + app_path, cookie)
+                signed_in(base + minimal_path, None)
+                rate(app_url + app_path, cookie, 2)  # warm both (first requests, caches)
+                rate(base + minimal_path, None, 2)
+                app_rate, app_errors = rate(app_url + app_path, cookie, seconds)
+                minimal_rate, minimal_errors = rate(base + minimal_path, None, seconds)
             results.append({"page": name, "app": app_rate, "minimal": minimal_rate,
                             "ratio": app_rate / minimal_rate if minimal_rate else 0.0,
                             "errors": app_errors + minimal_errors, "generator": generator()})

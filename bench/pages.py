@@ -158,13 +158,14 @@ def exists(app, url: str) -> bool:
     return True
 
 
-# The pages whose figures the oversight cache keeps (codev.oversight.cache): measured a second time with the
-# cache off, as the first request after any write finds them ("cold").
-FIGURE_PAGES = ("/oversight/dashboard", "/oversight/maps", "/register?")
+# The pages whose figures the oversight cache keeps (codev.oversight.cache) and the kept pages (the officer's
+# project list, codev.core.kept_pages): measured a second time with both off, as the first request after any
+# write finds them ("cold").
+FIGURE_PAGES = ("/oversight/dashboard", "/oversight/maps", "/register?", "/projects/?")
 
 
 def figures_page(page: Page) -> bool:
-    return page.url == "/register" or page.url.startswith(FIGURE_PAGES)
+    return page.url in ("/register", "/projects/") or page.url.startswith(FIGURE_PAGES)
 
 
 def measure_pages(app, db, *, min_runs: int = 5, max_runs: int = 30, budget_s: float = 3.0,

@@ -168,6 +168,11 @@ class Defaults:
     # outside the app is seen after it at most; 0 turns the cache off); OVERSIGHT_CACHE_SIZE entries per process.
     OVERSIGHT_CACHE_SECONDS = 300
     OVERSIGHT_CACHE_SIZE = 512
+    # Pages kept rendered per reader while nothing is written (codev/core/kept_pages.py: the officer's project
+    # list): any committed write renders them again. PAGE_CACHE_SECONDS bounds how long a rendering serves (0
+    # turns keeping off); PAGE_CACHE_SIZE renderings per process.
+    PAGE_CACHE_SECONDS = 60
+    PAGE_CACHE_SIZE = 128
 
     # The ministry's identity, printed on pages and documents.
     MINISTRY_NAME_FR = "Ministère des Affaires étrangères, de l'Intégration régionale et des Togolais de l'extérieur"

@@ -16,6 +16,7 @@ from tests.sql_count import statements_of
 
 
 def statements_per_page(app, db) -> dict[tuple[str, str, bool], int]:
+    app.config["PAGE_CACHE_SECONDS"] = 0  # the renderings counted, not a kept page (codev.core.kept_pages)
     w = world(db)
     users = {"officer": w["officer"], "approver": w["approver"], "admin": w["admin"], "association": w["member"],
              "evaluator": w["evaluator"]}

@@ -1,6 +1,6 @@
-"""The figures kept between requests (codev/oversight/cache.py) stay exact: every committed write to a table
-they read — through the ORM, in raw SQL, from another process's connection — gives the data a new version
-and the next page computes again; a page that only reads keeps the version; a transaction's own uncommitted
+"""The figures kept between requests (codev/oversight/cache.py, on codev/core/versions.py) stay exact: every committed
+write to a table they read — through the ORM, in raw SQL, from another process's connection — gives the data a new
+version and the next page computes again; a page that only reads keeps the version; a transaction's own uncommitted
 writes are never kept for others; every statement a kept figure runs reads only the watched tables."""
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from tests.sql_count import statements_of
 
 
 def token(db) -> str | None:
-    return db.session.execute(text("SELECT token FROM oversight_data_version WHERE id = 1")).scalar()
+    return db.session.execute(text("SELECT token FROM data_versions WHERE id = 1")).scalar()
 
 
 def register_figures(client) -> dict[str, str]:

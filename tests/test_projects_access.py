@@ -106,6 +106,7 @@ def make_projects(n, member, call):
 
 def test_lists_use_a_constant_number_of_queries(app, client, db, users, login_as):
     app.config["PAGE_SIZE"] = 50
+    app.config["PAGE_CACHE_SECONDS"] = 0  # the renderings counted, not a kept page (codev.core.kept_pages)
     member = english(users["association"])
     call = factories.CallFactory(open=True)
     make_projects(3, member, call)

@@ -18,6 +18,7 @@ from codev.core.countries import country_choices
 from codev.core.geography import region_choices
 from codev.core.i18n import gettext as _
 from codev.core.i18n import lazy_gettext as _l
+from codev.core.kept_pages import kept_page
 from codev.core.params import paginate
 from codev.core.permissions import current_person, roles
 from codev.core.sectors import sector_choices
@@ -175,6 +176,7 @@ def mine():
 
 @bp.route("/")
 @roles(*MINISTRY)
+@kept_page  # rendered once per state of the data, reader and address (codev.core.kept_pages)
 def index():
     """Every project, with filters (call, status, region, sector, country) and pages."""
     form = FilterForm(formdata=request.args)
