@@ -21,12 +21,27 @@ CREDENTIALS = {"aws_access_key_id": "codev-test", "aws_secret_access_key": "code
 REGION = "us-east-1"
 
 
-def start_moto(port: int):
-    """A moto S3 server on 127.0.0.1:port, started; call ``.stop()`` when done."""
+def free_port() -> int:
+    """A port nobody listens on now (the system's choice), for a server of one test."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def start_moto(port: int, timeout: float = 30):
+    """A moto S3 server on 127.0.0.1:port, started; call ``.stop()`` when done. A port already taken fails
+    here, within ``timeout`` (moto's own ``start()`` waits for ever for a server that could not bind)."""
+    from threading import Thread
+
     from moto.server import ThreadedMotoServer
 
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
+    server._thread = Thread(target=server._server_entry, daemon=True)
+    server._thread.start()
+    if not server._server_ready_event.wait(timeout):
+        raise RuntimeError(f"moto's S3 server did not start on 127.0.0.1:{port} in {timeout:.0f} s")
     return server
 
 

@@ -17,10 +17,16 @@ from codev.projects.models import Project
 from tests import factories
 from tests.factories_associations import member_of, upload
 from tests.factories_projects import PDF_BYTES, ready_project
-from tests.s3_support import bucket_keys, bucket_object, create_bucket, s3_client, s3_settings, start_moto
+from tests.s3_support import (
+    bucket_keys,
+    bucket_object,
+    create_bucket,
+    free_port,
+    s3_client,
+    s3_settings,
+    start_moto,
+)
 from tests.test_projects_files import send
-
-DOWN_PORT = 9101  # a second moto server, stopped in the middle of a test
 
 
 @pytest.fixture(params=["local", "s3"])
@@ -213,8 +219,9 @@ def test_a_file_missing_from_the_bucket_is_a_404_page(client, db, project, moto_
 
 
 def test_a_store_that_is_down_answers_a_503_page_and_saves_nothing(app, client, db, project):
-    server = start_moto(DOWN_PORT)
-    endpoint = f"http://127.0.0.1:{DOWN_PORT}"
+    port = free_port()  # a second moto server, stopped in the middle of the test (not a worker's own port)
+    server = start_moto(port)
+    endpoint = f"http://127.0.0.1:{port}"
     try:
         app.extensions["codev.storage"] = make_storage(
             s3_settings(endpoint, create_bucket(endpoint), S3_MAX_ATTEMPTS=1, S3_TIMEOUT=2))
