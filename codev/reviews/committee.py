@@ -312,13 +312,17 @@ def session_ranking(session: CommitteeSession, *, remaining: int | None = None,
     return rank(candidates, rules, remaining)
 
 
-def decision_rows(session: CommitteeSession) -> dict[int, Any]:
-    """The session's decisions by project, as plain rows (what the ranking and its page read), in one query."""
-    rows = db.session.execute(
+def decision_rows(session: CommitteeSession, project_ids: list[int] | None = None) -> dict[int, Any]:
+    """The session's decisions by project, as plain rows (what the ranking and its page read), in one query;
+    with ``project_ids``, only theirs (the rows a page of a frozen ranking shows)."""
+    query = (
         select(CommitteeDecision.id, CommitteeDecision.project_id, CommitteeDecision.rank,
                CommitteeDecision.score_centi, CommitteeDecision.outcome, CommitteeDecision.amount_proposed_xof)
         .where(CommitteeDecision.session_id == session.id).order_by(CommitteeDecision.rank, CommitteeDecision.id)
-    ).all()
+    )
+    if project_ids is not None:
+        query = query.where(CommitteeDecision.project_id.in_(project_ids or [-1]))
+    rows = db.session.execute(query).all()
     return {row.project_id: row for row in rows}
 
 

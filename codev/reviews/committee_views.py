@@ -130,7 +130,10 @@ def edit(session_id: int):
 
 def render_session(session: CommitteeSession, status: int = 200, minutes_form: MinutesForm | None = None):
     """The session page, with a refused minutes form shown where it was typed."""
-    decisions = services.decision_rows(session)
+    # A frozen ranking carries its own order and scores: its page reads the decisions of the rows it shows
+    # only (below), not the session's thousands; an open one ranks with every decision.
+    frozen = services.is_frozen(session)
+    decisions = None if frozen else services.decision_rows(session)
     # The ranking in pages: ?page=, else the page holding ?project= (a decision just recorded, a link). A
     # frozen ranking is read whole only for the page shown (the window), once its lines are counted.
     size, asked, pages = current_app.config["RANKING_PAGE_SIZE"], int_arg("project"), []
@@ -142,16 +145,19 @@ def render_session(session: CommitteeSession, status: int = 200, minutes_form: M
 
     ranking = services.session_ranking(session, decisions=decisions, window=window)
     shown = pages[0] if pages else slice_page(len(ranking.rows), size, holding=ranking.index_of(asked))
+    shown_ids = [row.candidate.project_id for row in ranking.rows[shown.start:shown.stop]]
+    if decisions is None:
+        decisions = services.decision_rows(session, shown_ids)
     named = {outcome.value: str(outcome.label) for outcome in DecisionOutcome}  # translated once, not per row
     labels = {pid: named[decisions[pid].outcome]  # the shown rows' decisions only, not the session's
-              for pid in (row.candidate.project_id for row in ranking.rows[shown.start:shown.stop]) if pid in decisions}
+              for pid in shown_ids if pid in decisions}
     sections = [section for section in (fn(session) for fn in SESSION_SECTIONS) if section is not None]
     return render_template(
         "reviews/committee_session.html", session=session, ranking=ranking, decisions=decisions, shown=shown,
         rows=table(ranking, locale_name(), labels, shown.start, shown.stop),
         figure=format_number,
         can_decide=services.can_decide(current_person(), session),
-        can_edit=services.can_edit(current_person(), session), frozen=services.is_frozen(session),
+        can_edit=services.can_edit(current_person(), session), frozen=frozen,
         minutes_form=minutes_form or MinutesForm(formdata=None, minutes=session.minutes), sections=sections,
     ), status
 
